@@ -1,0 +1,160 @@
+/*
+ * onyx — an ONNX inference engine for CNNs.  The one public header.
+ *
+ * Handles are opaque.  Every call that can fail returns an onyx_status; on
+ * failure onyx_last_error() gives a message (thread-local) naming what failed
+ * and where.  Nothing here aborts the process on bad input.
+ */
+#ifndef ONYX_H
+#define ONYX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ONYX_VERSION_MAJOR 0
+#define ONYX_VERSION_MINOR 1
+#define ONYX_VERSION_PATCH 0
+#define ONYX_MAX_DIMS 8
+
+typedef enum onyx_status {
+  ONYX_OK = 0,
+  ONYX_ERR_INVALID_ARG,   /* a caller passed something invalid */
+  ONYX_ERR_IO,            /* a file could not be opened/read/written */
+  ONYX_ERR_PARSE,         /* a file is not in the expected format */
+  ONYX_ERR_INVALID_MODEL, /* the model is malformed (dangling names, cycles, ...) */
+  ONYX_ERR_UNSUPPORTED,   /* valid, but onyx does not implement it */
+  ONYX_ERR_SHAPE,         /* shapes or dtypes do not fit */
+  ONYX_ERR_NO_MEMORY,     /* allocation failed or a size overflowed */
+  ONYX_ERR_BACKEND,       /* a backend (CUDA, BLAS) failed */
+  ONYX_ERR_INTERNAL,      /* a bug in onyx */
+  ONYX_STATUS_COUNT
+} onyx_status;
+
+/* Element types; the values are ONNX's TensorProto.DataType numbers. */
+typedef enum onyx_dtype {
+  ONYX_DTYPE_UNDEFINED = 0,
+  ONYX_DTYPE_FLOAT = 1,
+  ONYX_DTYPE_UINT8 = 2,
+  ONYX_DTYPE_INT8 = 3,
+  ONYX_DTYPE_UINT16 = 4,
+  ONYX_DTYPE_INT16 = 5,
+  ONYX_DTYPE_INT32 = 6,
+  ONYX_DTYPE_INT64 = 7,
+  ONYX_DTYPE_STRING = 8,
+  ONYX_DTYPE_BOOL = 9,
+  ONYX_DTYPE_FLOAT16 = 10,
+  ONYX_DTYPE_DOUBLE = 11,
+  ONYX_DTYPE_UINT32 = 12,
+  ONYX_DTYPE_UINT64 = 13,
+  ONYX_DTYPE_COUNT
+} onyx_dtype;
+
+typedef enum onyx_backend {
+  ONYX_BACKEND_CPU = 0,
+  ONYX_BACKEND_CUDA,
+  ONYX_BACKEND_COUNT
+} onyx_backend;
+
+/* ---- errors ------------------------------------------------------------ */
+const char *onyx_status_name(onyx_status s);
+/* Message of the last failed call on this thread ("" if none). */
+const char *onyx_last_error(void);
+const char *onyx_dtype_name(onyx_dtype t);
+size_t onyx_dtype_size(onyx_dtype t); /* 0 for UNDEFINED/STRING */
+const char *onyx_version_string(void);
+/* Whether this build has the CUDA backend and a usable GPU is present. */
+int onyx_cuda_available(void);
+
+/* ---- models ------------------------------------------------------------ */
+typedef struct onyx_model onyx_model;
+
+typedef struct onyx_tensor_info {
+  const char *name;
+  onyx_dtype dtype;
+  int ndim; /* -1 if unknown */
+  int64_t dims[ONYX_MAX_DIMS]; /* -1 for a symbolic or unknown dimension */
+  const char *dim_params[ONYX_MAX_DIMS]; /* symbolic name or NULL */
+} onyx_tensor_info;
+
+typedef struct onyx_model_meta {
+  int64_t ir_version;
+  const char *producer_name;
+  const char *producer_version;
+  const char *graph_name;
+  int n_opsets;
+  const char *const *opset_domains; /* "" is ai.onnx */
+  const int64_t *opset_versions;
+  int n_nodes;
+  int64_t n_params;     /* elements in initializers and Constant nodes */
+  int64_t param_bytes;  /* their size in bytes */
+} onyx_model_meta;
+
+typedef struct onyx_node_info {
+  const char *name;
+  const char *op_type;
+  const char *domain;
+} onyx_node_info;
+
+/* Load and validate an ONNX model.  External data files are looked up
+ * beside the model and must stay inside its directory. */
+onyx_status onyx_model_load(const char *path, onyx_model **out);
+/* Same from memory; base_dir is where external data lives (NULL: none allowed). */
+onyx_status onyx_model_load_memory(const void *data, size_t size, const char *base_dir,
+                                   onyx_model **out);
+void onyx_model_free(onyx_model *m);
+
+onyx_status onyx_model_get_meta(const onyx_model *m, onyx_model_meta *meta);
+int onyx_model_num_inputs(const onyx_model *m);
+int onyx_model_num_outputs(const onyx_model *m);
+onyx_status onyx_model_input(const onyx_model *m, int i, onyx_tensor_info *info);
+onyx_status onyx_model_output(const onyx_model *m, int i, onyx_tensor_info *info);
+onyx_status onyx_model_node(const onyx_model *m, int i, onyx_node_info *info);
+
+/* ---- sessions: a model specialised to concrete input shapes, with buffers -- */
+typedef struct onyx_session onyx_session;
+
+typedef struct onyx_session_options {
+  onyx_backend backend;
+  int num_threads; /* 0: all cores */
+} onyx_session_options;
+
+void onyx_session_options_init(onyx_session_options *opt);
+
+/* The model must outlive the session. */
+onyx_status onyx_session_create(const onyx_model *m, const onyx_session_options *opt,
+                                onyx_session **out);
+void onyx_session_free(onyx_session *s);
+
+/* Fix an input's shape (resolving symbolic dims) before prepare/run. */
+onyx_status onyx_session_set_input_shape(onyx_session *s, const char *name, int ndim,
+                                         const int64_t *dims);
+/* Infer all shapes and fold constants for the current input shapes.
+ * run() calls this itself when shapes changed. */
+onyx_status onyx_session_prepare(onyx_session *s);
+/* Copy an input in (its shape also fixes the input's shape). */
+onyx_status onyx_session_set_input(onyx_session *s, const char *name, onyx_dtype dtype, int ndim,
+                                   const int64_t *dims, const void *data);
+onyx_status onyx_session_run(onyx_session *s);
+/* After run: the i-th graph output; data stays valid until the next run/free. */
+onyx_status onyx_session_output(const onyx_session *s, int i, onyx_tensor_info *info,
+                                const void **data);
+/* After prepare: shapes of graph inputs (symbolic dims resolved). */
+onyx_status onyx_session_input(const onyx_session *s, int i, onyx_tensor_info *info);
+
+typedef struct onyx_cost {
+  int64_t macs;  /* multiply-accumulates in Conv/ConvTranspose/Gemm/MatMul */
+  int64_t flops; /* 2*macs plus one per element of other ops */
+  int64_t activation_bytes; /* sum of non-constant tensor sizes */
+  int n_nodes;   /* nodes left after constant folding */
+} onyx_cost;
+/* After prepare. */
+onyx_status onyx_session_cost(const onyx_session *s, onyx_cost *cost);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ONYX_H */

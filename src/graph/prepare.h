@@ -1,0 +1,21 @@
+/* Shape inference and constant folding for concrete input shapes. */
+#ifndef ONYX_GRAPH_PREPARE_H
+#define ONYX_GRAPH_PREPARE_H
+
+#include "backend/cpu/cpu.h"
+#include "graph/ir.h"
+
+/* Graph inputs must have concrete shapes.  Infers every tensor's dtype and
+ * shape in node order, and evaluates every node whose inputs are all known
+ * (initializers, Constant, Shape of a known shape, ...) with the CPU kernels,
+ * marking it folded.  Fails naming the node on any error. */
+onyx_status graph_prepare(ir_graph *g, cpu_ctx *cpu);
+
+/* Sorts nodes topologically (stable: keeps file order where it is valid);
+ * fails naming a node on a cycle.  Sets tensor producers. */
+onyx_status graph_toposort(ir_graph *g);
+
+/* Largest tensor onyx will create, in bytes (ONYX_MAX_TENSOR_BYTES overrides). */
+size_t graph_max_tensor_bytes(void);
+
+#endif

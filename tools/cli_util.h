@@ -1,0 +1,22 @@
+/* Helpers shared by the CLI subcommands. */
+#ifndef ONYX_TOOLS_CLI_UTIL_H
+#define ONYX_TOOLS_CLI_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "onyx.h"
+
+/* "onyx: error: ..." on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* cli_error, then return 2 (usage error exit code). */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parses "1x3x224x224" (or "224" or "" for a scalar); returns number of dims or -1. */
+int cli_parse_dims(const char *s, int64_t *dims, int cap);
+char *cli_dims_str(int ndim, const int64_t *dims, char *buf, size_t cap);
+/* Applies "--shapes a:1x3x224x224,b:1x10" to the session; inputs not named
+ * get their declared shape with symbolic dims set to 1.  Returns 0 or prints
+ * an error and returns non-zero. */
+int cli_apply_shapes(onyx_session *s, const onyx_model *m, const char *spec);
+
+#endif

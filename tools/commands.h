@@ -1,0 +1,7 @@
+#ifndef ONYX_TOOLS_COMMANDS_H
+#define ONYX_TOOLS_COMMANDS_H
+
+/* Each subcommand gets argv starting at its own name; returns the exit code. */
+int cmd_info(int argc, char **argv);
+
+#endif
