@@ -7,7 +7,7 @@
  * their reasons printed; a listed case that would now pass is reported so the
  * list can shrink.  Exit status: 0 when no applicable case failed.
  *
- * usage: onyx_node_tests DATA_DIR [--skips FILE] [--filter PREFIX] [-v] */
+ * usage: onyx_node_tests DATA_DIR [--skips FILE]... [--filter PREFIX] [-v] */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
