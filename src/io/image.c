@@ -27,10 +27,12 @@ void image_free(image_rgb *im)
 static uint32_t be16(const unsigned char *p) { return (uint32_t)p[0] << 8 | p[1]; }
 static uint32_t be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
-/* Walks JPEG markers from SOI to EOI, skipping entropy-coded data after each SOS. */
-static onyx_status check_jpeg(const unsigned char *b, size_t size, const char *name)
+/* Walks JPEG markers from SOI to EOI, skipping entropy-coded data after each
+ * SOS; *w, *h from the first frame header (SOFn), 0 if none. */
+static onyx_status check_jpeg(const unsigned char *b, size_t size, const char *name, uint32_t *w, uint32_t *h)
 {
   size_t i = 2;
+  *w = *h = 0;
   while (i < size) {
     if (b[i] != 0xff) return onyx_error(ONYX_ERR_PARSE, "'%s': corrupt JPEG (expected a marker at byte %zu)", name, i);
     while (i < size && b[i] == 0xff) i++; /* fill bytes */
@@ -44,6 +46,11 @@ static onyx_status check_jpeg(const unsigned char *b, size_t size, const char *n
     size_t len = be16(b + i);
     if (len < 2) return onyx_error(ONYX_ERR_PARSE, "'%s': corrupt JPEG (segment length %zu)", name, len);
     if (len > size - i) break;
+    bool sof = m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
+    if (sof && len >= 7 && !*w && !*h) {
+      *h = be16(b + i + 3);
+      *w = be16(b + i + 5);
+    }
     i += len;
     if (m == 0xda) { /* SOS: entropy-coded data runs to the next real marker */
       while (i + 1 < size && !(b[i] == 0xff && b[i + 1] != 0x00 && !(b[i + 1] >= 0xd0 && b[i + 1] <= 0xd7))) i++;
@@ -53,10 +60,15 @@ static onyx_status check_jpeg(const unsigned char *b, size_t size, const char *n
   return onyx_error(ONYX_ERR_PARSE, "'%s': truncated JPEG (the file ends before its end-of-image marker)", name);
 }
 
-/* Walks PNG chunks to IEND. */
-static onyx_status check_png(const unsigned char *b, size_t size, const char *name)
+/* Walks PNG chunks to IEND; *w, *h from IHDR, which must come first. */
+static onyx_status check_png(const unsigned char *b, size_t size, const char *name, uint32_t *w, uint32_t *h)
 {
   size_t i = 8;
+  *w = *h = 0;
+  if (size >= 24 && !memcmp(b + 12, "IHDR", 4)) {
+    *w = be32(b + 16);
+    *h = be32(b + 20);
+  }
   while (size - i >= 12) {
     uint32_t len = be32(b + i);
     if (len > 0x7fffffffu) return onyx_error(ONYX_ERR_PARSE, "'%s': corrupt PNG (chunk length %u)", name, len);
@@ -74,13 +86,20 @@ onyx_status image_decode(const void *buf, size_t size, const char *name, image_r
   if (!name) name = "(memory)";
   const unsigned char *b = buf;
   static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  uint32_t hw, hh; /* dimensions from the header, checked before stb_image sees them */
   if (size >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) {
-    ONYX_TRY(check_jpeg(b, size, name));
+    ONYX_TRY(check_jpeg(b, size, name, &hw, &hh));
   } else if (size >= 8 && !memcmp(b, png_sig, 8)) {
-    ONYX_TRY(check_png(b, size, name));
+    ONYX_TRY(check_png(b, size, name, &hw, &hh));
   } else {
     return onyx_error(ONYX_ERR_PARSE, "'%s' is not a JPEG or PNG image", name);
   }
+  if (hw > IMAGE_MAX_SIDE || hh > IMAGE_MAX_SIDE || (uint64_t)hw * hh > IMAGE_MAX_PIXELS)
+    return onyx_error(ONYX_ERR_UNSUPPORTED, "'%s': %ux%u pixels is too large (limits: %d per side, %d in all)", name,
+                      hw, hh, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
+  if (!hw || !hh)
+    return onyx_error(ONYX_ERR_PARSE, "'%s': %s", name,
+                      hw || hh ? "the image has a zero dimension" : "no image header (size) found");
   if (size > IMAGE_MAX_FILE)
     return onyx_error(ONYX_ERR_PARSE, "'%s': %zu bytes is more than the %u-byte image limit", name, size,
                       IMAGE_MAX_FILE);
@@ -269,12 +288,13 @@ onyx_status image_imagenet_tensor(const image_rgb *im, int crop_h, int crop_w, f
   int crop = crop_h > crop_w ? crop_h : crop_w;
   int short_side = (int)lround(crop * 256.0 / 224.0);
   int rw, rh;
+  /* torchvision: int(short_side * long / short), the quotient a correctly rounded double */
   if (im->w <= im->h) {
     rw = short_side;
-    rh = (int)((int64_t)short_side * im->h / im->w);
+    rh = (int)((double)((int64_t)short_side * im->h) / im->w);
   } else {
     rh = short_side;
-    rw = (int)((int64_t)short_side * im->w / im->h);
+    rw = (int)((double)((int64_t)short_side * im->w) / im->h);
   }
   if (rw < crop_w || rh < crop_h || rw > IMAGE_MAX_SIDE || rh > IMAGE_MAX_SIDE)
     return onyx_error(ONYX_ERR_UNSUPPORTED, "a %dx%d image cannot be resized for a %dx%d crop", im->w, im->h,
