@@ -260,7 +260,7 @@ int cmd_classify(int argc, char **argv)
               (long long)n);
       warned_labels = true;
     }
-    printf("%s (%dx%d): %.1f ms%s\n", images[k], iw, ih, t1 - t0, soft ? "" : " (output used as probabilities)");
+    printf("%s (%dx%d): %.2f ms%s\n", images[k], iw, ih, t1 - t0, soft ? "" : " (output used as probabilities)");
     int kk = topk < n ? topk : (int)n;
     for (int r = 0; r < kk; r++) { /* selection of the r-th largest; ties keep the lower index */
       int64_t best = -1;
