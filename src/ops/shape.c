@@ -249,7 +249,8 @@ static onyx_status axes_mask(ir_graph *g, const ir_node *n, int rank, bool *give
   } else if (k > 0) {
     memcpy(axes, p->axes, (size_t)k * sizeof(*axes));
   }
-  *given = k >= 0;
+  /* Squeeze with empty axes removes every 1, as without axes (as onnxruntime does) */
+  *given = n->op == ONYX_OP_SQUEEZE ? k > 0 : k >= 0;
   *mask = 0;
   for (int i = 0; i < k; i++) {
     int a;

@@ -1,6 +1,7 @@
 /* Attribute parsing and shape inference for data-movement ops: Transpose,
  * Concat, Split, Slice, Pad, Gather.  The resolvers here are shared with the
  * CPU kernels. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,13 +242,14 @@ onyx_status slice_resolve(const ir_graph *g, const ir_node *n, const ir_tensor *
     if (t > 0) { /* clamp to [0, D] */
       s = s < 0 ? 0 : s > D ? D : s;
       e = e < 0 ? 0 : e > D ? D : e;
-      c = e > s ? (e - s + t - 1) / t : 0;
+      c = e > s ? (e - s - 1) / t + 1 : 0;
     } else { /* clamp start to [0, D-1], end to [-1, D-1] */
       s = s < 0 ? 0 : s > D - 1 ? D - 1 : s;
       e = e < -1 ? -1 : e > D - 1 ? D - 1 : e;
-      c = s > e ? (s - e - t - 1) / -t : 0;
+      c = s > e ? (s - e - 1) / (t == INT64_MIN ? INT64_MAX : -t) + 1 : 0;
     }
     if (D == 0) c = 0, s = 0;
+    if (c <= 1) t = 1; /* any step picks the same element; keeps kernel strides small */
     start[a] = s;
     step[a] = t;
     count[a] = c;
@@ -310,6 +312,9 @@ onyx_status pad_resolve(const ir_graph *g, const ir_node *n, const ir_tensor *x,
     seen |= 1u << a;
     pads[a] = v[i];
     pads[r + a] = v[na + i];
+    const int64_t lim = (int64_t)1 << 48; /* far beyond any tensor; keeps the sums below exact */
+    if (pads[a] > lim || pads[a] < -lim || pads[r + a] > lim || pads[r + a] < -lim)
+      return op_error(n, ONYX_ERR_SHAPE, "pads for axis %d are out of range", a);
   }
   for (int a = 0; a < r; a++) {
     int64_t d = x->dims[a] + pads[a] + pads[r + a];
