@@ -126,10 +126,8 @@ static onyx_status allocate_buffers(ir_graph *g)
 {
   for (int i = 0; i < g->n_tensors; i++) {
     ir_tensor *t = &g->tensors[i];
-    if (t->is_const || t->data || t->ndim < 0) continue;
-    bool used = t->producer >= 0;
-    for (int k = 0; !used && k < g->n_inputs; k++) used = g->inputs[k] == i;
-    if (!used) continue;
+    /* graph inputs point at the session's copy of the caller's data at run time */
+    if (t->is_const || t->data || t->ndim < 0 || t->producer < 0) continue;
     t->data = onyx_calloc(1, ir_tensor_bytes(t));
     if (!t->data) return onyx_error_context(ONYX_ERR_NO_MEMORY, "allocating tensor '%s'", t->name);
     t->owns_data = true;
@@ -217,10 +215,7 @@ onyx_status onyx_session_run(onyx_session *s)
       return onyx_error(ONYX_ERR_INVALID_ARG, "input '%s' was not set", src->tensors[src->inputs[i]].name);
   ONYX_TRY(onyx_session_prepare(s));
   ir_graph *g = s->g;
-  for (int i = 0; i < g->n_inputs; i++) {
-    ir_tensor *t = &g->tensors[g->inputs[i]];
-    memcpy(t->data, s->inputs[i].data, ir_tensor_bytes(t));
-  }
+  for (int i = 0; i < g->n_inputs; i++) g->tensors[g->inputs[i]].data = s->inputs[i].data;
   for (int i = 0; i < g->n_nodes; i++) {
     const ir_node *n = &g->nodes[i];
     if (n->folded) continue;
