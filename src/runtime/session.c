@@ -215,7 +215,8 @@ onyx_status onyx_session_run(onyx_session *s)
       return onyx_error(ONYX_ERR_INVALID_ARG, "input '%s' was not set", src->tensors[src->inputs[i]].name);
   ONYX_TRY(onyx_session_prepare(s));
   ir_graph *g = s->g;
-  for (int i = 0; i < g->n_inputs; i++) g->tensors[g->inputs[i]].data = s->inputs[i].data;
+  for (int i = 0; i < g->n_inputs; i++) /* a bound shape tensor keeps its own copy (same values) */
+    if (!s->inputs[i].bound) g->tensors[g->inputs[i]].data = s->inputs[i].data;
   for (int i = 0; i < g->n_nodes; i++) {
     const ir_node *n = &g->nodes[i];
     if (n->folded) continue;
