@@ -235,16 +235,18 @@ onyx_status cpu_cast(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
     const uint8_t *c = cond->data;                                                                           \
     const T *a = xa->data, *b = xb->data;                                                                    \
     T *o = y->data;                                                                                          \
-    const int64_t inner = it.inner, sc = it.strides[0][it.ndim - 1];                                         \
-    const int64_t sx = it.strides[1][it.ndim - 1], sy = it.strides[2][it.ndim - 1];                          \
-    EW_PARFOR(it.outer, r)                                                                                   \
+    const int64_t inner = it.inner, nblk = (inner + EW_BLOCK - 1) / EW_BLOCK;                                \
+    const int64_t sc = it.strides[0][it.ndim - 1], sx = it.strides[1][it.ndim - 1];                          \
+    const int64_t sy = it.strides[2][it.ndim - 1];                                                           \
+    EW_PARFOR(it.outer * nblk, t)                                                                            \
     {                                                                                                        \
-      int64_t off[EW_MAX_IN];                                                                                \
+      int64_t r = t / nblk, j0 = (t % nblk) * EW_BLOCK, off[EW_MAX_IN];                                      \
+      int64_t j1 = j0 + EW_BLOCK < inner ? j0 + EW_BLOCK : inner;                                            \
       ew_iter_row(&it, r, off);                                                                              \
       const uint8_t *cr = c + off[0];                                                                        \
       const T *ar = a + off[1], *br = b + off[2];                                                            \
       T *orow = o + r * inner;                                                                               \
-      for (int64_t j = 0; j < inner; j++) orow[j] = cr[j * sc] ? ar[j * sx] : br[j * sy];                    \
+      for (int64_t j = j0; j < j1; j++) orow[j] = cr[j * sc] ? ar[j * sx] : br[j * sy];                      \
     }                                                                                                        \
   } while (0)
 
@@ -257,7 +259,6 @@ onyx_status cpu_where(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
   const int64_t *dims[3] = {cond->dims, xa->dims, xb->dims};
   ew_iter_init(&it, y->ndim, y->dims, 3, nd, dims);
   int nt = ew_threads(ctx, ir_tensor_numel(y));
-  if (it.outer < nt) nt = 1; /* rows are the unit of parallel work here */
   switch (onyx_dtype_size(y->dtype)) {
   case 1: WHERE_LOOP(uint8_t); break;
   case 2: WHERE_LOOP(uint16_t); break;
