@@ -115,9 +115,11 @@ static int input_geometry(const onyx_model *m, onyx_tensor_info *in, int64_t dim
     return 1;
   }
   onyx_model_input(m, 0, in);
-  if (in->dtype != ONYX_DTYPE_FLOAT || (in->ndim >= 0 && in->ndim != 4) || (in->ndim == 4 && in->dims[1] >= 0 && in->dims[1] != 3)) {
+  if (in->dtype != ONYX_DTYPE_FLOAT || (in->ndim >= 0 && in->ndim != 4) ||
+      (in->ndim == 4 && in->dims[1] >= 0 && in->dims[1] != 3)) {
     cli_error("classify needs a float32 NCHW input with 3 channels; input '%s' is %s of rank %d%s", in->name,
-              onyx_dtype_name(in->dtype), in->ndim, in->ndim == 4 && in->dims[1] != 3 ? " without 3 channels" : "");
+              onyx_dtype_name(in->dtype), in->ndim,
+              in->ndim == 4 && in->dims[1] != 3 ? " without 3 channels" : "");
     return 1;
   }
   dims[0] = 1;
@@ -125,7 +127,8 @@ static int input_geometry(const onyx_model *m, onyx_tensor_info *in, int64_t dim
   dims[2] = in->ndim == 4 && in->dims[2] > 0 ? in->dims[2] : DEFAULT_SIDE;
   dims[3] = in->ndim == 4 && in->dims[3] > 0 ? in->dims[3] : DEFAULT_SIDE;
   if (dims[2] > 8192 || dims[3] > 8192) {
-    cli_error("input '%s': %lldx%lld is too large for an image", in->name, (long long)dims[2], (long long)dims[3]);
+    cli_error("input '%s': %lldx%lld is too large for an image", in->name, (long long)dims[2],
+              (long long)dims[3]);
     return 1;
   }
   return 0;
@@ -206,8 +209,8 @@ int cmd_classify(int argc, char **argv)
   }
   if (labels_path && labels_load(labels_path, &lab)) goto out;
 
-  if (onyx_session_create(m, NULL, &s) != ONYX_OK || onyx_session_set_input_shape(s, in.name, 4, dims) != ONYX_OK ||
-      onyx_session_prepare(s) != ONYX_OK) {
+  if (onyx_session_create(m, NULL, &s) != ONYX_OK ||
+      onyx_session_set_input_shape(s, in.name, 4, dims) != ONYX_OK || onyx_session_prepare(s) != ONYX_OK) {
     cli_error("%s", onyx_last_error());
     goto out;
   }
@@ -260,7 +263,8 @@ int cmd_classify(int argc, char **argv)
               (long long)n);
       warned_labels = true;
     }
-    printf("%s (%dx%d): %.2f ms%s\n", images[k], iw, ih, t1 - t0, soft ? "" : " (output used as probabilities)");
+    printf("%s (%dx%d): %.2f ms%s\n", images[k], iw, ih, t1 - t0,
+           soft ? "" : " (output used as probabilities)");
     int kk = topk < n ? topk : (int)n;
     for (int r = 0; r < kk; r++) { /* selection of the r-th largest; ties keep the lower index */
       int64_t best = -1;

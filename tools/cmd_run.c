@@ -32,16 +32,15 @@ typedef struct run_input_arg {
 
 static void usage(FILE *f)
 {
-  fprintf(f,
-          "usage: onyx run MODEL.onnx [--input NAME=FILE.npy|FILE.bin ...] [--shapes NAME:DIMS,...]\n"
-          "                [--output-dir DIR] [--seed N]\n"
-          "  --input       bind an input to a .npy file, or to a raw little-endian file (any other\n"
-          "                extension) read with the input's dtype and shape; one unknown dimension\n"
-          "                is inferred from the file size\n"
-          "  --shapes      concrete input shapes, e.g. input:8x3x224x224 (symbolic dims default to 1)\n"
-          "  --output-dir  where each output is written as <name>.npy (default: .)\n"
-          "  --seed        seed of the random values of inputs not given with --input (default 0):\n"
-          "                splitmix64; floats uniform in [-1, 1), integers 0..9, bools 0/1\n");
+  fprintf(f, "usage: onyx run MODEL.onnx [--input NAME=FILE.npy|FILE.bin ...] [--shapes NAME:DIMS,...]\n"
+             "                [--output-dir DIR] [--seed N]\n"
+             "  --input       bind an input to a .npy file, or to a raw little-endian file (any other\n"
+             "                extension) read with the input's dtype and shape; one unknown dimension\n"
+             "                is inferred from the file size\n"
+             "  --shapes      concrete input shapes, e.g. input:8x3x224x224 (symbolic dims default to 1)\n"
+             "  --output-dir  where each output is written as <name>.npy (default: .)\n"
+             "  --seed        seed of the random values of inputs not given with --input (default 0):\n"
+             "                splitmix64; floats uniform in [-1, 1), integers 0..9, bools 0/1\n");
 }
 
 static uint64_t splitmix64(uint64_t *state)
@@ -75,6 +74,13 @@ static onyx_status fill_random(onyx_dtype dt, void *data, int64_t n, uint64_t *r
     }
   }
   return ONYX_OK;
+}
+
+static const char *random_range(onyx_dtype dt)
+{
+  if (dt == ONYX_DTYPE_BOOL) return "0/1";
+  if (dt == ONYX_DTYPE_FLOAT || dt == ONYX_DTYPE_DOUBLE || dt == ONYX_DTYPE_FLOAT16) return "uniform [-1, 1)";
+  return "0..9";
 }
 
 static double element(onyx_dtype dt, const void *data, int64_t i)
@@ -112,7 +118,8 @@ static void print_stats(const onyx_tensor_info *ti, const void *data, const char
     if (v > hi) hi = v;
     sum += v;
   }
-  printf("  %-20s %-8s %-16s", ti->name, onyx_dtype_name(ti->dtype), cli_dims_str(ti->ndim, ti->dims, dims, sizeof(dims)));
+  printf("  %-20s %-8s %-16s", ti->name, onyx_dtype_name(ti->dtype),
+         cli_dims_str(ti->ndim, ti->dims, dims, sizeof(dims)));
   if (n > nan)
     printf(" min %-12.6g max %-12.6g mean %-12.6g", lo, hi, sum / (double)(n - nan));
   else
@@ -127,8 +134,8 @@ static void sanitise(const char *name, char *out, size_t cap)
   size_t n = 0;
   for (; *name && n + 1 < cap; name++) {
     char c = *name;
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-';
     out[n++] = ok ? c : '_';
   }
   out[n] = '\0';
@@ -140,7 +147,8 @@ static int ensure_dir(const char *dir)
   struct stat st;
   if (mkdir(dir, 0777) == 0) return 0;
   if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-  cli_error("cannot create output directory '%s': %s", dir, errno == EEXIST ? "not a directory" : strerror(errno));
+  cli_error("cannot create output directory '%s': %s", dir,
+            errno == EEXIST ? "not a directory" : strerror(errno));
   return 1;
 }
 
@@ -177,19 +185,21 @@ static int bind_input(onyx_session *s, const onyx_tensor_info *decl, const cli_s
     if (shape && (a.ndim != ndim || memcmp(a.dims, dims, sizeof(*dims) * (size_t)ndim))) {
       char b2[160];
       cli_error("input '%s': '%s' holds %s but --shapes says %s", decl->name, path,
-                cli_dims_str(a.ndim, a.dims, dims_buf, sizeof(dims_buf)), cli_dims_str(ndim, dims, b2, sizeof(b2)));
+                cli_dims_str(a.ndim, a.dims, dims_buf, sizeof(dims_buf)),
+                cli_dims_str(ndim, dims, b2, sizeof(b2)));
       goto out;
     }
   } else if (path) {
     if (ndim < 0) {
-      cli_error("input '%s' has no declared rank: give its shape with --shapes to read the raw file '%s'", decl->name,
-                path);
+      cli_error("input '%s' has no declared rank: give its shape with --shapes to read the raw file '%s'",
+                decl->name, path);
       goto out;
     }
     if (raw_read(path, decl->dtype, ndim, dims, &a) != ONYX_OK) goto err;
   } else {
     if (ndim < 0) {
-      cli_error("input '%s' has no declared rank: give its shape with --shapes or its data with --input", decl->name);
+      cli_error("input '%s' has no declared rank: give its shape with --shapes or its data with --input",
+                decl->name);
       goto out;
     }
     a.dtype = decl->dtype;
@@ -203,25 +213,24 @@ static int bind_input(onyx_session *s, const onyx_tensor_info *decl, const cli_s
       goto out;
     }
     if (n < 0 || onyx_mul_overflow_i64(n, (int64_t)esize, &bytes)) {
-      cli_error("input '%s': shape %s is too large", decl->name, cli_dims_str(a.ndim, a.dims, dims_buf, sizeof(dims_buf)));
+      cli_error("input '%s': shape %s is too large", decl->name,
+                cli_dims_str(a.ndim, a.dims, dims_buf, sizeof(dims_buf)));
       goto out;
     }
     if (!(a.data = onyx_malloc(bytes ? (size_t)bytes : 1))) goto err;
     a.nbytes = (size_t)bytes;
     if (fill_random(a.dtype, a.data, n, rng) != ONYX_OK) goto err;
-    fprintf(stderr, "onyx: input '%s' not given: random %s %s (%s, splitmix64 seed %" PRIu64 ")\n", decl->name,
-            onyx_dtype_name(a.dtype), cli_dims_str(a.ndim, a.dims, dims_buf, sizeof(dims_buf)),
-            a.dtype == ONYX_DTYPE_BOOL                                                       ? "0/1"
-            : a.dtype == ONYX_DTYPE_FLOAT || a.dtype == ONYX_DTYPE_DOUBLE || a.dtype == ONYX_DTYPE_FLOAT16 ? "uniform [-1, 1)"
-                                                                                             : "0..9",
-            seed);
+    fprintf(stderr, "onyx: input '%s' not given: random %s %s (%s, splitmix64 seed %" PRIu64 ")\n",
+            decl->name, onyx_dtype_name(a.dtype), cli_dims_str(a.ndim, a.dims, dims_buf, sizeof(dims_buf)),
+            random_range(a.dtype), seed);
   }
   if (path && a.dtype != decl->dtype) {
     cli_error("input '%s' is %s but '%s' holds %s data", decl->name, onyx_dtype_name(decl->dtype), path,
               onyx_dtype_name(a.dtype));
     goto out;
   }
-  if (onyx_session_set_input(s, decl->name, a.dtype, a.ndim, a.dims, a.data ? a.data : "") != ONYX_OK) goto err;
+  if (onyx_session_set_input(s, decl->name, a.dtype, a.ndim, a.dims, a.data ? a.data : "") != ONYX_OK)
+    goto err;
   rc = 0;
   goto out;
 err:
@@ -253,7 +262,8 @@ int cmd_run(int argc, char **argv)
       usage(stdout);
       rc = 0;
       goto out;
-    } else if (!strcmp(a, "--input") || !strcmp(a, "--shapes") || !strcmp(a, "--output-dir") || !strcmp(a, "--seed")) {
+    } else if (!strcmp(a, "--input") || !strcmp(a, "--shapes") || !strcmp(a, "--output-dir") ||
+               !strcmp(a, "--seed")) {
       if (++i >= argc) {
         rc = cli_fail("onyx run: %s needs a value", a);
         goto out;
@@ -326,7 +336,8 @@ int cmd_run(int argc, char **argv)
         goto out;
       }
     if (found < 0) {
-      rc = cli_fail("onyx run: --input names '%.*s', which is not an input of the model", (int)len, inputs[k].name);
+      rc = cli_fail("onyx run: --input names '%.*s', which is not an input of the model", (int)len,
+                    inputs[k].name);
       goto out;
     }
   }

@@ -25,7 +25,10 @@ void image_free(image_rgb *im)
 }
 
 static uint32_t be16(const unsigned char *p) { return (uint32_t)p[0] << 8 | p[1]; }
-static uint32_t be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static uint32_t be32(const unsigned char *p)
+{
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 /* Walks JPEG markers from SOI to EOI, skipping entropy-coded data after each
  * SOS; *w, *h from the first frame header (SOFn), 0 if none. */
@@ -34,11 +37,12 @@ static onyx_status check_jpeg(const unsigned char *b, size_t size, const char *n
   size_t i = 2;
   *w = *h = 0;
   while (i < size) {
-    if (b[i] != 0xff) return onyx_error(ONYX_ERR_PARSE, "'%s': corrupt JPEG (expected a marker at byte %zu)", name, i);
+    if (b[i] != 0xff)
+      return onyx_error(ONYX_ERR_PARSE, "'%s': corrupt JPEG (expected a marker at byte %zu)", name, i);
     while (i < size && b[i] == 0xff) i++; /* fill bytes */
     if (i >= size) break;
     unsigned m = b[i++];
-    if (m == 0xd9) return ONYX_OK;                        /* EOI */
+    if (m == 0xd9) return ONYX_OK;                       /* EOI */
     if ((m >= 0xd0 && m <= 0xd7) || m == 0x01) continue; /* RSTn, TEM: no length */
     if (m == 0x00 || m == 0xd8)
       return onyx_error(ONYX_ERR_PARSE, "'%s': corrupt JPEG (marker 0x%02x at byte %zu)", name, m, i - 1);
@@ -53,11 +57,13 @@ static onyx_status check_jpeg(const unsigned char *b, size_t size, const char *n
     }
     i += len;
     if (m == 0xda) { /* SOS: entropy-coded data runs to the next real marker */
-      while (i + 1 < size && !(b[i] == 0xff && b[i + 1] != 0x00 && !(b[i + 1] >= 0xd0 && b[i + 1] <= 0xd7))) i++;
+      while (i + 1 < size && !(b[i] == 0xff && b[i + 1] != 0x00 && !(b[i + 1] >= 0xd0 && b[i + 1] <= 0xd7)))
+        i++;
       if (i + 1 >= size) break;
     }
   }
-  return onyx_error(ONYX_ERR_PARSE, "'%s': truncated JPEG (the file ends before its end-of-image marker)", name);
+  return onyx_error(ONYX_ERR_PARSE, "'%s': truncated JPEG (the file ends before its end-of-image marker)",
+                    name);
 }
 
 /* Walks PNG chunks to IEND; *w, *h from IHDR, which must come first. */
@@ -71,7 +77,8 @@ static onyx_status check_png(const unsigned char *b, size_t size, const char *na
   }
   while (size - i >= 12) {
     uint32_t len = be32(b + i);
-    if (len > 0x7fffffffu) return onyx_error(ONYX_ERR_PARSE, "'%s': corrupt PNG (chunk length %u)", name, len);
+    if (len > 0x7fffffffu)
+      return onyx_error(ONYX_ERR_PARSE, "'%s': corrupt PNG (chunk length %u)", name, len);
     if ((uint64_t)len + 12 > size - i) break;
     if (!memcmp(b + i + 4, "IEND", 4)) return ONYX_OK;
     i += (size_t)len + 12;
@@ -95,8 +102,9 @@ onyx_status image_decode(const void *buf, size_t size, const char *name, image_r
     return onyx_error(ONYX_ERR_PARSE, "'%s' is not a JPEG or PNG image", name);
   }
   if (hw > IMAGE_MAX_SIDE || hh > IMAGE_MAX_SIDE || (uint64_t)hw * hh > IMAGE_MAX_PIXELS)
-    return onyx_error(ONYX_ERR_UNSUPPORTED, "'%s': %ux%u pixels is too large (limits: %d per side, %d in all)", name,
-                      hw, hh, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
+    return onyx_error(ONYX_ERR_UNSUPPORTED,
+                      "'%s': %ux%u pixels is too large (limits: %d per side, %d in all)", name, hw, hh,
+                      IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
   if (!hw || !hh)
     return onyx_error(ONYX_ERR_PARSE, "'%s': %s", name,
                       hw || hh ? "the image has a zero dimension" : "no image header (size) found");
@@ -107,10 +115,12 @@ onyx_status image_decode(const void *buf, size_t size, const char *name, image_r
   if (!stbi_info_from_memory(b, (int)size, &w, &h, &comp))
     return onyx_error(ONYX_ERR_PARSE, "'%s': cannot read the image header (%s)", name, stbi_failure_reason());
   if (w <= 0 || h <= 0 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || (int64_t)w * h > IMAGE_MAX_PIXELS)
-    return onyx_error(ONYX_ERR_UNSUPPORTED, "'%s': %dx%d pixels is too large (limits: %d per side, %d in all)", name,
-                      w, h, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
+    return onyx_error(ONYX_ERR_UNSUPPORTED,
+                      "'%s': %dx%d pixels is too large (limits: %d per side, %d in all)", name, w, h,
+                      IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
   unsigned char *px = stbi_load_from_memory(b, (int)size, &w, &h, &comp, 3);
-  if (!px) return onyx_error(ONYX_ERR_PARSE, "'%s': cannot decode the image (%s)", name, stbi_failure_reason());
+  if (!px)
+    return onyx_error(ONYX_ERR_PARSE, "'%s': cannot decode the image (%s)", name, stbi_failure_reason());
   /* Own the pixels with malloc so that callers free them like everything else. */
   size_t n = (size_t)w * (size_t)h * 3;
   out->px = onyx_malloc(n);
@@ -202,10 +212,7 @@ static onyx_status axis_init(resample_axis *a, int in, int out)
   return ONYX_OK;
 }
 
-static unsigned char clamp_u8(int64_t v)
-{
-  return v < 0 ? 0 : v > 255 ? 255 : (unsigned char)v;
-}
+static unsigned char clamp_u8(int64_t v) { return v < 0 ? 0 : v > 255 ? 255 : (unsigned char)v; }
 
 onyx_status image_resize_bilinear(const image_rgb *in, int out_w, int out_h, image_rgb *out)
 {
@@ -284,7 +291,8 @@ onyx_status image_imagenet_tensor(const image_rgb *im, int crop_h, int crop_w, f
 {
   static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
   if (!im || !im->px || !dst || crop_h <= 0 || crop_w <= 0 || crop_h > 8192 || crop_w > 8192)
-    return onyx_error(ONYX_ERR_INVALID_ARG, "image_imagenet_tensor: bad arguments (crop %dx%d)", crop_h, crop_w);
+    return onyx_error(ONYX_ERR_INVALID_ARG, "image_imagenet_tensor: bad arguments (crop %dx%d)", crop_h,
+                      crop_w);
   int crop = crop_h > crop_w ? crop_h : crop_w;
   int short_side = (int)lround(crop * 256.0 / 224.0);
   int rw, rh;

@@ -219,8 +219,9 @@ static onyx_status parse_dict(hdr_parser *hp, npy_array *out)
     return hdr_fail(hp, "expected ',' or '}'");
   }
   if (!have_descr || !have_order || !have_shape)
-    return hdr_fail(hp, !have_descr ? "missing key 'descr'" : !have_order ? "missing key 'fortran_order'"
-                                                                          : "missing key 'shape'");
+    return hdr_fail(hp, !have_descr   ? "missing key 'descr'"
+                        : !have_order ? "missing key 'fortran_order'"
+                                      : "missing key 'shape'");
   skip_ws(hp);
   if (hp->p != hp->end) return hdr_fail(hp, "unexpected text after the dict");
   return descr_dtype(hp, descr, &out->dtype);
@@ -253,8 +254,8 @@ static onyx_status parse_header(const unsigned char *b, size_t size, const char 
     return onyx_error(ONYX_ERR_PARSE, "'%s': .npy header of %zu bytes is larger than the %u-byte limit", name,
                       hlen, NPY_MAX_HEADER);
   if (hlen > size - pre)
-    return onyx_error(ONYX_ERR_PARSE, "'%s': truncated .npy header (%zu bytes declared, %zu present)", name, hlen,
-                      size - pre);
+    return onyx_error(ONYX_ERR_PARSE, "'%s': truncated .npy header (%zu bytes declared, %zu present)", name,
+                      hlen, size - pre);
   const char *h = (const char *)b + pre;
   if (hlen == 0 || h[hlen - 1] != '\n')
     return onyx_error(ONYX_ERR_PARSE, "'%s': bad .npy header: it does not end with a newline", name);
@@ -328,7 +329,9 @@ onyx_status npy_write(const char *path, onyx_dtype dtype, int ndim, const int64_
 {
   const char *descr = npy_descr(dtype);
   if (!path) return onyx_error(ONYX_ERR_INVALID_ARG, "npy_write: NULL path");
-  if (!descr) return onyx_error(ONYX_ERR_UNSUPPORTED, "'%s': cannot write %s data to .npy", path, onyx_dtype_name(dtype));
+  if (!descr)
+    return onyx_error(ONYX_ERR_UNSUPPORTED, "'%s': cannot write %s data to .npy", path,
+                      onyx_dtype_name(dtype));
   if (ndim < 0 || ndim > ONYX_MAX_DIMS || (ndim && !dims))
     return onyx_error(ONYX_ERR_INVALID_ARG, "npy_write '%s': bad rank %d", path, ndim);
   int64_t numel = onyx_numel(ndim, dims), bytes;
@@ -347,8 +350,8 @@ onyx_status npy_write(const char *path, onyx_dtype dtype, int ndim, const int64_
   memset(hdr + n, ' ', pad);
   hdr[n + (int)pad] = '\n';
   size_t hlen = (size_t)n + pad + 1;
-  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
-                           (unsigned char)(hlen >> 8)};
+  unsigned char pre[10] = {
+      0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
 
   FILE *f = fopen(path, "wb");
   if (!f) return onyx_error(ONYX_ERR_IO, "cannot create '%s': %s", path, strerror(errno));
@@ -372,8 +375,9 @@ onyx_status raw_read(const char *path, onyx_dtype dtype, int ndim, const int64_t
     return onyx_error(ONYX_ERR_INVALID_ARG, "raw_read: bad argument");
   memset(out, 0, sizeof(*out));
   size_t esize = onyx_dtype_size(dtype);
-  if (!esize) return onyx_error(ONYX_ERR_UNSUPPORTED, "'%s': cannot read %s data from a raw file", path,
-                                onyx_dtype_name(dtype));
+  if (!esize)
+    return onyx_error(ONYX_ERR_UNSUPPORTED, "'%s': cannot read %s data from a raw file", path,
+                      onyx_dtype_name(dtype));
   int unknown = -1, n_unknown = 0;
   int64_t known = 1;
   for (int i = 0; i < ndim; i++) {
@@ -385,9 +389,10 @@ onyx_status raw_read(const char *path, onyx_dtype dtype, int ndim, const int64_t
     }
   }
   if (n_unknown > 1)
-    return onyx_error(ONYX_ERR_SHAPE,
-                      "'%s': a raw file cannot fill an input with %d unknown dimensions; give them with --shapes",
-                      path, n_unknown);
+    return onyx_error(
+        ONYX_ERR_SHAPE,
+        "'%s': a raw file cannot fill an input with %d unknown dimensions; give them with --shapes", path,
+        n_unknown);
   void *buf;
   size_t size;
   ONYX_TRY(onyx_read_file(path, NPY_MAX_FILE, &buf, &size));
@@ -402,15 +407,15 @@ onyx_status raw_read(const char *path, onyx_dtype dtype, int ndim, const int64_t
   char shape[128];
   if (n_unknown == 1) {
     if (row == 0 || size % (uint64_t)row != 0) {
-      st = onyx_error(ONYX_ERR_SHAPE, "'%s': %zu bytes is not a whole number of %lld-byte %s slices", path, size,
-                      (long long)row, onyx_dtype_name(dtype));
+      st = onyx_error(ONYX_ERR_SHAPE, "'%s': %zu bytes is not a whole number of %lld-byte %s slices", path,
+                      size, (long long)row, onyx_dtype_name(dtype));
       goto out_free;
     }
     a.dims[unknown] = (int64_t)(size / (uint64_t)row);
   } else if ((uint64_t)row != size) {
     onyx_dims_str(ndim, dims, shape, sizeof(shape));
-    st = onyx_error(ONYX_ERR_SHAPE, "'%s' is %zu bytes but %s %s needs %lld", path, size, onyx_dtype_name(dtype),
-                    shape, (long long)row);
+    st = onyx_error(ONYX_ERR_SHAPE, "'%s' is %zu bytes but %s %s needs %lld", path, size,
+                    onyx_dtype_name(dtype), shape, (long long)row);
     goto out_free;
   }
   a.data = buf;

@@ -29,8 +29,9 @@ static void check(bool ok, const char *fmt, ...)
 }
 
 static const onyx_dtype all_dtypes[] = {
-    ONYX_DTYPE_FLOAT, ONYX_DTYPE_DOUBLE, ONYX_DTYPE_FLOAT16, ONYX_DTYPE_INT64,  ONYX_DTYPE_INT32, ONYX_DTYPE_INT16,
-    ONYX_DTYPE_INT8,  ONYX_DTYPE_UINT8,  ONYX_DTYPE_UINT16,  ONYX_DTYPE_UINT32, ONYX_DTYPE_UINT64, ONYX_DTYPE_BOOL,
+    ONYX_DTYPE_FLOAT,  ONYX_DTYPE_DOUBLE, ONYX_DTYPE_FLOAT16, ONYX_DTYPE_INT64,
+    ONYX_DTYPE_INT32,  ONYX_DTYPE_INT16,  ONYX_DTYPE_INT8,    ONYX_DTYPE_UINT8,
+    ONYX_DTYPE_UINT16, ONYX_DTYPE_UINT32, ONYX_DTYPE_UINT64,  ONYX_DTYPE_BOOL,
 };
 
 static void tmp_path(char *buf, size_t cap, const char *name) { snprintf(buf, cap, "%s/%s", tmpdir, name); }
@@ -43,7 +44,7 @@ static void test_round_trip(void)
     for (int ndim = 0; ndim <= ONYX_MAX_DIMS; ndim++) {
       int64_t dims[ONYX_MAX_DIMS];
       for (int d = 0; d < ndim; d++) dims[d] = 1 + (d * 7 + ndim) % 3; /* 1..3 */
-      if (ndim == 2 && t % 3 == 0) dims[1] = 0;                       /* some empty arrays */
+      if (ndim == 2 && t % 3 == 0) dims[1] = 0;                        /* some empty arrays */
       int64_t n = onyx_numel(ndim, dims);
       size_t bytes = (size_t)n * onyx_dtype_size(dt);
       unsigned char *data = malloc(bytes + 1);
@@ -62,8 +63,8 @@ static void test_round_trip(void)
       check(st == ONYX_OK, "npy_read %s rank %d: %s", onyx_dtype_name(dt), ndim, onyx_last_error());
       if (st == ONYX_OK) {
         check(a.dtype == dt, "dtype %s came back as %s", onyx_dtype_name(dt), onyx_dtype_name(a.dtype));
-        check(a.ndim == ndim && !memcmp(a.dims, dims, sizeof(*dims) * (size_t)ndim), "%s rank %d: shape differs",
-              onyx_dtype_name(dt), ndim);
+        check(a.ndim == ndim && !memcmp(a.dims, dims, sizeof(*dims) * (size_t)ndim),
+              "%s rank %d: shape differs", onyx_dtype_name(dt), ndim);
         check(a.nbytes == bytes && (!bytes || !memcmp(a.data, data, bytes)), "%s rank %d: data differs",
               onyx_dtype_name(dt), ndim);
         npy_array_free(&a);
@@ -86,7 +87,8 @@ static void test_round_trip(void)
 
 /* A .npy image with the given version, header text (padded to end in '\n'
  * unless raw) and data bytes. */
-static size_t make_npy(unsigned char *out, int major, const char *header, bool pad, const void *data, size_t nbytes)
+static size_t make_npy(unsigned char *out, int major, const char *header, bool pad, const void *data,
+                       size_t nbytes)
 {
   size_t pre = major == 1 ? 10 : 12, h = strlen(header);
   memcpy(out, "\x93NUMPY", 6);
@@ -166,16 +168,19 @@ static void test_bad_files(void)
       {"missing shape", "{'descr': '<f4', 'fortran_order': False, }", 4, "missing key 'shape'"},
       {"missing descr", "{'fortran_order': False, 'shape': (2,), }", 8, "missing key 'descr'"},
       {"missing order", "{'descr': '<f4', 'shape': (2,), }", 8, "missing key 'fortran_order'"},
-      {"duplicate key", "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 8, "duplicate"},
+      {"duplicate key", "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 8,
+       "duplicate"},
       {"extra key", "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}", 8, "unexpected key"},
       {"shape list", "{'descr': '<f4', 'fortran_order': False, 'shape': [2], }", 8, "tuple"},
       {"shape int", "{'descr': '<f4', 'fortran_order': False, 'shape': (2), }", 8, "trailing comma"},
       {"negative dim", "{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }", 8, "non-negative"},
       {"float dim", "{'descr': '<f4', 'fortran_order': False, 'shape': (2.0,), }", 8, "shape"},
-      {"too many dims", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }", 4, "dimensions"},
-      {"huge dim", "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", 4, "too large"},
-      {"overflowing shape", "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", 8,
+      {"too many dims", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }", 4,
+       "dimensions"},
+      {"huge dim", "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", 4,
        "too large"},
+      {"overflowing shape", "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }",
+       8, "too large"},
       {"truncated data", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 20, "truncated"},
       {"trailing data", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 28, "trailing"},
       {"bad order value", "{'descr': '<f4', 'fortran_order': 0, 'shape': (2,), }", 8, "True or False"},
@@ -195,8 +200,8 @@ static void test_bad_files(void)
       continue;
     }
     const char *msg = onyx_last_error();
-    check(strstr(msg, bad[i].expect) && strstr(msg, "bad.npy"), "'%s': message '%s' lacks '%s' or the file name",
-          bad[i].what, msg, bad[i].expect);
+    check(strstr(msg, bad[i].expect) && strstr(msg, "bad.npy"),
+          "'%s': message '%s' lacks '%s' or the file name", bad[i].what, msg, bad[i].expect);
   }
 
   /* Preamble-level damage. */
@@ -209,18 +214,19 @@ static void test_bad_files(void)
     unsigned char value;
     size_t size;
   } damage[] = {
-      {"bad magic", 1, 'X', n},      {"version 4", 6, 4, n},           {"version 0", 6, 0, n},
-      {"minor 1", 7, 1, n},          {"header too long", 9, 0xff, n},  {"empty file", 0, 0x93, 0},
-      {"magic only", 0, 0x93, 6},    {"preamble cut", 0, 0x93, 9},     {"header cut", 0, 0x93, 40},
-      {"no newline", 10 + 63 - 1 + 0, ' ', n}, /* replaced below */
+      {"bad magic", 1, 'X', n},        {"version 4", 6, 4, n},
+      {"version 0", 6, 0, n},          {"minor 1", 7, 1, n},
+      {"header too long", 9, 0xff, n}, {"empty file", 0, 0x93, 0},
+      {"magic only", 0, 0x93, 6},      {"preamble cut", 0, 0x93, 9},
+      {"header cut", 0, 0x93, 40},     {"no newline", 10 + 63 - 1 + 0, ' ', n}, /* replaced below */
   };
   for (size_t i = 0; i < ONYX_ARRAY_LEN(damage); i++) {
     memcpy(copy, buf, n);
     copy[damage[i].offset] = damage[i].value;
     if (i == ONYX_ARRAY_LEN(damage) - 1) copy[10 + (copy[8] | copy[9] << 8) - 1] = ' ';
     onyx_status st = npy_parse(copy, damage[i].size, "damaged.npy", &a);
-    check(st != ONYX_OK && strstr(onyx_last_error(), "damaged.npy"), "'%s' accepted or unnamed: %s", damage[i].what,
-          onyx_last_error());
+    check(st != ONYX_OK && strstr(onyx_last_error(), "damaged.npy"), "'%s' accepted or unnamed: %s",
+          damage[i].what, onyx_last_error());
     if (st == ONYX_OK) npy_array_free(&a);
   }
   /* v2 header length beyond the file. */
@@ -272,7 +278,8 @@ static void test_raw(void)
   check(raw_read(path, ONYX_DTYPE_INT16, 3, one_unknown, &a) == ONYX_OK && a.dims[0] == 4,
         "raw inferred int16 dim: %s", onyx_last_error());
   npy_array_free(&a);
-  check(raw_read(path, ONYX_DTYPE_FLOAT, 3, two_unknown, &a) != ONYX_OK && strstr(onyx_last_error(), "--shapes"),
+  check(raw_read(path, ONYX_DTYPE_FLOAT, 3, two_unknown, &a) != ONYX_OK &&
+            strstr(onyx_last_error(), "--shapes"),
         "two unknown dims accepted");
   check(raw_read(path, ONYX_DTYPE_FLOAT, 3, bad, &a) != ONYX_OK && strstr(onyx_last_error(), "96 bytes"),
         "wrong raw size accepted or message lacks the size: %s", onyx_last_error());
@@ -282,7 +289,8 @@ static void test_raw(void)
         "missing raw file accepted");
   check(npy_read("/nonexistent/x.npy", &a) != ONYX_OK && strstr(onyx_last_error(), "/nonexistent/x.npy"),
         "missing npy file accepted");
-  check(npy_write("/nonexistent/dir/x.npy", ONYX_DTYPE_FLOAT, 3, exact, v) != ONYX_OK, "write to a missing dir");
+  check(npy_write("/nonexistent/dir/x.npy", ONYX_DTYPE_FLOAT, 3, exact, v) != ONYX_OK,
+        "write to a missing dir");
   check(npy_write(path, ONYX_DTYPE_STRING, 3, exact, v) != ONYX_OK, "string write accepted");
 }
 
