@@ -81,7 +81,7 @@ onyx_status op_parse_resize(ir_node *n)
   p->extrapolation = ir_attr_float(n, "extrapolation_value", 0.f);
   if (n->opset >= 18) {
     if (ir_attr_int(n, "antialias", 0) != 0 && p->mode != RESIZE_NEAREST)
-      return op_error(n, ONYX_ERR_UNSUPPORTED, "antialias=1 is not supported");
+      return op_error(n, ONYX_ERR_UNSUPPORTED, "antialias=1 (an antialiasing filter when downsampling) is not supported");
     ONYX_TRY(parse_enum(n, "keep_aspect_ratio_policy", "stretch", aspects, 3, &v));
     p->aspect = v;
     int cnt = ir_attr_ints(n, "axes", p->axes, ONYX_MAX_DIMS);

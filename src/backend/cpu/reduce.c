@@ -19,30 +19,69 @@ static int num_threads(const cpu_ctx *ctx, int64_t work)
 
 /* ---- Softmax, LogSoftmax ---- */
 
-/* One softmax over len elements spaced stride apart; accumulates in double. */
-#define SOFTMAX_LANE(T, EXP, LOG)                                                                     \
-  static void softmax_lane_##T(const T *x, T *y, int64_t len, int64_t stride, bool log_out)          \
-  {                                                                                                  \
-    T mx = -INFINITY;                                                                                \
-    for (int64_t k = 0; k < len; k++)                                                                \
-      if (x[k * stride] > mx) mx = x[k * stride];                                                    \
-    if (isinf(mx)) mx = 0; /* all -inf (or +inf present): let exp() produce the IEEE result */       \
-    double sum = 0;                                                                                  \
-    for (int64_t k = 0; k < len; k++) {                                                              \
-      T e = EXP(x[k * stride] - mx);                                                                 \
-      if (!log_out) y[k * stride] = e;                                                               \
-      sum += e;                                                                                      \
-    }                                                                                                \
-    if (log_out) {                                                                                   \
-      T lse = (T)log(sum);                                                                           \
-      for (int64_t k = 0; k < len; k++) y[k * stride] = x[k * stride] - mx - lse;                    \
-    } else {                                                                                         \
-      T inv = (T)(1.0 / sum);                                                                        \
-      for (int64_t k = 0; k < len; k++) y[k * stride] *= inv;                                        \
-    }                                                                                                \
+#define SOFTMAX_BLOCK 64
+
+/* Softmax over len elements spaced stride apart, for w <= SOFTMAX_BLOCK adjacent lanes at once
+ * (so a softmax over a non-innermost axis walks memory row by row); sums in double. */
+#define SOFTMAX_IMPL(T, EXP)                                                                           \
+  static void softmax_block_##T(const T *x, T *y, int64_t len, int64_t stride, int w, bool log_out)   \
+  {                                                                                                   \
+    if (w == 1 && stride == 1) { /* one contiguous lane: keep the loops simple to vectorise */         \
+      T m = -INFINITY;                                                                                \
+      double sm = 0;                                                                                  \
+      for (int64_t k = 0; k < len; k++) m = x[k] > m ? x[k] : m;                                      \
+      if (isinf(m)) m = 0;                                                                            \
+      for (int64_t k = 0; k < len; k++) {                                                             \
+        T e = EXP(x[k] - m);                                                                          \
+        if (!log_out) y[k] = e;                                                                       \
+        sm += e;                                                                                      \
+      }                                                                                               \
+      if (log_out) {                                                                                  \
+        T lse = (T)(m + log(sm));                                                                     \
+        for (int64_t k = 0; k < len; k++) y[k] = x[k] - lse;                                          \
+      } else {                                                                                        \
+        T inv = (T)(1.0 / sm);                                                                        \
+        for (int64_t k = 0; k < len; k++) y[k] *= inv;                                                \
+      }                                                                                               \
+      return;                                                                                         \
+    }                                                                                                 \
+    T mx[SOFTMAX_BLOCK];                                                                              \
+    double sum[SOFTMAX_BLOCK];                                                                        \
+    for (int j = 0; j < w; j++) mx[j] = -INFINITY, sum[j] = 0;                                        \
+    for (int64_t k = 0; k < len; k++)                                                                 \
+      for (int j = 0; j < w; j++) mx[j] = x[k * stride + j] > mx[j] ? x[k * stride + j] : mx[j];     \
+    for (int j = 0; j < w; j++)                                                                       \
+      if (isinf(mx[j])) mx[j] = 0; /* all -inf, or a +inf: let exp() give the IEEE result */         \
+    for (int64_t k = 0; k < len; k++)                                                                 \
+      for (int j = 0; j < w; j++) {                                                                   \
+        T e = EXP(x[k * stride + j] - mx[j]);                                                         \
+        if (!log_out) y[k * stride + j] = e;                                                          \
+        sum[j] += e;                                                                                  \
+      }                                                                                               \
+    if (log_out) {                                                                                    \
+      for (int j = 0; j < w; j++) sum[j] = mx[j] + log(sum[j]); /* log-sum-exp */                     \
+      for (int64_t k = 0; k < len; k++)                                                               \
+        for (int j = 0; j < w; j++) y[k * stride + j] = (T)(x[k * stride + j] - sum[j]);              \
+    } else {                                                                                          \
+      for (int j = 0; j < w; j++) sum[j] = 1.0 / sum[j];                                              \
+      for (int64_t k = 0; k < len; k++)                                                               \
+        for (int j = 0; j < w; j++) y[k * stride + j] = (T)(y[k * stride + j] * sum[j]);              \
+    }                                                                                                 \
   }
-SOFTMAX_LANE(float, expf, logf)
-SOFTMAX_LANE(double, exp, log)
+SOFTMAX_IMPL(float, expf)
+SOFTMAX_IMPL(double, exp)
+
+#define SOFTMAX_RUN(T)                                                                                 \
+  do {                                                                                                \
+    const T *px = x->data;                                                                            \
+    T *py = y->data;                                                                                  \
+    _Pragma("omp parallel for num_threads(nt) schedule(static)")                                      \
+    for (int64_t b = 0; b < outer * nb; b++) {                                                        \
+      int64_t j0 = (b % nb) * SOFTMAX_BLOCK, off = (b / nb) * len * inner + j0;                       \
+      int w = (int)(inner - j0 < SOFTMAX_BLOCK ? inner - j0 : SOFTMAX_BLOCK);                          \
+      softmax_block_##T(px + off, py + off, len, inner, w, log_out);                                  \
+    }                                                                                                 \
+  } while (0)
 
 onyx_status cpu_softmax(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
 {
@@ -50,28 +89,13 @@ onyx_status cpu_softmax(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
   ir_tensor *y = CPU_OUT(g, n, 0);
   int64_t outer, len, inner;
   ONYX_TRY(softmax_layout(n, x, &outer, &len, &inner));
+  if (outer * len * inner == 0) return ONYX_OK;
   bool log_out = n->op == ONYX_OP_LOG_SOFTMAX;
-  int64_t lanes = outer * inner;
-  int nt = num_threads(ctx, lanes * len);
-  if (x->dtype == ONYX_DTYPE_FLOAT) {
-    const float *px = x->data;
-    float *py = y->data;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t l = 0; l < lanes; l++) {
-      int64_t off = (l / inner) * len * inner + l % inner;
-      softmax_lane_float(px + off, py + off, len, inner, log_out);
-    }
-  } else if (x->dtype == ONYX_DTYPE_DOUBLE) {
-    const double *px = x->data;
-    double *py = y->data;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t l = 0; l < lanes; l++) {
-      int64_t off = (l / inner) * len * inner + l % inner;
-      softmax_lane_double(px + off, py + off, len, inner, log_out);
-    }
-  } else {
-    return op_error(n, ONYX_ERR_UNSUPPORTED, "%s input is not supported", onyx_dtype_name(x->dtype));
-  }
+  int64_t nb = (inner + SOFTMAX_BLOCK - 1) / SOFTMAX_BLOCK; /* lane blocks per outer index */
+  int nt = num_threads(ctx, outer * len * inner);
+  if (x->dtype == ONYX_DTYPE_FLOAT) SOFTMAX_RUN(float);
+  else if (x->dtype == ONYX_DTYPE_DOUBLE) SOFTMAX_RUN(double);
+  else return op_error(n, ONYX_ERR_UNSUPPORTED, "%s input is not supported", onyx_dtype_name(x->dtype));
   return ONYX_OK;
 }
 

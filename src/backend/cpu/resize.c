@@ -28,6 +28,8 @@ typedef struct dim_taps {
 static double source_coord(const resize_params *p, const resize_plan *plan, int d, int64_t in_len, int64_t o)
 {
   double scale = plan->scale[d], x = (double)o;
+  /* an unresized dim maps to itself (tf_half_pixel_for_nn would otherwise shift it by half a pixel) */
+  if (scale == 1.0 && plan->out[d] == in_len && p->coord != COORD_TF_CROP_AND_RESIZE) return x;
   double len_res = scale * (double)in_len; /* ONNX measures the resized length as in * scale */
   switch (p->coord) {
   case COORD_HALF_PIXEL: return (x + 0.5) / scale - 0.5;
@@ -35,7 +37,8 @@ static double source_coord(const resize_params *p, const resize_plan *plan, int 
     double adj = (double)plan->out[d] / len_res, center = (double)in_len / 2;
     return center * (1 - adj) + (x + 0.5) / scale - 0.5;
   }
-  case COORD_PYTORCH_HALF_PIXEL: return len_res == 1 ? -0.5 : (x + 0.5) / scale - 0.5;
+  /* the spec's 0 for a length-1 output (ONNX's reference uses -0.5, which differs only for cubic) */
+  case COORD_PYTORCH_HALF_PIXEL: return len_res == 1 ? 0.0 : (x + 0.5) / scale - 0.5;
   case COORD_ALIGN_CORNERS: return len_res == 1 ? 0.0 : x * (double)(in_len - 1) / (len_res - 1);
   case COORD_ASYMMETRIC: return x / scale;
   case COORD_TF_HALF_PIXEL_FOR_NN: return (x + 0.5) / scale;
@@ -50,6 +53,10 @@ static double source_coord(const resize_params *p, const resize_plan *plan, int 
 
 static int64_t nearest_index(const resize_params *p, double x, double scale)
 {
+  /* a coordinate within rounding error of an integer or a half is taken as exactly that, so that
+   * the pixel chosen does not hang on the float error of a scale such as 0.6 */
+  double half = round(x * 2) / 2;
+  if (fabs(x - half) <= 1e-6 * fmax(1.0, fabs(x))) x = half;
   switch (p->nearest) {
   case NEAREST_ROUND_PREFER_FLOOR: return (int64_t)ceil(x - 0.5);
   case NEAREST_ROUND_PREFER_CEIL: return (int64_t)floor(x + 0.5);
@@ -230,6 +237,16 @@ onyx_status cpu_resize(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
     }
     float *q = dst + row * last;
     int k = tl->k;
+    if (nc == 2 && k == 2 && !out_row && p->coord != COORD_TF_CROP_AND_RESIZE) { /* bilinear */
+      const float *s0 = src + coff[0], *s1 = src + coff[1];
+      float w0 = cw[0], w1 = cw[1];
+      for (int64_t j = 0; j < last; j++) {
+        int64_t a = tl->off[2 * j], b = tl->off[2 * j + 1];
+        float la = tl->w[2 * j], lb = tl->w[2 * j + 1];
+        q[j] = w0 * (la * s0[a] + lb * s0[b]) + w1 * (la * s1[a] + lb * s1[b]);
+      }
+      continue;
+    }
     for (int64_t j = 0; j < last; j++) {
       if (out_row || tl->outside[j]) {
         q[j] = extra;
