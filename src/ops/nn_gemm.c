@@ -76,7 +76,8 @@ onyx_status nn_matmul_dims_of(const ir_node *n, const ir_tensor *a, const ir_ten
     return op_error(n, ONYX_ERR_SHAPE, "inner dimensions differ: A %s has %lld columns, B %s has %lld rows", sa,
                     (long long)d->k, sb, (long long)kb);
   int na = a->ndim > 2 ? a->ndim - 2 : 0, nb = b->ndim > 2 ? b->ndim - 2 : 0;
-  ONYX_TRY(op_broadcast_shape(n, na, a->dims, nb, b->dims, &d->nbatch, d->batch));
+  if (op_broadcast_shape(n, na, a->dims, nb, b->dims, &d->nbatch, d->batch) != ONYX_OK)
+    return op_error(n, ONYX_ERR_SHAPE, "batch dimensions of A %s and B %s cannot be broadcast", sa, sb);
   for (int i = 0; i < d->nbatch; i++) {
     int ia = i - (d->nbatch - na), ib = i - (d->nbatch - nb);
     d->a_batch[i] = ia >= 0 ? a->dims[ia] : 1;

@@ -1,5 +1,4 @@
 /* CPU kernels for Gemm and MatMul (float32) through OpenBLAS sgemm. */
-#include <cblas.h>
 #include <limits.h>
 #include <string.h>
 
@@ -38,8 +37,8 @@ onyx_status cpu_gemm(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
     if (beta == 0.f) memset(yd, 0, (size_t)(M * N) * sizeof(float));
     return ONYX_OK;
   }
-  cblas_sgemm(CblasRowMajor, p->trans_a ? CblasTrans : CblasNoTrans, p->trans_b ? CblasTrans : CblasNoTrans, (int)M,
-              (int)N, (int)K, p->alpha, a->data, (int)a->dims[1], b->data, (int)b->dims[1], beta, yd, (int)N);
+  cpu_nn_sgemm(cpu_nn_threads(ctx), p->trans_a, p->trans_b, M, N, K, p->alpha, a->data, a->dims[1], b->data,
+               b->dims[1], beta, yd, N);
   return ONYX_OK;
 }
 
@@ -58,29 +57,32 @@ onyx_status cpu_mat_mul(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
     memset(yd, 0, (size_t)(total * M * N) * sizeof(float));
     return ONYX_OK;
   }
+  const int nt = cpu_nn_threads(ctx);
   bool b_shared = true; /* B is one matrix for every batch: fold A's batch into its rows */
   for (int i = 0; i < d.nbatch; i++) b_shared = b_shared && d.b_batch[i] == 1;
   bool a_full = true; /* A is not broadcast, so its batches are contiguous rows */
   for (int i = 0; i < d.nbatch; i++) a_full = a_full && d.a_batch[i] == d.batch[i];
   if (b_shared && a_full) {
     ONYX_TRY(check_int_dims(n, total * M, K, N));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(total * M), (int)N, (int)K, 1.f, ad, (int)K, bd,
-                (int)N, 0.f, yd, (int)N);
+    cpu_nn_sgemm(nt, false, false, total * M, N, K, 1.f, ad, K, bd, N, 0.f, yd, N);
     return ONYX_OK;
   }
   ONYX_TRY(check_int_dims(n, M, K, N));
-  int64_t sa[ONYX_MAX_DIMS], sb[ONYX_MAX_DIMS], idx[ONYX_MAX_DIMS] = {0}, oa = 0, ob = 0;
+  int64_t sa[ONYX_MAX_DIMS], sb[ONYX_MAX_DIMS];
   cpu_broadcast_strides(d.nbatch, d.batch, d.nbatch, d.a_batch, sa);
   cpu_broadcast_strides(d.nbatch, d.batch, d.nbatch, d.b_batch, sb);
+  /* enough batches: one single-threaded sgemm per batch across threads; else split each product */
+  const bool par_batches = total >= nt;
+#pragma omp parallel for num_threads(nt) if (par_batches && nt > 1) schedule(static)
   for (int64_t t = 0; t < total; t++) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.f, ad + oa * M * K, (int)K,
-                bd + ob * K * N, (int)N, 0.f, yd + t * M * N, (int)N);
-    for (int i = d.nbatch - 1; i >= 0; i--) { /* next batch index, odometer style */
-      oa += sa[i], ob += sb[i];
-      if (++idx[i] < d.batch[i]) break;
-      oa -= sa[i] * d.batch[i], ob -= sb[i] * d.batch[i];
-      idx[i] = 0;
+    int64_t oa = 0, ob = 0, rest = t;
+    for (int i = d.nbatch - 1; i >= 0; i--) { /* unravel t over the broadcast batch shape */
+      int64_t ix = rest % d.batch[i];
+      rest /= d.batch[i];
+      oa += ix * sa[i], ob += ix * sb[i];
     }
+    cpu_nn_sgemm(par_batches ? 1 : nt, false, false, M, N, K, 1.f, ad + oa * M * K, K, bd + ob * K * N, N, 0.f,
+                 yd + t * M * N, N);
   }
   return ONYX_OK;
 }
