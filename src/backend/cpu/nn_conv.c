@@ -29,21 +29,21 @@ static void im2col3(const float *x, const cpu_win3 *w, int64_t r0, int64_t r1, i
     for (int64_t q = lo; q < end;) { /* one output row segment [ow0, ow1) at a time */
       int64_t od = q / (OH * OW), oh = (q / OW) % OH, ow0 = q % OW;
       int64_t ow1 = OW < ow0 + (end - q) ? OW : ow0 + (end - q);
-      float *seg = dst + (q - lo) - ow0; /* seg[ow] for ow in [ow0, ow1) */
+      float *seg = dst + (q - lo); /* seg[ow - ow0] for ow in [ow0, ow1) */
       int64_t id = od * w->s[0] - w->p[0] + kd * w->d[0], ih = oh * w->s[1] - w->p[1] + kh * w->d[1];
       if (id < 0 || id >= w->img[0] || ih < 0 || ih >= w->img[1]) {
-        memset(seg + ow0, 0, (size_t)(ow1 - ow0) * sizeof(float));
+        memset(seg, 0, (size_t)(ow1 - ow0) * sizeof(float));
       } else {
         const float *srow = src + id * plane + ih * w->img[2];
         int64_t a = vlo > ow0 ? vlo : ow0, b = vhi < ow1 ? vhi : ow1;
         if (b < a) b = a = ow1 < a ? ow1 : a;
-        if (a > ow0) memset(seg + ow0, 0, (size_t)(a - ow0) * sizeof(float));
+        if (a > ow0) memset(seg, 0, (size_t)(a - ow0) * sizeof(float));
         if (sw == 1) {
-          if (b > a) memcpy(seg + a, srow + a + offw, (size_t)(b - a) * sizeof(float));
+          if (b > a) memcpy(seg + (a - ow0), srow + a + offw, (size_t)(b - a) * sizeof(float));
         } else {
-          for (int64_t ow = a; ow < b; ow++) seg[ow] = srow[ow * sw + offw];
+          for (int64_t ow = a; ow < b; ow++) seg[ow - ow0] = srow[ow * sw + offw];
         }
-        if (ow1 > b) memset(seg + b, 0, (size_t)(ow1 - b) * sizeof(float));
+        if (ow1 > b) memset(seg + (b - ow0), 0, (size_t)(ow1 - b) * sizeof(float));
       }
       q += ow1 - ow0;
     }
@@ -79,38 +79,83 @@ static void col2im3(const float *col, int64_t channels, const cpu_win3 *w, float
   }
 }
 
-/* Depthwise (group == C == M, weight C x 1 x k) for one image plane per (n, c). */
-static void depthwise3(const float *x, const float *wt, const float *bias, int64_t planes, int64_t channels,
-                       const cpu_win3 *w, float *y, int nt)
+#define DW_MAX_KW 32
+
+/* The build targets baseline x86-64 (SSE2); the depthwise loops are worth an
+ * AVX2 clone, picked at load time by CPU feature (OpenBLAS dispatches by itself). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CPU_NN_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CPU_NN_SIMD_CLONES
+#endif
+
+/* Depthwise (group == C == M, weight C x 1 x k), one (n, c) plane per
+ * iteration.  Output row by output row (the row stays in L1), each kernel row
+ * adds its taps from one input row; with 3 taps per kernel row (the usual
+ * 3x3) the columns where all three are inside the input take one fused,
+ * vectorised pass and only the borders go tap by tap. */
+CPU_NN_SIMD_CLONES static void depthwise3(const float *x, const float *wt, const float *bias, int64_t planes,
+                                          int64_t channels, const cpu_win3 *w, float *y, int nt)
 {
   const int64_t kvol = w->k[0] * w->k[1] * w->k[2], ipl = w->img[0] * w->img[1] * w->img[2];
   const int64_t opl = w->pos[0] * w->pos[1] * w->pos[2], OH = w->pos[1], OW = w->pos[2];
-  const int64_t hw = w->img[1] * w->img[2];
+  const int64_t hw = w->img[1] * w->img[2], KW = w->k[2], sw = w->s[2];
+  /* each kernel column's valid output range is the same on every row */
+  int64_t lo_hi[2 * DW_MAX_KW], ilo = 0, ihi = OW;
+  const bool cached = KW <= DW_MAX_KW;
+  for (int64_t kw = 0; cached && kw < KW; kw++) {
+    cpu_nn_valid_range(kw * w->d[2] - w->p[2], sw, w->img[2], OW, &lo_hi[2 * kw], &lo_hi[2 * kw + 1]);
+    if (lo_hi[2 * kw] > ilo) ilo = lo_hi[2 * kw];
+    if (lo_hi[2 * kw + 1] < ihi) ihi = lo_hi[2 * kw + 1];
+  }
+  const bool fused3 = KW == 3 && ilo < ihi;
+  const int64_t o0 = -w->p[2], o1 = w->d[2] - w->p[2], o2 = 2 * w->d[2] - w->p[2];
 #pragma omp parallel for num_threads(nt) if (planes * opl * kvol > CPU_NN_PAR_MIN_WORK) schedule(static)
   for (int64_t nc = 0; nc < planes; nc++) {
-    int64_t c = nc % channels;
+    const int64_t c = nc % channels;
     const float *src = x + nc * ipl, *wk = wt + c * kvol;
-    float *dst = y + nc * opl;
-    float b = bias ? bias[c] : 0.f;
-    for (int64_t i = 0; i < opl; i++) dst[i] = b;
-    for (int64_t kr = 0; kr < kvol; kr++) {
-      int64_t kd = kr / (w->k[1] * w->k[2]), kh = (kr / w->k[2]) % w->k[1], kw = kr % w->k[2];
-      float wv = wk[kr];
-      int64_t offw = kw * w->d[2] - w->p[2], lo, hi;
-      cpu_nn_valid_range(offw, w->s[2], w->img[2], OW, &lo, &hi);
-      for (int64_t od = 0; od < w->pos[0]; od++) {
-        int64_t id = od * w->s[0] - w->p[0] + kd * w->d[0];
-        if (id < 0 || id >= w->img[0]) continue;
-        for (int64_t oh = 0; oh < OH; oh++) {
-          int64_t ih = oh * w->s[1] - w->p[1] + kh * w->d[1];
-          if (ih < 0 || ih >= w->img[1]) continue;
-          const float *srow = src + id * hw + ih * w->img[2];
-          float *drow = dst + (od * OH + oh) * OW;
-          if (w->s[2] == 1) {
-            for (int64_t ow = lo; ow < hi; ow++) drow[ow] += wv * srow[ow + offw];
-          } else {
-            const int64_t sw = w->s[2];
-            for (int64_t ow = lo; ow < hi; ow++) drow[ow] += wv * srow[ow * sw + offw];
+    const float b = bias ? bias[c] : 0.f;
+    for (int64_t od = 0; od < w->pos[0]; od++) {
+      for (int64_t oh = 0; oh < OH; oh++) {
+        float *restrict drow = y + nc * opl + (od * OH + oh) * OW;
+        for (int64_t ow = 0; ow < OW; ow++) drow[ow] = b;
+        for (int64_t kd = 0; kd < w->k[0]; kd++) {
+          int64_t id = od * w->s[0] - w->p[0] + kd * w->d[0];
+          if (id < 0 || id >= w->img[0]) continue;
+          for (int64_t kh = 0; kh < w->k[1]; kh++) {
+            int64_t ih = oh * w->s[1] - w->p[1] + kh * w->d[1];
+            if (ih < 0 || ih >= w->img[1]) continue;
+            const float *restrict srow = src + id * hw + ih * w->img[2];
+            const float *wrow = wk + (kd * w->k[1] + kh) * KW;
+            if (fused3) {
+              const float w0 = wrow[0], w1 = wrow[1], w2 = wrow[2];
+              if (sw == 1) {
+#pragma omp simd
+                for (int64_t ow = ilo; ow < ihi; ow++)
+                  drow[ow] += w0 * srow[ow + o0] + w1 * srow[ow + o1] + w2 * srow[ow + o2];
+              } else {
+#pragma omp simd
+                for (int64_t ow = ilo; ow < ihi; ow++)
+                  drow[ow] += w0 * srow[ow * sw + o0] + w1 * srow[ow * sw + o1] + w2 * srow[ow * sw + o2];
+              }
+            }
+            for (int64_t kw = 0; kw < KW; kw++) {
+              const float wv = wrow[kw];
+              const int64_t off = kw * w->d[2] - w->p[2];
+              int64_t lo, hi;
+              if (cached) lo = lo_hi[2 * kw], hi = lo_hi[2 * kw + 1];
+              else cpu_nn_valid_range(off, sw, w->img[2], OW, &lo, &hi);
+              if (fused3) { /* only the border columns are left: [lo, ilo) and [ihi, hi) */
+                for (int64_t ow = lo; ow < ilo; ow++) drow[ow] += wv * srow[ow * sw + off];
+                for (int64_t ow = ihi; ow < hi; ow++) drow[ow] += wv * srow[ow * sw + off];
+              } else if (sw == 1) {
+#pragma omp simd
+                for (int64_t ow = lo; ow < hi; ow++) drow[ow] += wv * srow[ow + off];
+              } else {
+#pragma omp simd
+                for (int64_t ow = lo; ow < hi; ow++) drow[ow] += wv * srow[ow * sw + off];
+              }
+            }
           }
         }
       }
@@ -124,6 +169,7 @@ static void add_bias(float *y, const float *bias, int64_t batch, int64_t m, int6
 #pragma omp parallel for num_threads(nt) if (batch * m * inner > CPU_NN_PAR_MIN_WORK) schedule(static)
   for (int64_t nm = 0; nm < batch * m; nm++) {
     float b = bias[nm % m], *p = y + nm * inner;
+#pragma omp simd
     for (int64_t i = 0; i < inner; i++) p[i] += b;
   }
 }
@@ -174,6 +220,7 @@ static void conv_tiles(const float *x, const cpu_win3 *w, const float *wg, int64
     if (bias)
       for (int64_t m = 0; m < mg; m++) {
         float b = bias[m], *row = y + m * out_sp + lo;
+#pragma omp simd
         for (int64_t j = 0; j < cnt; j++) row[j] += b;
       }
   }

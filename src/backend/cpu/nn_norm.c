@@ -44,9 +44,11 @@ onyx_status cpu_batch_normalization(cpu_ctx *ctx, const ir_graph *g, const ir_no
     float *dst = yd + nc * inner;
     if (per_elem) {
       const float *ac = a + c * inner, *bc = b + c * inner;
+#pragma omp simd
       for (int64_t i = 0; i < inner; i++) dst[i] = src[i] * ac[i] + bc[i];
     } else {
       const float ac = a[c], bc = b[c];
+#pragma omp simd
       for (int64_t i = 0; i < inner; i++) dst[i] = src[i] * ac + bc;
     }
   }
