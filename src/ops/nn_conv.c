@@ -8,7 +8,8 @@ static onyx_status parse_conv_common(ir_node *n, nn_conv_params **out)
   if (!p) return ONYX_ERR_NO_MEMORY;
   ONYX_TRY(nn_parse_window(n, &p->win));
   p->group = ir_attr_int(n, "group", 1);
-  if (p->group < 1) return op_error(n, ONYX_ERR_INVALID_MODEL, "group %lld must be >= 1", (long long)p->group);
+  if (p->group < 1)
+    return op_error(n, ONYX_ERR_INVALID_MODEL, "group %lld must be >= 1", (long long)p->group);
   p->n_output_padding = p->n_output_shape = -1;
   *out = p;
   return ONYX_OK;

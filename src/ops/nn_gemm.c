@@ -35,8 +35,8 @@ onyx_status op_infer_gemm(ir_graph *g, ir_node *n)
   int64_t m = p->trans_a ? a->dims[1] : a->dims[0], k = p->trans_a ? a->dims[0] : a->dims[1];
   int64_t kb = p->trans_b ? b->dims[1] : b->dims[0], nn = p->trans_b ? b->dims[0] : b->dims[1];
   if (k != kb)
-    return op_error(n, ONYX_ERR_SHAPE, "inner dimensions differ: A %s%s and B %s%s", sa, p->trans_a ? " (transposed)" : "",
-                    sb, p->trans_b ? " (transposed)" : "");
+    return op_error(n, ONYX_ERR_SHAPE, "inner dimensions differ: A %s%s and B %s%s", sa,
+                    p->trans_a ? " (transposed)" : "", sb, p->trans_b ? " (transposed)" : "");
   ir_tensor *c = ir_in(g, n, 2);
   if (c) {
     if (!ir_shape_known(c)) return op_error(n, ONYX_ERR_SHAPE, "shape of C '%s' is not known", c->name);
@@ -73,8 +73,8 @@ onyx_status nn_matmul_dims_of(const ir_node *n, const ir_tensor *a, const ir_ten
   int64_t kb = b->ndim == 1 ? b->dims[0] : b->dims[b->ndim - 2];
   d->n = b->ndim == 1 ? 1 : b->dims[b->ndim - 1];
   if (d->k != kb)
-    return op_error(n, ONYX_ERR_SHAPE, "inner dimensions differ: A %s has %lld columns, B %s has %lld rows", sa,
-                    (long long)d->k, sb, (long long)kb);
+    return op_error(n, ONYX_ERR_SHAPE, "inner dimensions differ: A %s has %lld columns, B %s has %lld rows",
+                    sa, (long long)d->k, sb, (long long)kb);
   int na = a->ndim > 2 ? a->ndim - 2 : 0, nb = b->ndim > 2 ? b->ndim - 2 : 0;
   if (op_broadcast_shape(n, na, a->dims, nb, b->dims, &d->nbatch, d->batch) != ONYX_OK)
     return op_error(n, ONYX_ERR_SHAPE, "batch dimensions of A %s and B %s cannot be broadcast", sa, sb);

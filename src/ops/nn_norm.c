@@ -12,7 +12,8 @@ onyx_status op_parse_batch_normalization(ir_node *n)
   p->spatial = true;
   if (n->opset < 9) {
     int64_t sp = ir_attr_int(n, "spatial", 1);
-    if (sp != 0 && sp != 1) return op_error(n, ONYX_ERR_INVALID_MODEL, "spatial must be 0 or 1, not %lld", (long long)sp);
+    if (sp != 0 && sp != 1)
+      return op_error(n, ONYX_ERR_INVALID_MODEL, "spatial must be 0 or 1, not %lld", (long long)sp);
     p->spatial = sp == 1;
   }
   /* opset < 7 'is_test' and opset < 6 'consumed_inputs' only mattered to
@@ -48,15 +49,17 @@ onyx_status op_infer_batch_normalization(ir_graph *g, ir_node *n)
     if (!per_channel && !per_element) {
       char st[160], sx[160];
       return op_error(n, ONYX_ERR_SHAPE, "%s shape %s does not fit X %s (needs [%lld]%s)", names[i],
-                      onyx_dims_str(t->ndim, t->dims, st, sizeof(st)), onyx_dims_str(x->ndim, x->dims, sx, sizeof(sx)),
-                      (long long)x->dims[1], p->spatial ? "" : " or X's shape without N");
+                      onyx_dims_str(t->ndim, t->dims, st, sizeof(st)),
+                      onyx_dims_str(x->ndim, x->dims, sx, sizeof(sx)), (long long)x->dims[1],
+                      p->spatial ? "" : " or X's shape without N");
     }
   }
   for (int k = 1; k < n->n_out; k++)
     if (ir_out(g, n, k))
-      return op_error(n, ONYX_ERR_UNSUPPORTED,
-                      "output %d (running/saved statistics) is only produced in training, which onyx does not support",
-                      k);
+      return op_error(
+          n, ONYX_ERR_UNSUPPORTED,
+          "output %d (running/saved statistics) is only produced in training, which onyx does not support",
+          k);
   ir_tensor_set(ir_out(g, n, 0), x->dtype, x->ndim, x->dims);
   return ONYX_OK;
 }

@@ -5,7 +5,8 @@
 static onyx_status parse_flag(ir_node *n, const char *name, bool *out)
 {
   int64_t v = ir_attr_int(n, name, 0);
-  if (v != 0 && v != 1) return op_error(n, ONYX_ERR_INVALID_MODEL, "%s must be 0 or 1, not %lld", name, (long long)v);
+  if (v != 0 && v != 1)
+    return op_error(n, ONYX_ERR_INVALID_MODEL, "%s must be 0 or 1, not %lld", name, (long long)v);
   *out = v == 1;
   return ONYX_OK;
 }
@@ -27,8 +28,8 @@ onyx_status op_parse_max_pool(ir_node *n)
   ONYX_TRY(parse_pool(n, &p));
   int64_t so = ir_attr_int(n, "storage_order", 0);
   if (so != 0 && so != 1)
-    return op_error(n, ONYX_ERR_INVALID_MODEL, "storage_order must be 0 (row major) or 1 (column major), not %lld",
-                    (long long)so);
+    return op_error(n, ONYX_ERR_INVALID_MODEL,
+                    "storage_order must be 0 (row major) or 1 (column major), not %lld", (long long)so);
   p->storage_order = (int)so;
   return ONYX_OK;
 }
@@ -61,8 +62,7 @@ onyx_status op_infer_global_pool(ir_graph *g, ir_node *n)
 {
   ir_tensor *x;
   ONYX_TRY(op_need_input(g, n, 0, &x));
-  if (x->ndim < 2)
-    return op_error(n, ONYX_ERR_SHAPE, "input must be N x C x D1 x ..., got rank %d", x->ndim);
+  if (x->ndim < 2) return op_error(n, ONYX_ERR_SHAPE, "input must be N x C x D1 x ..., got rank %d", x->ndim);
   int64_t dims[ONYX_MAX_DIMS];
   for (int i = 0; i < x->ndim; i++) dims[i] = i < 2 ? x->dims[i] : 1;
   ir_tensor_set(ir_out(g, n, 0), x->dtype, x->ndim, dims);

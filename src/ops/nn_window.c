@@ -19,8 +19,9 @@ static onyx_status parse_ints(ir_node *n, const char *name, int64_t *out, int ca
                     cap);
   for (int i = 0; i < cnt; i++)
     if (out[i] < min)
-      return op_error(n, ONYX_ERR_INVALID_MODEL, "attribute '%s' has value %lld at index %d (must be >= %lld)",
-                      name, (long long)out[i], i, (long long)min);
+      return op_error(n, ONYX_ERR_INVALID_MODEL,
+                      "attribute '%s' has value %lld at index %d (must be >= %lld)", name, (long long)out[i],
+                      i, (long long)min);
   *count = cnt;
   return ONYX_OK;
 }
@@ -32,22 +33,28 @@ onyx_status nn_parse_window(ir_node *n, nn_window *w)
   ONYX_TRY(parse_ints(n, "dilations", w->dilations, NN_MAX_SP, 1, &w->n_dilations));
   ONYX_TRY(parse_ints(n, "pads", w->pads, 2 * NN_MAX_SP, 0, &w->n_pads));
   if (w->n_pads >= 0 && w->n_pads % 2)
-    return op_error(n, ONYX_ERR_INVALID_MODEL, "attribute 'pads' has %d values (must be even: begins, then ends)",
-                    w->n_pads);
+    return op_error(n, ONYX_ERR_INVALID_MODEL,
+                    "attribute 'pads' has %d values (must be even: begins, then ends)", w->n_pads);
   const char *ap = ir_attr_string(n, "auto_pad", "NOTSET");
-  if (!strcmp(ap, "NOTSET") || !ap[0]) w->auto_pad = NN_PAD_NOTSET;
-  else if (!strcmp(ap, "SAME_UPPER")) w->auto_pad = NN_PAD_SAME_UPPER;
-  else if (!strcmp(ap, "SAME_LOWER")) w->auto_pad = NN_PAD_SAME_LOWER;
-  else if (!strcmp(ap, "VALID")) w->auto_pad = NN_PAD_VALID;
-  else return op_error(n, ONYX_ERR_INVALID_MODEL, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID", ap);
+  if (!strcmp(ap, "NOTSET") || !ap[0])
+    w->auto_pad = NN_PAD_NOTSET;
+  else if (!strcmp(ap, "SAME_UPPER"))
+    w->auto_pad = NN_PAD_SAME_UPPER;
+  else if (!strcmp(ap, "SAME_LOWER"))
+    w->auto_pad = NN_PAD_SAME_LOWER;
+  else if (!strcmp(ap, "VALID"))
+    w->auto_pad = NN_PAD_VALID;
+  else
+    return op_error(n, ONYX_ERR_INVALID_MODEL, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID",
+                    ap);
   /* lengths that disagree with each other are wrong whatever the input rank */
   int ref = w->n_kernel >= 0 ? w->n_kernel : w->n_strides >= 0 ? w->n_strides : w->n_dilations;
   if (ref >= 0) {
     if ((w->n_strides >= 0 && w->n_strides != ref) || (w->n_dilations >= 0 && w->n_dilations != ref) ||
         (w->n_pads >= 0 && w->n_pads != 2 * ref))
       return op_error(n, ONYX_ERR_INVALID_MODEL,
-                      "kernel_shape/strides/dilations/pads lengths disagree (%d, %d, %d, %d values)", w->n_kernel,
-                      w->n_strides, w->n_dilations, w->n_pads);
+                      "kernel_shape/strides/dilations/pads lengths disagree (%d, %d, %d, %d values)",
+                      w->n_kernel, w->n_strides, w->n_dilations, w->n_pads);
   }
   return ONYX_OK;
 }
@@ -59,8 +66,8 @@ static onyx_status check_lengths(const ir_node *n, const nn_window *w, int nsp)
     return op_error(n, ONYX_ERR_SHAPE, "kernel_shape has %d values but the input has %d spatial dims",
                     w->n_kernel, nsp);
   if (w->n_strides >= 0 && w->n_strides != nsp)
-    return op_error(n, ONYX_ERR_SHAPE, "strides has %d values but the input has %d spatial dims", w->n_strides,
-                    nsp);
+    return op_error(n, ONYX_ERR_SHAPE, "strides has %d values but the input has %d spatial dims",
+                    w->n_strides, nsp);
   if (w->n_dilations >= 0 && w->n_dilations != nsp)
     return op_error(n, ONYX_ERR_SHAPE, "dilations has %d values but the input has %d spatial dims",
                     w->n_dilations, nsp);
@@ -81,8 +88,8 @@ static onyx_status check_input(const ir_node *n, const ir_tensor *x)
 
 /* Forward (Conv and pool) output sizes and pads from the window, with the
  * kernel sizes already known. */
-static onyx_status resolve_forward(const ir_node *n, const nn_window *w, const ir_tensor *x, const int64_t *kernel,
-                                   bool ceil_mode, bool pads_below_kernel, nn_geom *g)
+static onyx_status resolve_forward(const ir_node *n, const nn_window *w, const ir_tensor *x,
+                                   const int64_t *kernel, bool ceil_mode, bool pads_below_kernel, nn_geom *g)
 {
   int nsp = x->ndim - 2;
   ONYX_TRY(check_lengths(n, w, nsp));
@@ -98,8 +105,10 @@ static onyx_status resolve_forward(const ir_node *n, const nn_window *w, const i
       out = (in + s - 1) / s;
       int64_t total = (out - 1) * s + ek - in;
       if (total < 0) total = 0;
-      if (w->auto_pad == NN_PAD_SAME_UPPER) pb = total / 2, pe = total - pb;
-      else pe = total / 2, pb = total - pe;
+      if (w->auto_pad == NN_PAD_SAME_UPPER)
+        pb = total / 2, pe = total - pb;
+      else
+        pe = total / 2, pb = total - pe;
       break;
     }
     default: {
@@ -111,9 +120,10 @@ static onyx_status resolve_forward(const ir_node *n, const nn_window *w, const i
                         (long long)pb, (long long)pe, i, (long long)ek);
       int64_t span = in + pb + pe - ek;
       if (span < 0)
-        return op_error(n, ONYX_ERR_SHAPE,
-                        "kernel extent %lld is larger than the padded input (%lld + %lld + %lld) on spatial dim %d",
-                        (long long)ek, (long long)in, (long long)pb, (long long)pe, i);
+        return op_error(
+            n, ONYX_ERR_SHAPE,
+            "kernel extent %lld is larger than the padded input (%lld + %lld + %lld) on spatial dim %d",
+            (long long)ek, (long long)in, (long long)pb, (long long)pe, i);
       if (ceil_mode) {
         out = (span + s - 1) / s + 1;
         if ((out - 1) * s >= in + pb) out--; /* the last window must start inside input or begin pad */
@@ -135,11 +145,12 @@ onyx_status nn_conv_geom(const ir_node *n, const ir_tensor *x, const ir_tensor *
   onyx_dims_str(x->ndim, x->dims, sx, sizeof(sx));
   onyx_dims_str(w->ndim, w->dims, sw, sizeof(sw));
   if (w->ndim != x->ndim)
-    return op_error(n, ONYX_ERR_SHAPE, "weight shape %s does not match input shape %s (ranks differ)", sw, sx);
+    return op_error(n, ONYX_ERR_SHAPE, "weight shape %s does not match input shape %s (ranks differ)", sw,
+                    sx);
   int64_t c = x->dims[1], m = w->dims[0];
   if (c % p->group)
-    return op_error(n, ONYX_ERR_SHAPE, "group %lld does not divide the %lld input channels", (long long)p->group,
-                    (long long)c);
+    return op_error(n, ONYX_ERR_SHAPE, "group %lld does not divide the %lld input channels",
+                    (long long)p->group, (long long)c);
   if (m % p->group)
     return op_error(n, ONYX_ERR_SHAPE, "group %lld does not divide the %lld output channels (weight %s)",
                     (long long)p->group, (long long)m, sw);
@@ -163,11 +174,12 @@ onyx_status nn_conv_transpose_geom(const ir_node *n, const ir_tensor *x, const i
   onyx_dims_str(x->ndim, x->dims, sx, sizeof(sx));
   onyx_dims_str(w->ndim, w->dims, sw, sizeof(sw));
   if (w->ndim != x->ndim)
-    return op_error(n, ONYX_ERR_SHAPE, "weight shape %s does not match input shape %s (ranks differ)", sw, sx);
+    return op_error(n, ONYX_ERR_SHAPE, "weight shape %s does not match input shape %s (ranks differ)", sw,
+                    sx);
   int64_t c = x->dims[1];
   if (c % p->group)
-    return op_error(n, ONYX_ERR_SHAPE, "group %lld does not divide the %lld input channels", (long long)p->group,
-                    (long long)c);
+    return op_error(n, ONYX_ERR_SHAPE, "group %lld does not divide the %lld input channels",
+                    (long long)p->group, (long long)c);
   if (w->dims[0] != c)
     return op_error(n, ONYX_ERR_SHAPE, "weight %s must have the input's %lld channels first (input %s)", sw,
                     (long long)c, sx);
@@ -189,19 +201,23 @@ onyx_status nn_conv_transpose_geom(const ir_node *n, const ir_tensor *x, const i
     int64_t op = p->n_output_padding >= 0 ? p->output_padding[i] : 0;
     int64_t ek = (k - 1) * d + 1, full = s * (in - 1) + op + ek, pb = 0, pe = 0;
     g->in[i] = in, g->kernel[i] = k, g->strides[i] = s, g->dilations[i] = d;
-    bool want = p->n_output_shape >= 0 || win->auto_pad == NN_PAD_SAME_UPPER || win->auto_pad == NN_PAD_SAME_LOWER;
+    bool want =
+        p->n_output_shape >= 0 || win->auto_pad == NN_PAD_SAME_UPPER || win->auto_pad == NN_PAD_SAME_LOWER;
     if (want) {
       int64_t target = p->n_output_shape >= 0 ? p->output_shape[p->n_output_shape - nsp + i] : in * s;
       int64_t total = full - target; /* negative: the output extends past the last input's reach (zeros) */
-      if (win->auto_pad == NN_PAD_SAME_LOWER) pe = total / 2, pb = total - pe;
-      else pb = total / 2, pe = total - pb;
+      if (win->auto_pad == NN_PAD_SAME_LOWER)
+        pe = total / 2, pb = total - pe;
+      else
+        pb = total / 2, pe = total - pb;
     } else if (win->auto_pad == NN_PAD_NOTSET && win->n_pads >= 0) {
       pb = win->pads[i], pe = win->pads[i + nsp];
     }
     int64_t out = full - pb - pe;
     if (out < 1)
-      return op_error(n, ONYX_ERR_SHAPE, "output size on spatial dim %d would be %lld (pads %lld, %lld too large)",
-                      i, (long long)out, (long long)pb, (long long)pe);
+      return op_error(n, ONYX_ERR_SHAPE,
+                      "output size on spatial dim %d would be %lld (pads %lld, %lld too large)", i,
+                      (long long)out, (long long)pb, (long long)pe);
     g->out[i] = out, g->pad_begin[i] = pb, g->pad_end[i] = pe;
   }
   return ONYX_OK;

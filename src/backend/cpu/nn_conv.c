@@ -1,9 +1,10 @@
 /* CPU kernels for Conv and ConvTranspose (float32).
  *
  * Conv: per image and group, Y_g = W_g [M/G x C/G*k] * col [C/G*k x out] with
- * OpenBLAS sgemm, where col is the im2col matrix, built tile by tile in
- * scratch; a 1x1, stride 1, unpadded conv multiplies the input directly.  Depthwise conv (group == C == M) is a
- * direct kernel, parallel over N*C.  ConvTranspose is the adjoint: one sgemm
+ * OpenBLAS sgemm, where col is the im2col matrix, built one column tile per
+ * thread in scratch; a 1x1, stride 1, unpadded conv multiplies the input
+ * directly.  Depthwise conv (group == C == M) is a direct kernel, parallel
+ * over N*C.  ConvTranspose is the adjoint: one sgemm
  * W_g^T * X_g into columns, then col2im scatters them into Y.
  * Spatial ranks 1..3 are handled as 3-D with leading extents of 1. */
 #include <limits.h>
@@ -15,7 +16,8 @@
 
 /* Rows [r0, r1) of the column matrix restricted to output positions [lo, lo + cnt):
  * col[r - r0][j] = x[c, coordinate of row r = (c, kd, kh, kw) at position lo + j], 0 outside x. */
-static void im2col3(const float *x, const cpu_win3 *w, int64_t r0, int64_t r1, int64_t lo, int64_t cnt, float *col)
+static void im2col3(const float *x, const cpu_win3 *w, int64_t r0, int64_t r1, int64_t lo, int64_t cnt,
+                    float *col)
 {
   const int64_t kvol = w->k[0] * w->k[1] * w->k[2], plane = w->img[1] * w->img[2];
   const int64_t OH = w->pos[1], OW = w->pos[2], end = lo + cnt, sw = w->s[2];
@@ -143,8 +145,10 @@ CPU_NN_SIMD_CLONES static void depthwise3(const float *x, const float *wt, const
               const float wv = wrow[kw];
               const int64_t off = kw * w->d[2] - w->p[2];
               int64_t lo, hi;
-              if (cached) lo = lo_hi[2 * kw], hi = lo_hi[2 * kw + 1];
-              else cpu_nn_valid_range(off, sw, w->img[2], OW, &lo, &hi);
+              if (cached)
+                lo = lo_hi[2 * kw], hi = lo_hi[2 * kw + 1];
+              else
+                cpu_nn_valid_range(off, sw, w->img[2], OW, &lo, &hi);
               if (fused3) { /* only the border columns are left: [lo, ilo) and [ihi, hi) */
                 for (int64_t ow = lo; ow < ilo; ow++) drow[ow] += wv * srow[ow * sw + off];
                 for (int64_t ow = ihi; ow < hi; ow++) drow[ow] += wv * srow[ow * sw + off];
@@ -178,8 +182,8 @@ static void add_bias(float *y, const float *bias, int64_t batch, int64_t m, int6
 static onyx_status check_blas_dims(const ir_node *n, int64_t a, int64_t b, int64_t c)
 {
   if (a > INT_MAX || b > INT_MAX || c > INT_MAX)
-    return op_error(n, ONYX_ERR_UNSUPPORTED, "matrix sizes %lld x %lld x %lld exceed BLAS's int range", (long long)a,
-                    (long long)b, (long long)c);
+    return op_error(n, ONYX_ERR_UNSUPPORTED, "matrix sizes %lld x %lld x %lld exceed BLAS's int range",
+                    (long long)a, (long long)b, (long long)c);
   return ONYX_OK;
 }
 
@@ -204,7 +208,8 @@ static void conv_tiles(const float *x, const cpu_win3 *w, const float *wg, int64
                        int64_t tile, float *scratch, float *y, int64_t out_sp, const float *bias, int nt)
 {
   const int64_t ntiles = (out_sp + tile - 1) / tile;
-#pragma omp parallel for num_threads(nt) if (ntiles > 1 && mg * K * out_sp > CPU_NN_PAR_MIN_WORK) schedule(static, 1)
+#pragma omp parallel for num_threads(nt) if (ntiles > 1 && mg * K * out_sp > CPU_NN_PAR_MIN_WORK)            \
+    schedule(static, 1)
   for (int64_t t = 0; t < ntiles; t++) {
     int64_t lo = t * tile, cnt = out_sp - lo < tile ? out_sp - lo : tile;
     const float *src;
@@ -310,9 +315,10 @@ onyx_status cpu_conv_transpose(cpu_ctx *ctx, const ir_graph *g, const ir_node *n
     if (!col) return no_scratch(n, bytes);
     for (int64_t in = 0; in < N; in++) {
       for (int64_t gi = 0; gi < G; gi++) {
-        /* col [Mg*k x in_sp] = W_g^T [Mg*k x Cg] * X_g [Cg x in_sp]; W_g is rows gi*Cg.. of W viewed as C x Mg*k */
-        cpu_nn_sgemm(nt, true, false, R, in_sp, Cg, 1.0f, wd + gi * Cg * R, R, xd + (in * C + gi * Cg) * in_sp, in_sp,
-                     0.0f, col, in_sp);
+        /* col [Mg*k x in_sp] = W_g^T [Mg*k x Cg] * X_g [Cg x in_sp]; W_g is rows gi*Cg.. of W viewed as C x
+         * Mg*k */
+        cpu_nn_sgemm(nt, true, false, R, in_sp, Cg, 1.0f, wd + gi * Cg * R, R,
+                     xd + (in * C + gi * Cg) * in_sp, in_sp, 0.0f, col, in_sp);
         col2im3(col, Mg, &w3, yd + (in * M + gi * Mg) * out_sp, nt);
       }
     }

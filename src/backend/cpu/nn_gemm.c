@@ -8,8 +8,8 @@
 static onyx_status check_int_dims(const ir_node *n, int64_t m, int64_t k, int64_t nn)
 {
   if (m > INT_MAX || k > INT_MAX || nn > INT_MAX)
-    return op_error(n, ONYX_ERR_UNSUPPORTED, "matrix sizes %lld x %lld x %lld exceed BLAS's int range", (long long)m,
-                    (long long)k, (long long)nn);
+    return op_error(n, ONYX_ERR_UNSUPPORTED, "matrix sizes %lld x %lld x %lld exceed BLAS's int range",
+                    (long long)m, (long long)k, (long long)nn);
   return ONYX_OK;
 }
 
@@ -81,8 +81,8 @@ onyx_status cpu_mat_mul(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
       rest /= d.batch[i];
       oa += ix * sa[i], ob += ix * sb[i];
     }
-    cpu_nn_sgemm(par_batches ? 1 : nt, false, false, M, N, K, 1.f, ad + oa * M * K, K, bd + ob * K * N, N, 0.f,
-                 yd + t * M * N, N);
+    cpu_nn_sgemm(par_batches ? 1 : nt, false, false, M, N, K, 1.f, ad + oa * M * K, K, bd + ob * K * N, N,
+                 0.f, yd + t * M * N, N);
   }
   return ONYX_OK;
 }

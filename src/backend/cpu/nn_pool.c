@@ -13,50 +13,47 @@ static inline void taps(const cpu_win3 *w, int i, int64_t o, int64_t *lo, int64_
   cpu_nn_valid_range(o * w->s[i] - w->p[i], w->d[i], w->img[i], w->k[i], lo, hi);
 }
 
-#define DEFINE_MAX_POOL(fname, T, LOWEST)                                                                       \
-  static void fname(const T *x, T *y, int64_t *indices, int64_t planes, const cpu_win3 *w, int order, int nt) \
-  {                                                                                                             \
-    const int64_t D = w->img[0], H = w->img[1], W = w->img[2];                                                \
-    const int64_t ipl = D * H * W, opl = w->pos[0] * w->pos[1] * w->pos[2];                                    \
-    _Pragma("omp parallel for num_threads(nt) if (planes * opl > CPU_NN_PAR_MIN_WORK / 8) schedule(static)")  \
-    for (int64_t nc = 0; nc < planes; nc++) {                                                                   \
-      const T *src = x + nc * ipl;                                                                              \
-      int64_t o = nc * opl;                                                                                     \
-      for (int64_t od = 0; od < w->pos[0]; od++) {                                                              \
-        int64_t d0, d1;                                                                                         \
-        taps(w, 0, od, &d0, &d1);                                                                               \
-        for (int64_t oh = 0; oh < w->pos[1]; oh++) {                                                            \
-          int64_t h0, h1;                                                                                       \
-          taps(w, 1, oh, &h0, &h1);                                                                             \
-          for (int64_t ow = 0; ow < w->pos[2]; ow++, o++) {                                                     \
-            int64_t w0, w1, bd = 0, bh = 0, bw = 0;                                                             \
-            taps(w, 2, ow, &w0, &w1);                                                                           \
-            T best = LOWEST;                                                                                    \
-            bool any = false;                                                                                   \
-            for (int64_t kd = d0; kd < d1; kd++) {                                                              \
-              int64_t id = od * w->s[0] - w->p[0] + kd * w->d[0];                                              \
-              for (int64_t kh = h0; kh < h1; kh++) {                                                            \
-                int64_t ih = oh * w->s[1] - w->p[1] + kh * w->d[1];                                            \
-                const T *row = src + (id * H + ih) * W;                                                         \
-                for (int64_t kw = w0; kw < w1; kw++) {                                                          \
-                  int64_t iw = ow * w->s[2] - w->p[2] + kw * w->d[2];                                          \
-                  T v = row[iw];                                                                                \
-                  if (!any || v > best) best = v, bd = id, bh = ih, bw = iw, any = true;                        \
-                }                                                                                               \
-              }                                                                                                 \
-            }                                                                                                   \
-            y[o] = best;                                                                                        \
-            if (indices) /* flat index into X; column major (order 1) reverses the spatial dims */             \
-              indices[o] = nc * ipl + (order ? bd + bh * D + bw * D * H : (bd * H + bh) * W + bw);              \
-          }                                                                                                     \
-        }                                                                                                       \
-      }                                                                                                         \
-    }                                                                                                           \
+/* One (n, c) plane of MaxPool: y and indices point at the plane's outputs,
+ * base is the plane's offset in X (Indices are flat indices into X). */
+#define DEFINE_MAX_POOL_PLANE(fname, T, LOWEST)                                                              \
+  static void fname(const T *src, T *y, int64_t *indices, int64_t base, const cpu_win3 *w, int order)        \
+  {                                                                                                          \
+    const int64_t D = w->img[0], H = w->img[1], W = w->img[2];                                               \
+    int64_t o = 0;                                                                                           \
+    for (int64_t od = 0; od < w->pos[0]; od++) {                                                             \
+      int64_t d0, d1;                                                                                        \
+      taps(w, 0, od, &d0, &d1);                                                                              \
+      for (int64_t oh = 0; oh < w->pos[1]; oh++) {                                                           \
+        int64_t h0, h1;                                                                                      \
+        taps(w, 1, oh, &h0, &h1);                                                                            \
+        for (int64_t ow = 0; ow < w->pos[2]; ow++, o++) {                                                    \
+          int64_t w0, w1, bd = 0, bh = 0, bw = 0;                                                            \
+          taps(w, 2, ow, &w0, &w1);                                                                          \
+          T best = LOWEST;                                                                                   \
+          bool any = false;                                                                                  \
+          for (int64_t kd = d0; kd < d1; kd++) {                                                             \
+            int64_t id = od * w->s[0] - w->p[0] + kd * w->d[0];                                              \
+            for (int64_t kh = h0; kh < h1; kh++) {                                                           \
+              int64_t ih = oh * w->s[1] - w->p[1] + kh * w->d[1];                                            \
+              const T *row = src + (id * H + ih) * W;                                                        \
+              for (int64_t kw = w0; kw < w1; kw++) {                                                         \
+                int64_t iw = ow * w->s[2] - w->p[2] + kw * w->d[2];                                          \
+                T v = row[iw];                                                                               \
+                if (!any || v > best) best = v, bd = id, bh = ih, bw = iw, any = true;                       \
+              }                                                                                              \
+            }                                                                                                \
+          }                                                                                                  \
+          y[o] = best;                                                                                       \
+          if (indices) /* column major (storage_order 1) reverses the spatial dims */                        \
+            indices[o] = base + (order ? bd + bh * D + bw * D * H : (bd * H + bh) * W + bw);                 \
+        }                                                                                                    \
+      }                                                                                                      \
+    }                                                                                                        \
   }
 
-DEFINE_MAX_POOL(max_pool_f32, float, -FLT_MAX)
-DEFINE_MAX_POOL(max_pool_u8, uint8_t, 0)
-DEFINE_MAX_POOL(max_pool_i8, int8_t, INT8_MIN)
+DEFINE_MAX_POOL_PLANE(max_pool_f32, float, -FLT_MAX)
+DEFINE_MAX_POOL_PLANE(max_pool_u8, uint8_t, 0)
+DEFINE_MAX_POOL_PLANE(max_pool_i8, int8_t, INT8_MIN)
 
 onyx_status cpu_max_pool(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
 {
@@ -65,17 +62,30 @@ onyx_status cpu_max_pool(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
   ir_tensor *y = CPU_OUT(g, n, 0), *idx = CPU_OUT(g, n, 1);
   nn_geom gm;
   cpu_win3 w3;
+  onyx_dtype dt = x->dtype;
+  if (dt != ONYX_DTYPE_FLOAT && dt != ONYX_DTYPE_UINT8 && dt != ONYX_DTYPE_INT8)
+    return op_error(n, ONYX_ERR_UNSUPPORTED, "%s input is not supported on CPU (float32, int8, uint8 only)",
+                    onyx_dtype_name(dt));
   ONYX_TRY(nn_pool_geom(n, x, &gm));
   ONYX_TRY(cpu_nn_win3(n, &gm, false, &w3));
-  int64_t planes = x->dims[0] * x->dims[1], *ind = idx ? idx->data : NULL;
-  int nt = cpu_nn_threads(ctx);
-  switch (x->dtype) {
-  case ONYX_DTYPE_FLOAT: max_pool_f32(x->data, y->data, ind, planes, &w3, p->storage_order, nt); break;
-  case ONYX_DTYPE_UINT8: max_pool_u8(x->data, y->data, ind, planes, &w3, p->storage_order, nt); break;
-  case ONYX_DTYPE_INT8: max_pool_i8(x->data, y->data, ind, planes, &w3, p->storage_order, nt); break;
-  default:
-    return op_error(n, ONYX_ERR_UNSUPPORTED, "%s input is not supported on CPU (float32, int8, uint8 only)",
-                    onyx_dtype_name(x->dtype));
+  const int64_t planes = x->dims[0] * x->dims[1], ipl = w3.img[0] * w3.img[1] * w3.img[2];
+  const int64_t opl = w3.pos[0] * w3.pos[1] * w3.pos[2];
+  const size_t esz = onyx_dtype_size(dt);
+  const char *xd = x->data;
+  char *yd = y->data;
+  int64_t *ind = idx ? idx->data : NULL;
+  const int order = p->storage_order, nt = cpu_nn_threads(ctx);
+#pragma omp parallel for num_threads(nt) if (planes * opl > CPU_NN_PAR_MIN_WORK / 8) schedule(static)
+  for (int64_t nc = 0; nc < planes; nc++) {
+    const void *src = xd + (size_t)(nc * ipl) * esz;
+    void *dst = yd + (size_t)(nc * opl) * esz;
+    int64_t *pi = ind ? ind + nc * opl : NULL;
+    if (dt == ONYX_DTYPE_FLOAT)
+      max_pool_f32(src, dst, pi, nc * ipl, &w3, order);
+    else if (dt == ONYX_DTYPE_UINT8)
+      max_pool_u8(src, dst, pi, nc * ipl, &w3, order);
+    else
+      max_pool_i8(src, dst, pi, nc * ipl, &w3, order);
   }
   return ONYX_OK;
 }

@@ -32,7 +32,10 @@ void cpu_nn_valid_range(int64_t off, int64_t s, int64_t size, int64_t npos, int6
   *lo = l, *hi = h;
 }
 
-int cpu_nn_threads(const cpu_ctx *ctx) { return ctx->num_threads > 0 ? ctx->num_threads : omp_get_max_threads(); }
+int cpu_nn_threads(const cpu_ctx *ctx)
+{
+  return ctx->num_threads > 0 ? ctx->num_threads : omp_get_max_threads();
+}
 
 onyx_status cpu_nn_need_float(const ir_node *n, const ir_tensor *t)
 {
@@ -54,13 +57,14 @@ static void blas_single_thread(void) { openblas_set_num_threads(1); }
 /* Below this many multiply-adds a split costs more than it gains. */
 #define SGEMM_SPLIT_MIN_MACS ((int64_t)1 << 18)
 
-void cpu_nn_sgemm(int nt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+void cpu_nn_sgemm(int nt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
 {
   pthread_once(&blas_once, blas_single_thread);
   const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
   if (nt <= 1 || m * n * k < SGEMM_SPLIT_MIN_MACS || (m < 32 && n < 32)) {
-    cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c,
+                (int)ldc);
     return;
   }
   /* split the longer side of C into nt blocks, multiples of 16 (SIMD width friendly) */
@@ -76,8 +80,8 @@ void cpu_nn_sgemm(int nt, bool trans_a, bool trans_b, int64_t m, int64_t n, int6
                   c + lo * ldc, (int)ldc);
     } else { /* columns lo.. of op(B) and C */
       const float *bt = trans_b ? b + lo * ldb : b + lo;
-      cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)cnt, (int)k, alpha, a, (int)lda, bt, (int)ldb, beta, c + lo,
-                  (int)ldc);
+      cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)cnt, (int)k, alpha, a, (int)lda, bt, (int)ldb, beta,
+                  c + lo, (int)ldc);
     }
   }
 }

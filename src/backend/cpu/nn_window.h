@@ -24,8 +24,9 @@ int cpu_nn_threads(const cpu_ctx *ctx);
 /* Row-major C = alpha * op(A) * op(B) + beta * C through OpenBLAS, split over
  * nt OpenMP threads (BLAS itself runs single-threaded: see nn_window.c).
  * Sizes must fit int (callers check). */
-void cpu_nn_sgemm(int nt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+void cpu_nn_sgemm(int nt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                  int64_t ldc);
 /* UNSUPPORTED unless t is float32. */
 onyx_status cpu_nn_need_float(const ir_node *n, const ir_tensor *t);
 
