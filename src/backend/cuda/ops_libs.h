@@ -4,4 +4,11 @@
 
 #include "backend/cuda/cuda_backend.h"
 
+/* l_conv.c: cuDNN convolution forward / backward data */
+extern const cuda_op_impl cuda_conv_impl;
+extern const cuda_op_impl cuda_conv_transpose_impl;
+/* l_gemm.c: cuBLASLt */
+extern const cuda_op_impl cuda_gemm_impl;
+extern const cuda_op_impl cuda_mat_mul_impl;
+
 #endif

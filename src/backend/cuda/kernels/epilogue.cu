@@ -1,0 +1,144 @@
+// Small kernels around the library calls of the conv and gemm layers: the
+// conv epilogue (bias, residual, activation), the window copy (pre-pad and
+// crop) and Gemm's C broadcast.  See epilogue.h.
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "backend/cuda/kernels/epilogue.h"
+
+namespace {
+
+__device__ __forceinline__ float load(const float *p, int64_t i) { return p[i]; }
+__device__ __forceinline__ float load(const __half *p, int64_t i) { return __half2float(p[i]); }
+__device__ __forceinline__ void store(float *p, int64_t i, float v) { p[i] = v; }
+__device__ __forceinline__ void store(__half *p, int64_t i, float v) { p[i] = __float2half(v); }
+
+// The CPU kernels' formulas (backend/cpu/elementwise_unary.c, float).
+__device__ __forceinline__ float activate(float x, cuda_act a)
+{
+  switch (a.kind) {
+  case CUDA_ACT_RELU: return x > 0.f ? x : 0.f;
+  case CUDA_ACT_LEAKY_RELU: return x >= 0.f ? x : a.alpha * x;
+  case CUDA_ACT_CLIP:
+    if (a.alpha > a.beta) return a.beta;
+    return x < a.alpha ? a.alpha : x > a.beta ? a.beta : x;
+  case CUDA_ACT_SIGMOID: return 1.f / (1.f + expf(-x));
+  case CUDA_ACT_TANH: return tanhf(x);
+  case CUDA_ACT_HARD_SIGMOID: return fmaxf(0.f, fminf(1.f, a.alpha * x + a.beta));
+  case CUDA_ACT_HARD_SWISH: return x * fmaxf(0.f, fminf(1.f, x * (float)(1.0 / 6.0) + 0.5f));
+  case CUDA_ACT_ELU: return x >= 0.f ? x : a.alpha * expm1f(x);
+  default: return x;
+  }
+}
+
+// Grid-stride loops; the grid is capped, the loop covers the rest.
+unsigned grid_for(int64_t n, int block)
+{
+  int64_t g = (n + block - 1) / block;
+  if (g > 65535LL * 8) g = 65535LL * 8;
+  return (unsigned)(g < 1 ? 1 : g);
+}
+
+template <typename T>
+__global__ void conv_epilogue_kernel(T *__restrict__ y, const T *__restrict__ bias, const T *__restrict__ z,
+                                     int64_t total, int64_t channels, int64_t inner, cuda_act act)
+{
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+    float v = load(y, i);
+    if (bias) v += load(bias, (i / inner) % channels);
+    if (z) v += load(z, i);
+    store(y, i, activate(v, act));
+  }
+}
+
+template <typename T>
+cudaError_t conv_epilogue_launch(T *y, const T *bias, const T *z, int64_t outer, int64_t channels, int64_t inner,
+                                 cuda_act act, cudaStream_t stream)
+{
+  const int64_t total = outer * channels * inner;
+  if (total <= 0) return cudaSuccess;
+  const int block = 256;
+  conv_epilogue_kernel<T><<<grid_for(total, block), block, 0, stream>>>(y, bias, z, total, channels, inner, act);
+  return cudaGetLastError();
+}
+
+struct win3 {
+  int64_t dd[3], sd[3], off[3];
+};
+
+template <typename T>
+__global__ void window_copy_kernel(T *__restrict__ dst, const T *__restrict__ src, const T *__restrict__ bias,
+                                   int64_t total, int64_t channels, win3 w)
+{
+  const int64_t dvol = w.dd[0] * w.dd[1] * w.dd[2], svol = w.sd[0] * w.sd[1] * w.sd[2];
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t plane = i / dvol, r = i % dvol;
+    const int64_t d2 = r % w.dd[2], d1 = (r / w.dd[2]) % w.dd[1], d0 = r / (w.dd[2] * w.dd[1]);
+    const int64_t s0 = d0 - w.off[0], s1 = d1 - w.off[1], s2 = d2 - w.off[2];
+    float v = 0.f;
+    if (s0 >= 0 && s0 < w.sd[0] && s1 >= 0 && s1 < w.sd[1] && s2 >= 0 && s2 < w.sd[2])
+      v = load(src, plane * svol + (s0 * w.sd[1] + s1) * w.sd[2] + s2);
+    if (bias) v += load(bias, plane % channels);
+    store(dst, i, v);
+  }
+}
+
+template <typename T>
+cudaError_t window_copy_launch(T *dst, const T *src, const T *bias, int64_t n, int64_t c, const win3 &w,
+                               cudaStream_t stream)
+{
+  const int64_t total = n * c * w.dd[0] * w.dd[1] * w.dd[2];
+  if (total <= 0) return cudaSuccess;
+  const int block = 256;
+  window_copy_kernel<T><<<grid_for(total, block), block, 0, stream>>>(dst, src, bias, total, c, w);
+  return cudaGetLastError();
+}
+
+template <typename T>
+__global__ void broadcast2d_kernel(T *__restrict__ y, const T *__restrict__ c, int64_t m, int64_t n, int64_t rs,
+                                   int64_t cs, float scale)
+{
+  const int64_t total = m * n;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x)
+    store(y, i, scale * load(c, (i / n) * rs + (i % n) * cs));
+}
+
+template <typename T>
+cudaError_t broadcast2d_launch(T *y, const T *c, int64_t m, int64_t n, int64_t rs, int64_t cs, float scale,
+                               cudaStream_t stream)
+{
+  if (m <= 0 || n <= 0) return cudaSuccess;
+  const int block = 256;
+  broadcast2d_kernel<T><<<grid_for(m * n, block), block, 0, stream>>>(y, c, m, n, rs, cs, scale);
+  return cudaGetLastError();
+}
+
+} // namespace
+
+extern "C" cudaError_t cuda_conv_epilogue(void *y, const void *bias, const void *z, bool fp16, int64_t outer,
+                                          int64_t channels, int64_t inner, cuda_act act, cudaStream_t stream)
+{
+  if (fp16)
+    return conv_epilogue_launch((__half *)y, (const __half *)bias, (const __half *)z, outer, channels, inner, act,
+                                stream);
+  return conv_epilogue_launch((float *)y, (const float *)bias, (const float *)z, outer, channels, inner, act,
+                              stream);
+}
+
+extern "C" cudaError_t cuda_window_copy(void *dst, const void *src, const void *bias, bool fp16, int64_t n,
+                                        int64_t c, const int64_t dst_dims[3], const int64_t src_dims[3],
+                                        const int64_t off[3], cudaStream_t stream)
+{
+  win3 w;
+  for (int i = 0; i < 3; i++) w.dd[i] = dst_dims[i], w.sd[i] = src_dims[i], w.off[i] = off[i];
+  if (fp16) return window_copy_launch((__half *)dst, (const __half *)src, (const __half *)bias, n, c, w, stream);
+  return window_copy_launch((float *)dst, (const float *)src, (const float *)bias, n, c, w, stream);
+}
+
+extern "C" cudaError_t cuda_broadcast2d(void *y, const void *c, bool fp16, int64_t m, int64_t n, int64_t rs,
+                                        int64_t cs, float scale, cudaStream_t stream)
+{
+  if (fp16) return broadcast2d_launch((__half *)y, (const __half *)c, m, n, rs, cs, scale, stream);
+  return broadcast2d_launch((float *)y, (const float *)c, m, n, rs, cs, scale, stream);
+}

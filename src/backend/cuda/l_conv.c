@@ -1,0 +1,540 @@
+/* Conv and ConvTranspose layers through cuDNN's legacy convolution API.
+ *
+ * Geometry comes from the same resolution the CPU kernels use
+ * (nn_conv_geom / nn_conv_transpose_geom: auto_pad, pads, output_padding,
+ * output_shape), so both backends agree on every shape and pad.
+ *
+ * Conv: cudnnConvolutionForward, then the bias in our epilogue kernel.  cuDNN
+ * pads symmetrically; the symmetric part of the pads goes to cuDNN and what is
+ * left over (pad_begin != pad_end, e.g. SAME_UPPER with stride 2) is added by
+ * copying the input into a zero-padded buffer at the start of the workspace.
+ *
+ * ConvTranspose: cudnnConvolutionBackwardData (the adjoint of the forward
+ * conv whose filter is the ConvTranspose weight C x M/group x k).  When the
+ * pads are symmetric and cuDNN's forward shape relation reproduces the input
+ * size, it writes the output directly; otherwise (asymmetric or negative pads,
+ * output_padding >= stride) it writes the uncropped result, of extent
+ * s * (in - 1) + dilated kernel per dim, into the workspace and a window copy
+ * crops or zero-extends it into the output and adds the bias.
+ *
+ * Spatial ranks 1..3: 1-D runs as 2-D with H = 1.  Storage FLOAT or FLOAT16,
+ * math in float.  FP32 math is FMA-only (CUDNN_FMA_MATH: CUDNN_DEFAULT_MATH
+ * would let cuDNN use TF32 on Ampere and later) unless opts->allow_tf32;
+ * FP16 storage uses tensor cores.
+ *
+ * Tactic: algo + 256 * cudnnMathType_t.  With L->tune every algorithm whose
+ * workspace fits opts->workspace_limit is timed by cuDNN's Find*Ex on the
+ * layer's real shapes and buffers and the fastest is kept; otherwise the
+ * recorded tactic is used, or cuDNN's heuristic first choice. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cuda/kernels/epilogue.h"
+#include "backend/cuda/ops_libs.h"
+#include "common/util.h"
+#include "ops/nn.h"
+
+/* The legacy convolution API is deprecated in cuDNN 9 (the graph API replaces it); it is this
+ * first version's choice. */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+#define CONV_WS_ALIGN 256
+#define TACTIC_MATH_SHIFT 256
+
+typedef struct conv_state {
+  bool transpose, half, empty;
+  bool no_channels; /* input channels per group are 0: the output is the bias */
+  int nd;           /* cuDNN tensor rank: 4 or 5 */
+  cudnnTensorDescriptor_t xd, yd; /* Conv: input (pre-padded when staged), output.  ConvTranspose: dy, dx */
+  cudnnFilterDescriptor_t wd;
+  cudnnConvolutionDescriptor_t cd;
+  int algo;
+  cudnnMathType_t math;
+  size_t lib_ws; /* cuDNN's workspace bytes, after the staging buffer */
+  /* staging: Conv's pre-padded input / ConvTranspose's uncropped output, at the workspace start */
+  bool staged;
+  size_t stage_bytes; /* rounded up to CONV_WS_ALIGN */
+  int64_t stage_n, stage_c, stage_dims[3], data_dims[3], off[3];
+  /* epilogue */
+  int64_t batch, out_c, out_inner;
+  const void *bias;
+  const void *z;
+  cuda_act act;
+} conv_state;
+
+static cudnnDataType_t cudnn_type(bool half) { return half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
+
+static size_t round_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+static bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
+
+/* Whether a cuDNN math type is allowed: strict FP32 is FMA only; TF32 when allowed; FP16 anything but
+ * down-conversion (meaningless for half data anyway). */
+static bool math_ok(const cuda_layer *L, const conv_state *s, cudnnMathType_t m)
+{
+  if (s->half) return true;
+  if (L->opts->allow_tf32) return m != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+  return m == CUDNN_FMA_MATH;
+}
+
+static cudnnMathType_t default_math(const cuda_layer *L, const conv_state *s)
+{
+  if (s->half) return CUDNN_TENSOR_OP_MATH;
+  return L->opts->allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+}
+
+/* Lifts nsp spatial extents to the cuDNN rank (1-D as 2-D with a leading 1). */
+static void lift(int nsp, const int64_t *v, int64_t fill, int64_t *out)
+{
+  int lead = nsp == 1 ? 1 : 0;
+  for (int i = 0; i < lead; i++) out[i] = fill;
+  for (int i = 0; i < nsp; i++) out[lead + i] = v[i];
+}
+
+static onyx_status set_tensor(const cuda_layer *L, cudnnTensorDescriptor_t d, bool half, int nd, int64_t n,
+                              int64_t c, const int64_t *sp)
+{
+  int dims[5];
+  int64_t total = n * c;
+  dims[0] = (int)n, dims[1] = (int)c;
+  if (!fits_int(n) || !fits_int(c))
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "tensor extents exceed cuDNN's int range");
+  for (int i = 0; i < nd - 2; i++) {
+    if (!fits_int(sp[i]))
+      return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "tensor extents exceed cuDNN's int range");
+    dims[2 + i] = (int)sp[i];
+    total *= sp[i];
+  }
+  if (total > INT_MAX)
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "a tensor of %lld elements exceeds cuDNN's limit",
+                            (long long)total);
+  CUDNN_CHECK(cudnnSetTensorNdDescriptorEx(d, CUDNN_TENSOR_NCHW, cudnn_type(half), nd, dims));
+  return ONYX_OK;
+}
+
+static void conv_release(cuda_layer *L)
+{
+  conv_state *s = L->state;
+  if (!s) return;
+  if (s->xd) cudnnDestroyTensorDescriptor(s->xd);
+  if (s->yd) cudnnDestroyTensorDescriptor(s->yd);
+  if (s->wd) cudnnDestroyFilterDescriptor(s->wd);
+  if (s->cd) cudnnDestroyConvolutionDescriptor(s->cd);
+  free(s);
+  L->state = NULL;
+}
+
+/* Filter and convolution descriptors; pads are the symmetric pads handed to cuDNN. */
+static onyx_status make_conv_desc(const cuda_layer *L, conv_state *s, const ir_tensor *w, int64_t group,
+                                  const nn_geom *gm, const int64_t *pads)
+{
+  const int nsp = gm->nsp, nk = s->nd - 2;
+  int64_t k[3], pd[3], st[3], dl[3];
+  lift(nsp, w->dims + 2, 1, k);
+  lift(nsp, pads, 0, pd);
+  lift(nsp, gm->strides, 1, st);
+  lift(nsp, gm->dilations, 1, dl);
+  int fdims[5], ipad[3], istr[3], idil[3];
+  if (!fits_int(w->dims[0]) || !fits_int(w->dims[1]) || !fits_int(group))
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "weight extents exceed cuDNN's int range");
+  fdims[0] = (int)w->dims[0], fdims[1] = (int)w->dims[1];
+  for (int i = 0; i < nk; i++) {
+    if (!fits_int(k[i]) || !fits_int(pd[i]) || !fits_int(st[i]) || !fits_int(dl[i]))
+      return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "window attributes exceed cuDNN's int range");
+    fdims[2 + i] = (int)k[i], ipad[i] = (int)pd[i], istr[i] = (int)st[i], idil[i] = (int)dl[i];
+  }
+  CUDNN_CHECK(cudnnCreateFilterDescriptor(&s->wd));
+  CUDNN_CHECK(cudnnSetFilterNdDescriptor(s->wd, cudnn_type(s->half), CUDNN_TENSOR_NCHW, s->nd, fdims));
+  CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&s->cd));
+  CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(s->cd, nk, ipad, istr, idil, CUDNN_CROSS_CORRELATION,
+                                              CUDNN_DATA_FLOAT));
+  CUDNN_CHECK(cudnnSetConvolutionGroupCount(s->cd, (int)group));
+  return ONYX_OK;
+}
+
+/* cuDNN's forward output shape for (fwd_in, filter) must be fwd_out: a sanity check of the geometry. */
+static onyx_status check_fwd_shape(const cuda_layer *L, const conv_state *s, cudnnTensorDescriptor_t fwd_in,
+                                   int64_t n, int64_t c, const int64_t *sp)
+{
+  int got[5];
+  CUDNN_CHECK(cudnnGetConvolutionNdForwardOutputDim(s->cd, fwd_in, s->wd, s->nd, got));
+  bool same = got[0] == n && got[1] == c;
+  for (int i = 0; i < s->nd - 2; i++) same = same && got[2 + i] == sp[i];
+  if (!same)
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "cuDNN's output shape disagrees with onyx's geometry");
+  return ONYX_OK;
+}
+
+/* ---- algorithm choice ---------------------------------------------------- */
+
+static cudnnStatus_t ws_size(cuda_ctx *ctx, const conv_state *s, int algo, size_t *bytes)
+{
+  if (s->transpose)
+    return cudnnGetConvolutionBackwardDataWorkspaceSize(ctx->cudnn, s->wd, s->xd, s->cd, s->yd,
+                                                        (cudnnConvolutionBwdDataAlgo_t)algo, bytes);
+  return cudnnGetConvolutionForwardWorkspaceSize(ctx->cudnn, s->xd, s->wd, s->cd, s->yd,
+                                                 (cudnnConvolutionFwdAlgo_t)algo, bytes);
+}
+
+static int algo_count(const conv_state *s)
+{
+  return s->transpose ? CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT : CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+}
+
+/* One candidate from cuDNN's Find or heuristic. */
+typedef struct conv_cand {
+  int algo;
+  cudnnStatus_t status;
+  size_t memory;
+  cudnnMathType_t math;
+  float time;
+} conv_cand;
+
+#define MAX_CANDS 16
+
+/* Times every algorithm (cuDNN Find*Ex) on the real shapes; buffers that
+ * differ from the layer's own (staging) and the workspace are allocated here
+ * for the search only. */
+static onyx_status find_algos(cuda_ctx *ctx, const cuda_layer *L, conv_state *s, conv_cand *c, int *nc)
+{
+  size_t max_ws = 0, limit = L->opts->workspace_limit;
+  for (int a = 0; a < algo_count(s); a++) {
+    size_t b = 0;
+    if (ws_size(ctx, s, a, &b) == CUDNN_STATUS_SUCCESS && b <= limit && b > max_ws) max_ws = b;
+  }
+  void *buf = NULL;
+  size_t bytes = s->stage_bytes + max_ws;
+  if (bytes) CUDA_CHECK(cudaMalloc(&buf, bytes));
+  void *stage = buf, *ws = max_ws ? (char *)buf + s->stage_bytes : NULL;
+  const void *w = L->in[1].ptr;
+  int got = 0;
+  cudnnStatus_t st;
+  if (s->transpose) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[MAX_CANDS];
+    void *dx = s->staged ? stage : L->out[0].ptr;
+    st = cudnnFindConvolutionBackwardDataAlgorithmEx(ctx->cudnn, s->wd, w, s->xd, L->in[0].ptr, s->cd, s->yd, dx,
+                                                     algo_count(s), &got, perf, ws, max_ws);
+    for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < got; i++)
+      c[i] = (conv_cand){perf[i].algo, perf[i].status, perf[i].memory, perf[i].mathType, perf[i].time};
+  } else {
+    cudnnConvolutionFwdAlgoPerf_t perf[MAX_CANDS];
+    const void *x = s->staged ? stage : L->in[0].ptr;
+    st = cudnnFindConvolutionForwardAlgorithmEx(ctx->cudnn, s->xd, x, s->wd, w, s->cd, s->yd, L->out[0].ptr,
+                                                algo_count(s), &got, perf, ws, max_ws);
+    for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < got; i++)
+      c[i] = (conv_cand){perf[i].algo, perf[i].status, perf[i].memory, perf[i].mathType, perf[i].time};
+  }
+  cudaError_t sync = cudaStreamSynchronize(ctx->stream);
+  if (buf) cudaFree(buf);
+  if (st != CUDNN_STATUS_SUCCESS)
+    return cudnn_status(st, s->transpose ? "cudnnFindConvolutionBackwardDataAlgorithmEx"
+                                         : "cudnnFindConvolutionForwardAlgorithmEx",
+                        __FILE__, __LINE__);
+  CUDA_CHECK(sync);
+  *nc = got;
+  return ONYX_OK;
+}
+
+/* cuDNN's heuristic ranking (no timing). */
+static onyx_status heuristic_algos(cuda_ctx *ctx, conv_state *s, conv_cand *c, int *nc)
+{
+  int got = 0;
+  if (s->transpose) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[MAX_CANDS];
+    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(ctx->cudnn, s->wd, s->xd, s->cd, s->yd,
+                                                            algo_count(s), &got, perf));
+    for (int i = 0; i < got; i++)
+      c[i] = (conv_cand){perf[i].algo, perf[i].status, perf[i].memory, perf[i].mathType, perf[i].time};
+  } else {
+    cudnnConvolutionFwdAlgoPerf_t perf[MAX_CANDS];
+    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(ctx->cudnn, s->xd, s->wd, s->cd, s->yd, algo_count(s),
+                                                       &got, perf));
+    for (int i = 0; i < got; i++)
+      c[i] = (conv_cand){perf[i].algo, perf[i].status, perf[i].memory, perf[i].mathType, perf[i].time};
+  }
+  *nc = got;
+  return ONYX_OK;
+}
+
+static const char *algo_name(const conv_state *s, int a)
+{
+  static const char *fwd[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT",
+                              "FFT",           "FFT_TILING",            "WINOGRAD", "WINOGRAD_NONFUSED"};
+  static const char *bwd[] = {"ALGO_0", "ALGO_1", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
+  if (s->transpose) return a >= 0 && a < (int)ONYX_ARRAY_LEN(bwd) ? bwd[a] : "?";
+  return a >= 0 && a < (int)ONYX_ARRAY_LEN(fwd) ? fwd[a] : "?";
+}
+
+/* Sets s->algo, s->math and s->lib_ws from L->tactic, a timed search or the heuristic. */
+static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
+{
+  const size_t limit = L->opts->workspace_limit;
+  bool recorded = !L->tune && L->tactic != CUDA_TACTIC_UNSET;
+  if (recorded) {
+    int64_t a = L->tactic % TACTIC_MATH_SHIFT, m = L->tactic / TACTIC_MATH_SHIFT;
+    if (L->tactic < 0 || a >= algo_count(s) || !math_ok(L, s, (cudnnMathType_t)m))
+      return cuda_layer_error(L, ONYX_ERR_INVALID_ARG, "recorded tactic %lld is not a valid cuDNN algorithm here",
+                              (long long)L->tactic);
+    s->algo = (int)a, s->math = (cudnnMathType_t)m;
+  } else {
+    conv_cand c[MAX_CANDS];
+    int nc = 0;
+    if (L->tune)
+      ONYX_TRY(find_algos(ctx, L, s, c, &nc));
+    else
+      ONYX_TRY(heuristic_algos(ctx, s, c, &nc));
+    int pick = -1;
+    /* strict FP32: the search ran with FMA_MATH set, and FMA it stays whatever a result reports */
+    const bool strict = !s->half && !L->opts->allow_tf32;
+    for (int i = 0; i < nc && pick < 0; i++) { /* both lists come best first */
+      cudnnMathType_t m = strict ? CUDNN_FMA_MATH : c[i].math;
+      if (c[i].status == CUDNN_STATUS_SUCCESS && c[i].memory <= limit && math_ok(L, s, m)) pick = i;
+    }
+    if (pick < 0)
+      return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
+                              "cuDNN has no algorithm for this convolution within the %zu-byte workspace limit",
+                              limit);
+    s->algo = c[pick].algo, s->math = strict ? CUDNN_FMA_MATH : c[pick].math;
+  }
+  CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, s->math));
+  cudnnStatus_t st = ws_size(ctx, s, s->algo, &s->lib_ws);
+  if (st != CUDNN_STATUS_SUCCESS)
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "cuDNN algorithm %s is not supported here: %s",
+                            algo_name(s, s->algo), cudnnGetErrorString(st));
+  if (s->lib_ws > limit)
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "cuDNN algorithm %s needs %zu bytes of workspace (limit %zu)",
+                            algo_name(s, s->algo), s->lib_ws, limit);
+  L->tactic = (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math;
+  return ONYX_OK;
+}
+
+/* ---- init ------------------------------------------------------------------ */
+
+static onyx_status check_dtypes(const cuda_layer *L, conv_state *s)
+{
+  onyx_dtype t = L->in[0].dtype;
+  if (t != ONYX_DTYPE_FLOAT && t != ONYX_DTYPE_FLOAT16)
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "%s input is not supported (float32 and float16 only)",
+                            onyx_dtype_name(t));
+  for (int k = 1; k < L->n_in; k++)
+    if (L->in[k].ptr && L->in[k].dtype != t)
+      return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "input %d has type %s, input 0 has %s", k,
+                              onyx_dtype_name(L->in[k].dtype), onyx_dtype_name(t));
+  if (L->out[0].dtype != t)
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "output type %s differs from input type %s",
+                            onyx_dtype_name(L->out[0].dtype), onyx_dtype_name(t));
+  s->half = t == ONYX_DTYPE_FLOAT16;
+  return ONYX_OK;
+}
+
+static onyx_status conv_state_new(cuda_layer *L, conv_state **out)
+{
+  conv_state *s = onyx_calloc(1, sizeof(*s));
+  if (!s) return ONYX_ERR_NO_MEMORY;
+  L->state = s;
+  *out = s;
+  return ONYX_OK;
+}
+
+static onyx_status conv_init(cuda_ctx *ctx, cuda_layer *L)
+{
+  const ir_node *n = L->node;
+  const nn_conv_params *p = n->params;
+  const ir_tensor *x = ir_in(L->g, n, 0), *w = ir_in(L->g, n, 1);
+  conv_state *s;
+  nn_geom gm;
+  ONYX_TRY(conv_state_new(L, &s));
+  if (!x || !w || L->n_out < 1) return cuda_layer_error(L, ONYX_ERR_INVALID_MODEL, "needs inputs X and W");
+  ONYX_TRY(check_dtypes(L, s));
+  ONYX_TRY(nn_conv_geom(n, x, w, &gm));
+  if (gm.nsp > 3)
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "%d spatial dims (at most 3 on CUDA)", gm.nsp);
+  const int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0];
+  s->nd = gm.nsp == 3 ? 5 : 4;
+  s->batch = N, s->out_c = M, s->out_inner = onyx_numel(gm.nsp, gm.out);
+  s->bias = L->n_in > 2 ? L->in[2].ptr : NULL;
+  s->act.kind = CUDA_ACT_NONE;
+  snprintf(L->kernel, sizeof(L->kernel), "cudnn:conv");
+  if (N == 0 || M == 0 || s->out_inner == 0) {
+    s->empty = true;
+    return ONYX_OK;
+  }
+  if (C == 0) { /* nothing to convolve: the output is the bias (or zeros), as on the CPU */
+    s->no_channels = true;
+    snprintf(L->kernel, sizeof(L->kernel), "onyx:conv_bias_only");
+    return ONYX_OK;
+  }
+  /* symmetric pads go to cuDNN, the rest to a pre-pad */
+  int64_t sym[NN_MAX_SP], in_sp[3], padded[NN_MAX_SP];
+  for (int i = 0; i < gm.nsp; i++) {
+    sym[i] = gm.pad_begin[i] < gm.pad_end[i] ? gm.pad_begin[i] : gm.pad_end[i];
+    int64_t eb = gm.pad_begin[i] - sym[i], ee = gm.pad_end[i] - sym[i];
+    padded[i] = gm.in[i] + eb + ee;
+    if (eb || ee) s->staged = true;
+    s->off[i] = eb;
+  }
+  if (s->staged) {
+    int64_t offs[NN_MAX_SP];
+    memcpy(offs, s->off, sizeof(int64_t) * (size_t)gm.nsp);
+    /* window-copy extents are always 3-D (leading 1s) */
+    int lead = 3 - gm.nsp;
+    for (int i = 0; i < 3; i++) {
+      int j = i - lead;
+      s->stage_dims[i] = j < 0 ? 1 : padded[j];
+      s->data_dims[i] = j < 0 ? 1 : gm.in[j];
+      s->off[i] = j < 0 ? 0 : offs[j];
+    }
+    s->stage_n = N, s->stage_c = C;
+    size_t es = s->half ? 2 : 4;
+    s->stage_bytes = round_up((size_t)(N * C * onyx_numel(gm.nsp, padded)) * es, CONV_WS_ALIGN);
+  }
+  int64_t sp[3];
+  CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->xd));
+  CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->yd));
+  lift(gm.nsp, s->staged ? padded : gm.in, 1, in_sp);
+  ONYX_TRY(set_tensor(L, s->xd, s->half, s->nd, N, C, in_sp));
+  lift(gm.nsp, gm.out, 1, sp);
+  ONYX_TRY(set_tensor(L, s->yd, s->half, s->nd, N, M, sp));
+  ONYX_TRY(make_conv_desc(L, s, w, p->group, &gm, sym));
+  CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, default_math(L, s)));
+  ONYX_TRY(check_fwd_shape(L, s, s->xd, N, M, sp));
+  ONYX_TRY(choose_algo(ctx, L, s));
+  L->workspace = s->stage_bytes + s->lib_ws;
+  snprintf(L->kernel, sizeof(L->kernel), "cudnn:%s%s%s", algo_name(s, s->algo),
+           s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->staged ? "+prepad" : "");
+  return ONYX_OK;
+}
+
+static onyx_status conv_transpose_init(cuda_ctx *ctx, cuda_layer *L)
+{
+  const ir_node *n = L->node;
+  const nn_conv_params *p = n->params;
+  const ir_tensor *x = ir_in(L->g, n, 0), *w = ir_in(L->g, n, 1);
+  conv_state *s;
+  nn_geom gm;
+  ONYX_TRY(conv_state_new(L, &s));
+  s->transpose = true;
+  if (!x || !w || L->n_out < 1) return cuda_layer_error(L, ONYX_ERR_INVALID_MODEL, "needs inputs X and W");
+  ONYX_TRY(check_dtypes(L, s));
+  ONYX_TRY(nn_conv_transpose_geom(n, x, w, &gm));
+  if (gm.nsp > 3)
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "%d spatial dims (at most 3 on CUDA)", gm.nsp);
+  const int64_t N = x->dims[0], C = x->dims[1], M = w->dims[1] * p->group;
+  s->nd = gm.nsp == 3 ? 5 : 4;
+  s->batch = N, s->out_c = M, s->out_inner = onyx_numel(gm.nsp, gm.out);
+  s->bias = L->n_in > 2 ? L->in[2].ptr : NULL;
+  s->act.kind = CUDA_ACT_NONE;
+  snprintf(L->kernel, sizeof(L->kernel), "cudnn:conv_transpose");
+  if (N == 0 || M == 0 || s->out_inner == 0) {
+    s->empty = true;
+    return ONYX_OK;
+  }
+  if (C == 0 || onyx_numel(gm.nsp, gm.in) == 0) { /* nothing scatters: the output is the bias (or zeros) */
+    s->no_channels = true;
+    snprintf(L->kernel, sizeof(L->kernel), "onyx:conv_bias_only");
+    return ONYX_OK;
+  }
+  /* direct when cuDNN's symmetric-pad shape relation gives back the input extent */
+  bool direct = true;
+  int64_t full[NN_MAX_SP], pads[NN_MAX_SP];
+  for (int i = 0; i < gm.nsp; i++) {
+    int64_t ek = (gm.kernel[i] - 1) * gm.dilations[i] + 1, pb = gm.pad_begin[i];
+    int64_t span = gm.out[i] + 2 * pb - ek;
+    if (pb != gm.pad_end[i] || pb < 0 || span < 0 || span / gm.strides[i] + 1 != gm.in[i]) direct = false;
+    full[i] = gm.strides[i] * (gm.in[i] - 1) + ek;
+  }
+  for (int i = 0; i < gm.nsp; i++) pads[i] = direct ? gm.pad_begin[i] : 0;
+  int64_t in_sp[3], out_sp[3];
+  if (!direct) {
+    s->staged = true;
+    int lead = 3 - gm.nsp;
+    for (int i = 0; i < 3; i++) { /* y[o] = T[o + pad_begin]: offset -pad_begin, zero outside T */
+      int j = i - lead;
+      s->stage_dims[i] = j < 0 ? 1 : gm.out[j];
+      s->data_dims[i] = j < 0 ? 1 : full[j];
+      s->off[i] = j < 0 ? 0 : -gm.pad_begin[j];
+    }
+    s->stage_n = N, s->stage_c = M;
+    size_t es = s->half ? 2 : 4;
+    s->stage_bytes = round_up((size_t)(N * M * onyx_numel(gm.nsp, full)) * es, CONV_WS_ALIGN);
+  }
+  CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->xd));
+  CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->yd));
+  lift(gm.nsp, gm.in, 1, in_sp);
+  ONYX_TRY(set_tensor(L, s->xd, s->half, s->nd, N, C, in_sp));
+  lift(gm.nsp, direct ? gm.out : full, 1, out_sp);
+  ONYX_TRY(set_tensor(L, s->yd, s->half, s->nd, N, M, out_sp));
+  /* the forward conv this is the adjoint of maps dx (M channels) to dy (C channels); its filter is W */
+  ONYX_TRY(make_conv_desc(L, s, w, p->group, &gm, pads));
+  CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, default_math(L, s)));
+  ONYX_TRY(check_fwd_shape(L, s, s->yd, N, C, in_sp));
+  ONYX_TRY(choose_algo(ctx, L, s));
+  L->workspace = s->stage_bytes + s->lib_ws;
+  snprintf(L->kernel, sizeof(L->kernel), "cudnn:bwd_data_%s%s%s", algo_name(s, s->algo),
+           s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->staged ? "+crop" : "");
+  return ONYX_OK;
+}
+
+/* ---- enqueue ----------------------------------------------------------------- */
+
+static onyx_status epilogue(const cuda_layer *L, const conv_state *s, cuda_ctx *ctx, const void *bias)
+{
+  if (!bias && !s->z && s->act.kind == CUDA_ACT_NONE) return ONYX_OK;
+  cudaError_t e = cuda_conv_epilogue(L->out[0].ptr, bias, s->z, s->half, s->batch, s->out_c, s->out_inner, s->act,
+                                     ctx->stream);
+  if (e != cudaSuccess)
+    return cuda_layer_error(L, ONYX_ERR_BACKEND, "conv epilogue launch failed: %s", cudaGetErrorString(e));
+  return ONYX_OK;
+}
+
+static onyx_status bias_only(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s)
+{
+  size_t es = s->half ? 2 : 4;
+  CUDA_CHECK(cudaMemsetAsync(L->out[0].ptr, 0, (size_t)(s->batch * s->out_c * s->out_inner) * es, ctx->stream));
+  return epilogue(L, s, ctx, s->bias);
+}
+
+static onyx_status conv_enqueue(cuda_ctx *ctx, const cuda_layer *L)
+{
+  const conv_state *s = L->state;
+  if (s->empty) return ONYX_OK;
+  if (s->no_channels) return bias_only(ctx, L, s);
+  const float one = 1.f, zero = 0.f;
+  void *ws = (char *)ctx->workspace + s->stage_bytes;
+  const void *x = L->in[0].ptr;
+  if (s->staged) {
+    cudaError_t e = cuda_window_copy(ctx->workspace, x, NULL, s->half, s->stage_n, s->stage_c, s->stage_dims,
+                                     s->data_dims, s->off, ctx->stream);
+    if (e != cudaSuccess)
+      return cuda_layer_error(L, ONYX_ERR_BACKEND, "pre-pad launch failed: %s", cudaGetErrorString(e));
+    x = ctx->workspace;
+  }
+  CUDNN_CHECK(cudnnConvolutionForward(ctx->cudnn, &one, s->xd, x, s->wd, L->in[1].ptr, s->cd,
+                                      (cudnnConvolutionFwdAlgo_t)s->algo, s->lib_ws ? ws : NULL, s->lib_ws, &zero,
+                                      s->yd, L->out[0].ptr));
+  return epilogue(L, s, ctx, s->bias);
+}
+
+static onyx_status conv_transpose_enqueue(cuda_ctx *ctx, const cuda_layer *L)
+{
+  const conv_state *s = L->state;
+  if (s->empty) return ONYX_OK;
+  if (s->no_channels) return bias_only(ctx, L, s);
+  const float one = 1.f, zero = 0.f;
+  void *ws = (char *)ctx->workspace + s->stage_bytes;
+  void *dx = s->staged ? ctx->workspace : L->out[0].ptr;
+  CUDNN_CHECK(cudnnConvolutionBackwardData(ctx->cudnn, &one, s->wd, L->in[1].ptr, s->xd, L->in[0].ptr, s->cd,
+                                           (cudnnConvolutionBwdDataAlgo_t)s->algo, s->lib_ws ? ws : NULL,
+                                           s->lib_ws, &zero, s->yd, dx));
+  if (!s->staged) return epilogue(L, s, ctx, s->bias);
+  cudaError_t e = cuda_window_copy(L->out[0].ptr, dx, s->bias, s->half, s->stage_n, s->stage_c, s->stage_dims,
+                                   s->data_dims, s->off, ctx->stream);
+  if (e != cudaSuccess)
+    return cuda_layer_error(L, ONYX_ERR_BACKEND, "crop launch failed: %s", cudaGetErrorString(e));
+  return epilogue(L, s, ctx, NULL);
+}
+
+const cuda_op_impl cuda_conv_impl = {conv_init, conv_enqueue, conv_release};
+const cuda_op_impl cuda_conv_transpose_impl = {conv_transpose_init, conv_transpose_enqueue, conv_release};
