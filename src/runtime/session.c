@@ -3,7 +3,11 @@
  * prepare() clones the model's graph, fixes the input shapes, infers every
  * shape, folds constants and allocates one buffer per remaining tensor;
  * run() copies inputs in and calls each node's kernel.  A change of input
- * shape re-prepares. */
+ * shape re-prepares.
+ *
+ * Shape tensors: a small 1-D integer input whose data is set before prepare
+ * (a Reshape shape, Slice starts, Pad pads...) is bound as a constant, so
+ * shapes that depend on it can be inferred; a new value re-prepares. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +22,7 @@ typedef struct session_input {
   bool shape_set;
   void *data; /* copy of the caller's data, NULL until set */
   size_t bytes;
+  bool bound; /* its value is a constant of the prepared graph */
 } session_input;
 
 struct onyx_session {
@@ -121,10 +126,8 @@ static onyx_status allocate_buffers(ir_graph *g)
 {
   for (int i = 0; i < g->n_tensors; i++) {
     ir_tensor *t = &g->tensors[i];
-    if (t->is_const || t->data || t->ndim < 0) continue;
-    bool used = t->producer >= 0;
-    for (int k = 0; !used && k < g->n_inputs; k++) used = g->inputs[k] == i;
-    if (!used) continue;
+    /* graph inputs point at the session's copy of the caller's data at run time */
+    if (t->is_const || t->data || t->ndim < 0 || t->producer < 0) continue;
     t->data = onyx_calloc(1, ir_tensor_bytes(t));
     if (!t->data) return onyx_error_context(ONYX_ERR_NO_MEMORY, "allocating tensor '%s'", t->name);
     t->owns_data = true;
@@ -153,6 +156,19 @@ onyx_status onyx_session_prepare(onyx_session *s)
       goto fail;
     }
   }
+  for (int i = 0; i < src->n_inputs; i++) {
+    ir_tensor *t = &g->tensors[g->inputs[i]];
+    session_input *in = &s->inputs[i];
+    in->bound = graph_is_shape_tensor(t) && in->data && in->bytes >= ir_tensor_bytes(t);
+    if (!in->bound) continue;
+    if (!(t->data = onyx_malloc(ir_tensor_bytes(t)))) {
+      st = ONYX_ERR_NO_MEMORY;
+      goto fail;
+    }
+    memcpy(t->data, in->data, ir_tensor_bytes(t));
+    t->owns_data = true;
+    t->is_const = true;
+  }
   if ((st = graph_prepare(g, &s->cpu)) != ONYX_OK) goto fail;
   if ((st = allocate_buffers(g)) != ONYX_OK) goto fail;
   s->g = g;
@@ -175,6 +191,10 @@ onyx_status onyx_session_set_input(onyx_session *s, const char *name, onyx_dtype
   ONYX_TRY(onyx_session_set_input_shape(s, name, ndim, dims));
   size_t bytes = (size_t)onyx_numel(ndim, dims) * onyx_dtype_size(dtype);
   session_input *in = &s->inputs[i];
+  if (s->g && in->bound && memcmp(in->data, data, bytes) != 0) { /* a bound shape tensor changed */
+    ir_graph_free(s->g);
+    s->g = NULL;
+  }
   if (bytes > in->bytes || !in->data) {
     void *p = onyx_malloc(bytes);
     if (!p) return ONYX_ERR_NO_MEMORY;
@@ -195,10 +215,8 @@ onyx_status onyx_session_run(onyx_session *s)
       return onyx_error(ONYX_ERR_INVALID_ARG, "input '%s' was not set", src->tensors[src->inputs[i]].name);
   ONYX_TRY(onyx_session_prepare(s));
   ir_graph *g = s->g;
-  for (int i = 0; i < g->n_inputs; i++) {
-    ir_tensor *t = &g->tensors[g->inputs[i]];
-    memcpy(t->data, s->inputs[i].data, ir_tensor_bytes(t));
-  }
+  for (int i = 0; i < g->n_inputs; i++) /* a bound shape tensor keeps its own copy (same values) */
+    if (!s->inputs[i].bound) g->tensors[g->inputs[i]].data = s->inputs[i].data;
   for (int i = 0; i < g->n_nodes; i++) {
     const ir_node *n = &g->nodes[i];
     if (n->folded) continue;
