@@ -253,6 +253,7 @@ class Session:
         opt.backend = backend
         opt.num_threads = num_threads
         self._h = ctypes.c_void_p()
+        self._keep = {}  # the arrays last given to set_input, alive until replaced (in case onyx borrows them)
         self.lib.call("onyx_session_create", model.handle, ctypes.byref(opt), ctypes.byref(self._h))
 
     @property
@@ -278,6 +279,7 @@ class Session:
         ptr = a.ctypes.data if a.size else ctypes.addressof(ctypes.c_char())
         self.lib.call("onyx_session_set_input", self.handle, name.encode(), dt, a.ndim, dims,
                       ctypes.c_void_p(ptr))
+        self._keep[name] = a
 
     def run(self, feeds=None):
         """Set feeds (name -> array), run, return all outputs as numpy copies."""
@@ -330,6 +332,7 @@ class Session:
         if self._h:
             self.lib.cdll.onyx_session_free(self._h)
             self._h = ctypes.c_void_p()
+            self._keep = {}
 
     def __enter__(self):
         return self
