@@ -94,12 +94,6 @@ out_free:
   return st;
 }
 
-bool graph_is_shape_tensor(const ir_tensor *t)
-{
-  return (t->dtype == ONYX_DTYPE_INT64 || t->dtype == ONYX_DTYPE_INT32) && t->ndim >= 0 && t->ndim <= 1 &&
-         ir_tensor_numel(t) <= 2 * ONYX_MAX_DIMS;
-}
-
 static bool node_foldable(const ir_graph *g, const ir_node *n)
 {
   if (n->op == ONYX_OP_SHAPE) return true; /* needs only its input's shape */

@@ -11,11 +11,6 @@
  * marking it folded.  Fails naming the node on any error. */
 onyx_status graph_prepare(ir_graph *g, cpu_ctx *cpu);
 
-/* A graph input that may carry shape values (a Reshape shape, Slice starts,
- * Pad pads...): small, 1-D, int32/int64.  A session binds its value as a
- * constant at prepare, so shapes that depend on it can be inferred. */
-bool graph_is_shape_tensor(const ir_tensor *t);
-
 /* Sorts nodes topologically (stable: keeps file order where it is valid);
  * fails naming a node on a cycle.  Sets tensor producers. */
 onyx_status graph_toposort(ir_graph *g);

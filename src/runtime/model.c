@@ -26,20 +26,21 @@ void model_tensor_info(const ir_tensor *t, onyx_tensor_info *info)
 }
 
 /* When every input shape is static, infer shapes now on a copy, so that a
- * model with inconsistent shapes is refused at load, not at first run.
- * (Not when an input may be a shape tensor: its value comes with the data.) */
+ * model with inconsistent shapes is refused at load, not at first run (unless
+ * shapes depend on an input's value). */
 static onyx_status check_static_shapes(const ir_graph *g)
 {
-  for (int i = 0; i < g->n_inputs; i++) {
-    const ir_tensor *t = &g->tensors[g->inputs[i]];
-    if (!ir_shape_known(t) || graph_is_shape_tensor(t)) return ONYX_OK;
-  }
+  for (int i = 0; i < g->n_inputs; i++)
+    if (!ir_shape_known(&g->tensors[g->inputs[i]])) return ONYX_OK;
   ir_graph *c = ir_graph_clone(g);
   if (!c) return ONYX_ERR_NO_MEMORY;
   cpu_ctx cpu;
   cpu_ctx_init(&cpu, 0);
   onyx_status st = graph_prepare(c, &cpu);
   cpu_ctx_free(&cpu);
+  /* a graph input used as a shape (Resize's sizes, ...) is known only at run */
+  for (int i = 0; st != ONYX_OK && i < c->n_inputs; i++)
+    if (c->tensors[c->inputs[i]].value_wanted) st = ONYX_OK;
   ir_graph_free(c);
   return st;
 }
