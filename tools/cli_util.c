@@ -64,10 +64,12 @@ int cli_apply_shapes(onyx_session *s, const onyx_model *m, const char *spec)
 {
   int n = onyx_model_num_inputs(m);
   char *copy = spec ? strdup(spec) : NULL;
+  bool *given = calloc((size_t)n + 1, sizeof(bool));
   int rc = 0;
-  if (spec && !copy) {
+  if ((spec && !copy) || !given) {
     cli_error("out of memory");
-    return 1;
+    rc = 1;
+    goto out;
   }
   for (char *tok = copy ? strtok(copy, ",") : NULL; tok; tok = strtok(NULL, ",")) {
     char *colon = strrchr(tok, ':');
@@ -84,6 +86,11 @@ int cli_apply_shapes(onyx_session *s, const onyx_model *m, const char *spec)
       rc = 1;
       goto out;
     }
+    for (int i = 0; i < n; i++) {
+      onyx_tensor_info ti;
+      onyx_model_input(m, i, &ti);
+      if (!strcmp(ti.name, tok)) given[i] = true;
+    }
   }
   for (int i = 0; i < n; i++) { /* inputs not given: declared shape, symbolic dims = 1 */
     onyx_tensor_info ti;
@@ -91,8 +98,7 @@ int cli_apply_shapes(onyx_session *s, const onyx_model *m, const char *spec)
     bool dynamic = false;
     for (int d = 0; d < ti.ndim; d++)
       if (ti.dims[d] < 0) ti.dims[d] = 1, dynamic = true;
-    if (!dynamic) continue;
-    if (spec && strstr(spec, ti.name)) continue; /* set above */
+    if (!dynamic || given[i]) continue;
     if (onyx_session_set_input_shape(s, ti.name, ti.ndim, ti.dims) != ONYX_OK) {
       cli_error("%s", onyx_last_error());
       rc = 1;
@@ -100,6 +106,7 @@ int cli_apply_shapes(onyx_session *s, const onyx_model *m, const char *spec)
     }
   }
 out:
+  free(given);
   free(copy);
   return rc;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/status.h"
 
@@ -167,6 +168,11 @@ onyx_status onyx_read_file(const char *path, size_t max_bytes, void **data, size
   if (!f) return onyx_error(ONYX_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
   onyx_status st = ONYX_OK;
   char *buf = NULL;
+  struct stat sb;
+  if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    st = onyx_error(ONYX_ERR_IO, "'%s' is a directory, not a file", path);
+    goto out_close;
+  }
   if (fseeko(f, 0, SEEK_END) != 0) {
     st = onyx_error(ONYX_ERR_IO, "cannot seek in '%s': %s", path, strerror(errno));
     goto out_close;

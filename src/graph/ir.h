@@ -49,6 +49,7 @@ struct ir_tensor {
   bool is_const;            /* value known before run (initializer, Constant, folded) */
   bool owns_data;           /* free(data) when the graph is freed */
   bool is_initializer;
+  bool value_wanted;        /* shape inference needs its value (a shape input): see onyx_session_prepare */
   int producer;             /* node index, or -1 */
 };
 

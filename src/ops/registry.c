@@ -54,6 +54,7 @@ onyx_status op_const_ints(ir_graph *g, const ir_node *n, int i, int64_t *out, in
 {
   ir_tensor *x;
   ONYX_TRY(op_need_input(g, n, i, &x));
+  if (!x->is_const) x->value_wanted = true; /* a session may specialise on a graph input's value */
   if (!x->is_const || !x->data)
     return op_error(n, ONYX_ERR_UNSUPPORTED,
                     "input %d ('%s') must be a constant (data-dependent shapes are not supported)",

@@ -26,7 +26,8 @@ void model_tensor_info(const ir_tensor *t, onyx_tensor_info *info)
 }
 
 /* When every input shape is static, infer shapes now on a copy, so that a
- * model with inconsistent shapes is refused at load, not at first run. */
+ * model with inconsistent shapes is refused at load, not at first run (unless
+ * shapes depend on an input's value). */
 static onyx_status check_static_shapes(const ir_graph *g)
 {
   for (int i = 0; i < g->n_inputs; i++)
@@ -37,6 +38,9 @@ static onyx_status check_static_shapes(const ir_graph *g)
   cpu_ctx_init(&cpu, 0);
   onyx_status st = graph_prepare(c, &cpu);
   cpu_ctx_free(&cpu);
+  /* a graph input used as a shape (Resize's sizes, ...) is known only at run */
+  for (int i = 0; st != ONYX_OK && i < c->n_inputs; i++)
+    if (c->tensors[c->inputs[i]].value_wanted) st = ONYX_OK;
   ir_graph_free(c);
   return st;
 }

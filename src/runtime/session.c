@@ -3,7 +3,11 @@
  * prepare() clones the model's graph, fixes the input shapes, infers every
  * shape, folds constants and allocates one buffer per remaining tensor;
  * run() copies inputs in and calls each node's kernel.  A change of input
- * shape re-prepares. */
+ * shape re-prepares.
+ *
+ * A graph input whose value shape inference needs (Resize's sizes, Reshape's
+ * shape, ... when they are graph inputs) is specialised on: once its data is
+ * set, prepare treats it as a constant, and a new value re-prepares. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +22,7 @@ typedef struct session_input {
   bool shape_set;
   void *data; /* copy of the caller's data, NULL until set */
   size_t bytes;
+  bool specialised; /* its value is baked into the prepared graph */
 } session_input;
 
 struct onyx_session {
@@ -121,10 +126,8 @@ static onyx_status allocate_buffers(ir_graph *g)
 {
   for (int i = 0; i < g->n_tensors; i++) {
     ir_tensor *t = &g->tensors[i];
-    if (t->is_const || t->data || t->ndim < 0) continue;
-    bool used = t->producer >= 0;
-    for (int k = 0; !used && k < g->n_inputs; k++) used = g->inputs[k] == i;
-    if (!used) continue;
+    /* graph inputs point at the session's copy of the caller's data at run time */
+    if (t->is_const || t->data || t->ndim < 0 || t->producer < 0) continue;
     t->data = onyx_calloc(1, ir_tensor_bytes(t));
     if (!t->data) return onyx_error_context(ONYX_ERR_NO_MEMORY, "allocating tensor '%s'", t->name);
     t->owns_data = true;
@@ -132,14 +135,10 @@ static onyx_status allocate_buffers(ir_graph *g)
   return ONYX_OK;
 }
 
-onyx_status onyx_session_prepare(onyx_session *s)
+/* One attempt at preparing g, a fresh clone of the model's graph. */
+static onyx_status prepare_once(onyx_session *s, ir_graph *g)
 {
-  if (!s) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_session_prepare: NULL session");
-  if (s->g) return ONYX_OK;
   const ir_graph *src = s->model->g;
-  ir_graph *g = ir_graph_clone(src);
-  if (!g) return ONYX_ERR_NO_MEMORY;
-  onyx_status st = ONYX_OK;
   for (int i = 0; i < src->n_inputs; i++) {
     ir_tensor *t = &g->tensors[g->inputs[i]];
     session_input *in = &s->inputs[i];
@@ -148,18 +147,43 @@ onyx_status onyx_session_prepare(onyx_session *s)
       memcpy(t->dims, in->dims, (size_t)in->ndim * sizeof(int64_t));
     } else if (!ir_shape_known(t)) {
       char d[160];
-      st = onyx_error(ONYX_ERR_SHAPE, "input '%s' has symbolic shape %s: set its shape or data first", t->name,
-                      onyx_dims_str(t->ndim, t->dims, d, sizeof(d)));
-      goto fail;
+      return onyx_error(ONYX_ERR_SHAPE, "input '%s' has symbolic shape %s: set its shape or data first", t->name,
+                        onyx_dims_str(t->ndim, t->dims, d, sizeof(d)));
+    }
+    if (in->specialised) {
+      t->data = in->data; /* borrowed: set_input re-prepares before this value changes */
+      t->is_const = true;
     }
   }
-  if ((st = graph_prepare(g, &s->cpu)) != ONYX_OK) goto fail;
-  if ((st = allocate_buffers(g)) != ONYX_OK) goto fail;
-  s->g = g;
-  return ONYX_OK;
-fail:
-  ir_graph_free(g);
-  return st;
+  ONYX_TRY(graph_prepare(g, &s->cpu));
+  return allocate_buffers(g);
+}
+
+onyx_status onyx_session_prepare(onyx_session *s)
+{
+  if (!s) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_session_prepare: NULL session");
+  if (s->g) return ONYX_OK;
+  const ir_graph *src = s->model->g;
+  for (;;) {
+    ir_graph *g = ir_graph_clone(src);
+    if (!g) return ONYX_ERR_NO_MEMORY;
+    onyx_status st = prepare_once(s, g);
+    if (st == ONYX_OK) {
+      s->g = g;
+      return ONYX_OK;
+    }
+    /* shape inference wanted the value of these inputs: specialise on those whose data is set, retry */
+    bool retry = false;
+    for (int i = 0; i < src->n_inputs; i++) {
+      session_input *in = &s->inputs[i];
+      const ir_tensor *t = &g->tensors[g->inputs[i]];
+      if (!t->value_wanted || in->specialised) continue;
+      if (in->data) in->specialised = retry = true;
+      else st = onyx_error_context(st, "input '%s' is a shape input: set its data before preparing", t->name);
+    }
+    ir_graph_free(g);
+    if (!retry) return st;
+  }
 }
 
 onyx_status onyx_session_set_input(onyx_session *s, const char *name, onyx_dtype dtype, int ndim,
@@ -175,6 +199,10 @@ onyx_status onyx_session_set_input(onyx_session *s, const char *name, onyx_dtype
   ONYX_TRY(onyx_session_set_input_shape(s, name, ndim, dims));
   size_t bytes = (size_t)onyx_numel(ndim, dims) * onyx_dtype_size(dtype);
   session_input *in = &s->inputs[i];
+  if (in->specialised && s->g && (bytes > in->bytes || memcmp(in->data, data, bytes) != 0)) {
+    ir_graph_free(s->g); /* a value the prepared graph was specialised on changes */
+    s->g = NULL;
+  }
   if (bytes > in->bytes || !in->data) {
     void *p = onyx_malloc(bytes);
     if (!p) return ONYX_ERR_NO_MEMORY;
@@ -195,10 +223,7 @@ onyx_status onyx_session_run(onyx_session *s)
       return onyx_error(ONYX_ERR_INVALID_ARG, "input '%s' was not set", src->tensors[src->inputs[i]].name);
   ONYX_TRY(onyx_session_prepare(s));
   ir_graph *g = s->g;
-  for (int i = 0; i < g->n_inputs; i++) {
-    ir_tensor *t = &g->tensors[g->inputs[i]];
-    memcpy(t->data, s->inputs[i].data, ir_tensor_bytes(t));
-  }
+  for (int i = 0; i < g->n_inputs; i++) g->tensors[g->inputs[i]].data = s->inputs[i].data;
   for (int i = 0; i < g->n_nodes; i++) {
     const ir_node *n = &g->nodes[i];
     if (n->folded) continue;

@@ -7,7 +7,10 @@
  * their reasons printed; a listed case that would now pass is reported so the
  * list can shrink.  Exit status: 0 when no applicable case failed.
  *
- * usage: onyx_node_tests DATA_DIR [--skips FILE]... [--filter PREFIX] [-v] */
+ * With --expect-fail every case must instead be refused (at load or at run)
+ * with a non-empty error message: for malformed-model suites.
+ *
+ * usage: onyx_node_tests DATA_DIR [--skips FILE]... [--filter PREFIX] [--expect-fail] [-v] */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -35,6 +38,7 @@ typedef struct skip_entry {
 static skip_entry skips[MAX_SKIPS];
 static int n_skips;
 static int verbose;
+static int expect_fail;
 
 static void load_skips(const char *path)
 {
@@ -227,6 +231,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[i], "--skips") && i + 1 < argc) load_skips(argv[++i]);
     else if (!strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
     else if (!strcmp(argv[i], "-v")) verbose = 1;
+    else if (!strcmp(argv[i], "--expect-fail")) expect_fail = 1;
     else data_dir = argv[i];
   }
   if (!data_dir) {
@@ -265,6 +270,12 @@ int main(int argc, char **argv)
     }
     skip_entry *sk = find_skip(names[i]);
     int ok = run_case(dir, msg, sizeof(msg));
+    if (expect_fail) { /* refused with a message: pass; accepted: fail */
+      int refused = !ok && msg[0];
+      if (refused && verbose) printf("ok    %s refused: %s\n", names[i], msg);
+      if (!refused) snprintf(msg, sizeof(msg), ok ? "accepted, expected a refusal" : "refused without a message");
+      ok = refused;
+    }
     if (sk) {
       sk->used = 1;
       skipped++;
