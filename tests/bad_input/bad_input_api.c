@@ -307,6 +307,33 @@ out:
   free(buf);
 }
 
+/* Writes a version 1.0 .npy file of zeros for `onyx run --input`. */
+static int write_npy(const char *dir, const char *name, const char *descr, size_t esize, int ndim,
+                     const int64_t *dims)
+{
+  char hdr[256], path[600];
+  int n = snprintf(hdr, sizeof(hdr), "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
+  size_t count = 1;
+  for (int i = 0; i < ndim; i++) {
+    n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "%lld,%s", (long long)dims[i], i + 1 < ndim ? " " : "");
+    count *= (size_t)dims[i];
+  }
+  n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "), }");
+  while ((10 + n + 1) % 64) hdr[n++] = ' ';
+  hdr[n++] = '\n';
+  size_t total = 10 + (size_t)n + count * esize;
+  unsigned char *buf = calloc(1, total);
+  if (!buf) return -1;
+  memcpy(buf, "\x93NUMPY\x01\x00", 8);
+  buf[8] = (unsigned char)(n & 0xff);
+  buf[9] = (unsigned char)(n >> 8);
+  memcpy(buf + 10, hdr, (size_t)n);
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  int rc = mb_write_bytes(path, buf, total);
+  free(buf);
+  return rc;
+}
+
 /* ---- main ----------------------------------------------------------------------- */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -332,6 +359,13 @@ int main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/classifier.onnx", argv[2]);
     rc |= mb_write(b, path);
     mb_free(b);
+    /* .npy inputs for net.onnx (input: float32 [N,4,4]) */
+    rc |= write_npy(argv[2], "input_ok.npy", "<f4", 4, 3, (int64_t[]){2, 4, 4});
+    rc |= write_npy(argv[2], "input_wrong_shape.npy", "<f4", 4, 3, (int64_t[]){2, 5, 4});
+    rc |= write_npy(argv[2], "input_wrong_rank.npy", "<f4", 4, 2, (int64_t[]){4, 4});
+    rc |= write_npy(argv[2], "input_int32.npy", "<i4", 4, 3, (int64_t[]){2, 4, 4});
+    snprintf(path, sizeof(path), "%s/input_garbage.npy", argv[2]);
+    rc |= mb_write_bytes(path, "\x93NUMPY\x01\x00\xff\xff{'descr'", 18);
     return rc ? 1 : 0;
   }
   const char *tmp = getenv("TMPDIR");

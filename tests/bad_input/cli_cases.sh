@@ -114,14 +114,30 @@ run)
     echo "onyx run is not in this build: skipped"
     exit 77
   fi
+  out=(--output-dir "$work/run_out")
   expect_fail run_no_model "model" -- "$onyx" run
-  expect_fail run_bad_model "truncated" -- "$onyx" run "$(ls "$work"/truncated_*_of_*.onnx | sed -n 5p)"
-  expect_fail run_missing_model "does_not_exist.onnx" -- "$onyx" run "$work/does_not_exist.onnx"
+  expect_fail run_bad_model "truncated" -- "$onyx" run "$(ls "$work"/truncated_*_of_*.onnx | sed -n 5p)" "${out[@]}"
+  expect_fail run_missing_model "does_not_exist.onnx" -- "$onyx" run "$work/does_not_exist.onnx" "${out[@]}"
   expect_fail run_unknown_option "'--bogus'" -- "$onyx" run "$good" --bogus
-  expect_fail run_wrong_dim "'input'" "2x4x5" -- "$onyx" run "$good" --shapes input:2x4x5
-  expect_fail run_wrong_rank "'input'" "rank 3" -- "$onyx" run "$good" --shapes input:2x4
-  expect_fail run_unknown_input "'nosuch'" -- "$onyx" run "$good" --shapes nosuch:1x4x4
-  expect_ok run_good "$onyx" run "$good" --shapes input:2x4x4
+  # wrong shapes, ranks and dtypes given at run time
+  expect_fail run_shapes_wrong_dim "'input'" "2x4x5" -- "$onyx" run "$good" --shapes input:2x4x5 "${out[@]}"
+  expect_fail run_shapes_wrong_rank "'input'" "rank 3" -- "$onyx" run "$good" --shapes input:2x4 "${out[@]}"
+  expect_fail run_shapes_unknown_input "'nosuch'" -- "$onyx" run "$good" --shapes nosuch:1x4x4 "${out[@]}"
+  expect_fail run_npy_wrong_shape "'input'" "2x5x4" -- \
+    "$onyx" run "$good" --input "input=$work/input_wrong_shape.npy" "${out[@]}"
+  expect_fail run_npy_wrong_rank "'input'" "rank" -- \
+    "$onyx" run "$good" --input "input=$work/input_wrong_rank.npy" "${out[@]}"
+  expect_fail run_npy_wrong_dtype "'input'" "int32" "float32" -- \
+    "$onyx" run "$good" --input "input=$work/input_int32.npy" "${out[@]}"
+  expect_fail run_npy_garbage "input_garbage.npy" -- \
+    "$onyx" run "$good" --input "input=$work/input_garbage.npy" "${out[@]}"
+  expect_fail run_npy_model_as_npy "net.onnx" -- "$onyx" run "$good" --input "input=$good" "${out[@]}"
+  expect_fail run_npy_missing "missing.npy" -- "$onyx" run "$good" --input "input=$work/missing.npy" "${out[@]}"
+  expect_fail run_npy_unknown_input "'nosuch'" -- \
+    "$onyx" run "$good" --input "nosuch=$work/input_ok.npy" "${out[@]}"
+  expect_fail run_input_no_equals "no_equals" -- "$onyx" run "$good" --input no_equals "${out[@]}"
+  expect_ok run_good "$onyx" run "$good" --shapes input:2x4x4 "${out[@]}"
+  expect_ok run_good_npy "$onyx" run "$good" --input "input=$work/input_ok.npy" "${out[@]}"
   ;;
 classify)
   if ! has_command classify; then
