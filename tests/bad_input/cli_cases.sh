@@ -164,7 +164,7 @@ classify)
 esac
 
 if ((failures)); then
-  echo "$group: $failures of $checks CLI checks failed" >&2
+  echo "$group: $failures failure(s) in $checks CLI checks" >&2
   exit 1
 fi
 echo "$group: all $checks CLI checks passed"
