@@ -65,8 +65,8 @@ static onyx_status data_bytes(const ir_tensor *t, const char *what, size_t *out)
   int64_t numel = ir_shape_known(t) && t->ndim <= ONYX_MAX_DIMS ? ir_tensor_numel(t) : -1, bytes;
   size_t esz = onyx_dtype_valid(t->dtype) ? onyx_dtype_size(t->dtype) : 0;
   if (numel < 0 || esz == 0 || onyx_mul_overflow_i64(numel, (int64_t)esz, &bytes))
-    return onyx_error(ONYX_ERR_INTERNAL, "engine graph writer: %s '%s' has constant data but no known shape and "
-                      "element size", what, t->name ? t->name : "");
+    return onyx_error(ONYX_ERR_INTERNAL, "engine graph writer: %s '%s' has constant data but no known shape",
+                      what, t->name ? t->name : "");
   *out = (size_t)bytes;
   return ONYX_OK;
 }
@@ -114,7 +114,8 @@ static onyx_status collect_blobs(const ir_graph *g, blob_map *m)
   for (int i = 0; i < g->n_nodes; i++)
     for (int k = 0; k < g->nodes[i].n_attrs; k++) {
       const ir_attr *a = &g->nodes[i].attrs[k];
-      if (a->type == IR_ATTR_TENSOR && a->t && has_data(a->t)) ONYX_TRY(blob_add(m, a->t, "attribute tensor"));
+      if (a->type == IR_ATTR_TENSOR && a->t && has_data(a->t))
+        ONYX_TRY(blob_add(m, a->t, "attribute tensor"));
     }
   return ONYX_OK;
 }
@@ -160,8 +161,8 @@ static onyx_status write_tensor(eng_writer *w, const ir_tensor *t, const blob_ma
 static onyx_status write_attr(eng_writer *w, const ir_node *n, const ir_attr *a, const blob_map *m)
 {
   if ((int)a->type < IR_ATTR_UNDEFINED || a->type > IR_ATTR_OTHER || (a->type == IR_ATTR_TENSOR && !a->t))
-    return onyx_error(ONYX_ERR_INTERNAL, "engine graph writer: node '%s' attribute '%s' is malformed", n->name,
-                      a->name);
+    return onyx_error(ONYX_ERR_INTERNAL, "engine graph writer: node '%s' attribute '%s' is malformed",
+                      n->name, a->name);
   eng_put_string(w, a->name);
   eng_put_u8(w, (uint8_t)a->type);
   switch (a->type) {
@@ -183,17 +184,19 @@ static onyx_status write_attr(eng_writer *w, const ir_node *n, const ir_attr *a,
   case IR_ATTR_TENSOR: return write_tensor(w, a->t, m);
   default: break; /* UNDEFINED and OTHER carry no value */
   }
-  if ((a->type == IR_ATTR_FLOATS || a->type == IR_ATTR_INTS || a->type == IR_ATTR_STRINGS) && a->n > GIO_MAX_LIST)
-    return onyx_error(ONYX_ERR_INTERNAL, "engine graph writer: node '%s' attribute '%s' has %zu values", n->name,
-                      a->name, a->n);
+  if ((a->type == IR_ATTR_FLOATS || a->type == IR_ATTR_INTS || a->type == IR_ATTR_STRINGS) &&
+      a->n > GIO_MAX_LIST)
+    return onyx_error(ONYX_ERR_INTERNAL, "engine graph writer: node '%s' attribute '%s' has %zu values",
+                      n->name, a->name, a->n);
   return eng_writer_status(w);
 }
 
-static onyx_status check_index(const ir_graph *g, int idx, bool allow_none, const char *what, const char *name)
+static onyx_status check_index(const ir_graph *g, int idx, bool allow_none, const char *what,
+                               const char *name)
 {
   if ((idx == -1 && allow_none) || (idx >= 0 && idx < g->n_tensors)) return ONYX_OK;
-  return onyx_error(ONYX_ERR_INTERNAL, "engine graph writer: %s '%s' refers to tensor %d of %d", what, name, idx,
-                    g->n_tensors);
+  return onyx_error(ONYX_ERR_INTERNAL, "engine graph writer: %s '%s' refers to tensor %d of %d", what, name,
+                    idx, g->n_tensors);
 }
 
 static onyx_status write_node(eng_writer *w, const ir_graph *g, const ir_node *n, const blob_map *m)
@@ -213,6 +216,10 @@ static onyx_status write_node(eng_writer *w, const ir_graph *g, const ir_node *n
   eng_put_u32(w, (uint32_t)n->n_out);
   for (int i = 0; i < n->n_out; i++) {
     ONYX_TRY(check_index(g, n->out[i], true, "node", n->name));
+    if (n->folded && n->out[i] >= 0 && !has_data(&g->tensors[n->out[i]]))
+      return onyx_error(ONYX_ERR_INTERNAL,
+                        "engine graph writer: node '%s' is folded but its output '%s' has no value", n->name,
+                        g->tensors[n->out[i]].name);
     put_index(w, n->out[i]);
   }
   eng_put_u32(w, (uint32_t)n->n_attrs);
@@ -249,7 +256,8 @@ onyx_status eng_graph_write(const ir_graph *g, eng_writer *gw, eng_writer *ww)
     if ((st = check_index(g, g->inputs[i], false, "graph input", "")) == ONYX_OK) put_index(gw, g->inputs[i]);
   eng_put_u32(gw, (uint32_t)g->n_outputs);
   for (int i = 0; st == ONYX_OK && i < g->n_outputs; i++)
-    if ((st = check_index(g, g->outputs[i], false, "graph output", "")) == ONYX_OK) put_index(gw, g->outputs[i]);
+    if ((st = check_index(g, g->outputs[i], false, "graph output", "")) == ONYX_OK)
+      put_index(gw, g->outputs[i]);
   if (st == ONYX_OK) st = eng_writer_status(gw);
 out_free:
   blob_map_free(&m);
@@ -293,8 +301,8 @@ static onyx_status get_string(gio_reader *rd, const char *what, const char *fiel
   return eng_get_string_alloc(&rd->r, f, GIO_MAX_STRING, out);
 }
 
-static onyx_status get_count(gio_reader *rd, const char *what, const char *field, size_t min_bytes, uint32_t max,
-                             uint32_t *out)
+static onyx_status get_count(gio_reader *rd, const char *what, const char *field, size_t min_bytes,
+                             uint32_t max, uint32_t *out)
 {
   char f[320];
   snprintf(f, sizeof(f), "%s %s", what, field);
@@ -368,7 +376,8 @@ static onyx_status read_tensor_body(gio_reader *rd, const char *what, ir_tensor 
                onyx_dtype_name(t->dtype), onyx_dims_str(t->ndim, t->dims, d, sizeof(d)));
   }
   if (offset % ENG_GRAPH_ALIGN)
-    return bad("%s: data offset %llu is not %u-byte aligned", what, (unsigned long long)offset, ENG_GRAPH_ALIGN);
+    return bad("%s: data offset %llu is not %u-byte aligned", what, (unsigned long long)offset,
+               ENG_GRAPH_ALIGN);
   if (offset > rd->weights_size || size > rd->weights_size - offset)
     return bad("%s: data at offset %llu, %llu bytes, lies outside the %zu-byte weights section", what,
                (unsigned long long)offset, (unsigned long long)size, rd->weights_size);
@@ -411,8 +420,8 @@ static onyx_status get_index(gio_reader *rd, const char *what, bool allow_none, 
     *out = -1;
     return ONYX_OK;
   }
-  if (v >= (uint32_t)rd->g->n_tensors) return bad("%s: tensor index %u is out of range (%d tensors)", what, v,
-                                                  rd->g->n_tensors);
+  if (v >= (uint32_t)rd->g->n_tensors)
+    return bad("%s: tensor index %u is out of range (%d tensors)", what, v, rd->g->n_tensors);
   *out = (int)v;
   return ONYX_OK;
 }
@@ -489,12 +498,13 @@ static onyx_status read_node(gio_reader *rd, uint32_t i, ir_node *n)
   ONYX_TRY(get_string(rd, what, "domain", &n->domain));
   n->op = op_lookup(n->domain, n->op_type);
   if (n->op < 0)
-    return onyx_error(ONYX_ERR_UNSUPPORTED, "%s node '%s': op '%s' (domain '%s') is not supported by this build",
-                      n->op_type, n->name, n->op_type, n->domain[0] ? n->domain : "ai.onnx");
+    return onyx_error(ONYX_ERR_UNSUPPORTED,
+                      "%s node '%s': op '%s' (domain '%s') is not supported by this build", n->op_type,
+                      n->name, n->op_type, n->domain[0] ? n->domain : "ai.onnx");
   snprintf(f, sizeof(f), "%s opset", what);
   ONYX_TRY(eng_get_i64(&rd->r, f, &n->opset));
-  if (n->opset < 0 || n->opset > GIO_MAX_OPSET) return bad("%s: opset %lld is out of range", what,
-                                                           (long long)n->opset);
+  if (n->opset < 0 || n->opset > GIO_MAX_OPSET)
+    return bad("%s: opset %lld is out of range", what, (long long)n->opset);
   uint8_t flags;
   snprintf(f, sizeof(f), "%s flags", what);
   ONYX_TRY(eng_get_u8(&rd->r, f, &flags));
@@ -583,8 +593,9 @@ static onyx_status assign_data(gio_reader *rd)
     for (j = i; j < rd->n_refs && rd->refs[j].offset == off; j++)
       if (rd->refs[j].size > size) size = rd->refs[j].size;
     if (prev && off < prev_end)
-      return bad("weights: the data of tensor '%s' (offset %llu) overlaps that of tensor '%s' (ending at %llu)",
-                 rd->refs[i].t->name, (unsigned long long)off, prev->name, (unsigned long long)prev_end);
+      return bad(
+          "weights: the data of tensor '%s' (offset %llu) overlaps that of tensor '%s' (ending at %llu)",
+          rd->refs[i].t->name, (unsigned long long)off, prev->name, (unsigned long long)prev_end);
     void *buf = onyx_malloc((size_t)size);
     if (!buf) return ONYX_ERR_NO_MEMORY;
     memcpy(buf, rd->weights + off, (size_t)size);
@@ -623,8 +634,9 @@ static onyx_status check_structure(ir_graph *g)
       if (n->in[k] < 0) continue;
       const ir_tensor *t = &g->tensors[n->in[k]];
       if (t->producer >= i)
-        return bad("node %d ('%s') input '%s' is produced by node %d ('%s'): nodes must be in topological order",
-                   i, n->name, t->name, t->producer, g->nodes[t->producer].name);
+        return bad(
+            "node %d ('%s') input '%s' is produced by node %d ('%s'): nodes must be in topological order", i,
+            n->name, t->name, t->producer, g->nodes[t->producer].name);
     }
   }
   uint8_t *seen = onyx_calloc((size_t)(g->n_tensors ? g->n_tensors : 1), 1);
@@ -632,9 +644,10 @@ static onyx_status check_structure(ir_graph *g)
   onyx_status st = ONYX_OK;
   for (int i = 0; st == ONYX_OK && i < g->n_inputs; i++) {
     const ir_tensor *t = &g->tensors[g->inputs[i]];
-    if (seen[g->inputs[i]]++) st = bad("graph input '%s' is listed twice", t->name);
-    else if (t->producer >= 0) st = bad("graph input '%s' is produced by node '%s'", t->name,
-                                        g->nodes[t->producer].name);
+    if (seen[g->inputs[i]]++)
+      st = bad("graph input '%s' is listed twice", t->name);
+    else if (t->producer >= 0)
+      st = bad("graph input '%s' is produced by node '%s'", t->name, g->nodes[t->producer].name);
   }
   free(seen);
   return st;
@@ -648,8 +661,9 @@ static onyx_status read_graph(gio_reader *rd)
   if (tag != ENG_GRAPH_TAG) return bad("not an engine graph section (tag 0x%08x)", tag);
   ONYX_TRY(eng_get_u32(&rd->r, "graph format version", &version));
   if (version != ENG_GRAPH_VERSION)
-    return onyx_error(ONYX_ERR_UNSUPPORTED, "engine graph format version %u is not supported (this build reads %u)",
-                      version, ENG_GRAPH_VERSION);
+    return onyx_error(ONYX_ERR_UNSUPPORTED,
+                      "engine graph format version %u is not supported (this build reads %u)", version,
+                      ENG_GRAPH_VERSION);
   ONYX_TRY(eng_get_i64(&rd->r, "graph ir_version", &g->ir_version));
   ONYX_TRY(get_string(rd, "graph", "producer_name", &g->producer_name));
   ONYX_TRY(get_string(rd, "graph", "producer_version", &g->producer_version));
@@ -674,7 +688,8 @@ static onyx_status read_graph(gio_reader *rd)
     return bad("%zu unexpected bytes after the graph at offset %zu", eng_reader_left(&rd->r), rd->r.pos);
   ONYX_TRY(assign_data(rd));
   ONYX_TRY(check_structure(g));
-  /* params from the attributes, as at load: parse is cheap and does not depend on the build that wrote them */
+  /* params from the attributes, as at load: parse is cheap and does not depend on the build that wrote them
+   */
   for (int i = 0; i < g->n_nodes; i++) ONYX_TRY(op_table[g->nodes[i].op].parse(&g->nodes[i]));
   return ONYX_OK;
 }

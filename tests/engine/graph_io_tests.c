@@ -72,7 +72,8 @@ static bool tensor_eq(const ir_tensor *a, const ir_tensor *b)
     if (!a->dim_param[d] != !b->dim_param[d] || !str_eq(a->dim_param[d], b->dim_param[d]))
       return fail("tensor '%s': dim_param %d differs", a->name, d);
   }
-  if (a->is_const != b->is_const || a->is_initializer != b->is_initializer || a->value_wanted != b->value_wanted)
+  if (a->is_const != b->is_const || a->is_initializer != b->is_initializer ||
+      a->value_wanted != b->value_wanted)
     return fail("tensor '%s': flags differ", a->name);
   if (stored(a) != stored(b)) return fail("tensor '%s': data stored in one only", a->name);
   if (stored(a) && memcmp(a->data, b->data, ir_tensor_bytes(a)) != 0)
@@ -116,7 +117,8 @@ static bool graph_eq(const ir_graph *a, const ir_graph *b)
   for (int i = 0; i < a->n_tensors; i++) {
     if (!tensor_eq(&a->tensors[i], &b->tensors[i])) return false;
     if (a->tensors[i].producer != b->tensors[i].producer) return fail("tensor %d producer differs", i);
-    if (ir_find_tensor(b, a->tensors[i].name) != i) return fail("tensor '%s' not found by name", a->tensors[i].name);
+    if (ir_find_tensor(b, a->tensors[i].name) != i)
+      return fail("tensor '%s' not found by name", a->tensors[i].name);
   }
   if (a->n_nodes != b->n_nodes) return fail("node count %d vs %d", a->n_nodes, b->n_nodes);
   for (int i = 0; i < a->n_nodes; i++) {
@@ -238,12 +240,14 @@ static ir_graph *round_trip(const char *label, const ir_graph *g, sections *s)
   for (int i = 0; i < back->n_nodes; i++)
     for (int k = 0; k < back->nodes[i].n_attrs; k++)
       if (back->nodes[i].attrs[k].type == IR_ATTR_TENSOR) owners += back->nodes[i].attrs[k].t->owns_data;
-  CHECK(back_arrays == n_arrays && back_refs == n_refs && back_empty == n_empty && owners == n_arrays + n_empty,
-        "%s: %d arrays/%d refs/%d empty written, %d arrays/%d refs/%d empty/%d owners read", label, n_arrays, n_refs,
-        n_empty, back_arrays, back_refs, back_empty, owners);
-  printf("  %s: %d tensors, %d nodes, graph section %zu bytes, weights %zu bytes (%d arrays for %d tensors%s)\n",
-         label, g->n_tensors, g->n_nodes, s->graph_size, s->weights_size, n_arrays, n_refs,
-         n_empty ? ", some empty" : "");
+  CHECK(back_arrays == n_arrays && back_refs == n_refs && back_empty == n_empty &&
+            owners == n_arrays + n_empty,
+        "%s: %d arrays/%d refs/%d empty written, %d arrays/%d refs/%d empty/%d owners read", label, n_arrays,
+        n_refs, n_empty, back_arrays, back_refs, back_empty, owners);
+  printf(
+      "  %s: %d tensors, %d nodes, graph section %zu bytes, weights %zu bytes (%d arrays for %d tensors%s)\n",
+      label, g->n_tensors, g->n_nodes, s->graph_size, s->weights_size, n_arrays, n_refs,
+      n_empty ? ", some empty" : "");
   return back;
 }
 
@@ -294,8 +298,10 @@ static void make_inputs(const onyx_model *m, uint64_t seed, run_inputs *in)
     size_t esz = onyx_dtype_size(info.dtype);
     in->data[i] = calloc((size_t)numel + 1, esz ? esz : 1);
     for (int64_t k = 0; k < numel; k++) {
-      if (info.dtype == ONYX_DTYPE_FLOAT) ((float *)in->data[i])[k] = rng_float();
-      else if (info.dtype == ONYX_DTYPE_INT64) ((int64_t *)in->data[i])[k] = (int64_t)(rng_next() % 4);
+      if (info.dtype == ONYX_DTYPE_FLOAT)
+        ((float *)in->data[i])[k] = rng_float();
+      else if (info.dtype == ONYX_DTYPE_INT64)
+        ((int64_t *)in->data[i])[k] = (int64_t)(rng_next() % 4);
     }
   }
 }
@@ -327,7 +333,8 @@ static onyx_status run_session(const onyx_model *m, const run_inputs *in, run_ou
     const void *d;
     st = onyx_session_output(s, i, &out->info[i], &d);
     if (st != ONYX_OK) break;
-    out->bytes[i] = (size_t)onyx_numel(out->info[i].ndim, out->info[i].dims) * onyx_dtype_size(out->info[i].dtype);
+    out->bytes[i] =
+        (size_t)onyx_numel(out->info[i].ndim, out->info[i].dims) * onyx_dtype_size(out->info[i].dtype);
     out->data[i] = malloc(out->bytes[i] + 1);
     memcpy(out->data[i], d, out->bytes[i]);
     out->info[i].name = NULL; /* points into the session */
@@ -414,7 +421,7 @@ static void add_node(ir_graph *g, const char *name, const char *op, int n_in, co
   n.n_out = n_out;
   n.in = malloc(sizeof(int) * (size_t)(n_in ? n_in : 1));
   n.out = malloc(sizeof(int) * (size_t)(n_out ? n_out : 1));
-  memcpy(n.in, in, sizeof(int) * (size_t)n_in);
+  if (n_in) memcpy(n.in, in, sizeof(int) * (size_t)n_in);
   memcpy(n.out, out, sizeof(int) * (size_t)n_out);
   n.n_attrs = n_attrs;
   n.attrs = attrs;
@@ -435,8 +442,8 @@ static ir_tensor *standalone_tensor(const char *name, onyx_dtype dt, int ndim, c
   return t;
 }
 
-/* E: an unused empty initializer.  X[2,4] -> Add W -> Add W2 (W's data, shared) -> Add Constant C -> Clip(min omitted, max M) -> Identity
- * carrying an attribute of every type -> Z.  Z = min(X + 2W + C, 0.75). */
+/* E: an unused empty initializer.  X[2,4] -> Add W -> Add W2 (W's data, shared) -> Add Constant C -> Clip(min
+ * omitted, max M) -> Identity carrying an attribute of every type -> Z.  Z = min(X + 2W + C, 0.75). */
 static ir_graph *build_sample(void)
 {
   ir_graph *g = ir_graph_new();
@@ -491,7 +498,8 @@ static ir_graph *build_sample(void)
   at[5].strings[0] = onyx_strdup("a");
   at[5].strings[1] = onyx_strdup("");
   at[5].strings[2] = onyx_strdup("ccc");
-  at[6] = (ir_attr){.name = onyx_strdup("t"), .type = IR_ATTR_TENSOR,
+  at[6] = (ir_attr){.name = onyx_strdup("t"),
+                    .type = IR_ATTR_TENSOR,
                     .t = standalone_tensor("t", ONYX_DTYPE_INT64, 2, d23, tv)};
   at[7] = (ir_attr){.name = onyx_strdup("subgraph"), .type = IR_ATTR_OTHER};
   at[8] = (ir_attr){.name = onyx_strdup("empty"), .type = IR_ATTR_INTS, .n = 0, .ints = malloc(8)};
@@ -598,8 +606,8 @@ static void check_truncation(const char *label, const sections *s)
     ir_graph *g = NULL;
     onyx_status st = eng_graph_read(cut, len, s->weights, s->weights_size, &g);
     if (!clean_refusal(st) || g) {
-      if (bad++ < 5) fprintf(stderr, "  %s: prefix of %zu bytes: status %d, '%s'\n", label, len, st,
-                             onyx_last_error());
+      if (bad++ < 5)
+        fprintf(stderr, "  %s: prefix of %zu bytes: status %d, '%s'\n", label, len, st, onyx_last_error());
       ir_graph_free(g);
     }
     free(cut);
@@ -641,14 +649,15 @@ static void check_corruption(const char *label, const sections *s)
         sections again;
         accepted++;
         if (!g || write_sections(g, &again) != ONYX_OK) {
-          if (bad++ < 5) fprintf(stderr, "  %s: byte %zu = 0x%02x accepted but not writable\n", label, pos, v);
+          if (bad++ < 5)
+            fprintf(stderr, "  %s: byte %zu = 0x%02x accepted but not writable\n", label, pos, v);
         } else {
           sections_free(&again);
         }
         ir_graph_free(g);
       } else if (!clean_refusal(st) || g) {
-        if (bad++ < 5) fprintf(stderr, "  %s: byte %zu = 0x%02x: status %d '%s'\n", label, pos, v, st,
-                               onyx_last_error());
+        if (bad++ < 5)
+          fprintf(stderr, "  %s: byte %zu = 0x%02x: status %d '%s'\n", label, pos, v, st, onyx_last_error());
         ir_graph_free(g);
       } else {
         refused++;
@@ -667,7 +676,8 @@ static void check_corruption(const char *label, const sections *s)
 /* Knobs on a minimal section: tensors X (input, float [2]), W (initializer, float [2] at weights 0),
  * Y (unknown shape); node "add" = Add(X, W) -> Y; inputs [X], outputs [Y]. */
 typedef struct knobs {
-  uint32_t tag, version, n_tensors, w_dtype, w_flags, node_in1, n_attrs, attr_type, n_outputs, output0, input0;
+  uint32_t tag, version, n_tensors, w_dtype, w_flags, node_in1, n_attrs, attr_type, n_outputs, output0,
+      input0;
   uint8_t w_rank, node_flags;
   int64_t w_dim0, opset;
   uint64_t w_offset, w_size;
@@ -677,10 +687,24 @@ typedef struct knobs {
 
 static knobs base_knobs(void)
 {
-  return (knobs){.tag = ENG_GRAPH_TAG, .version = ENG_GRAPH_VERSION, .n_tensors = 3, .w_dtype = ONYX_DTYPE_FLOAT,
-                 .w_flags = ENG_TF_CONST | ENG_TF_INITIALIZER | ENG_TF_DATA, .node_in1 = 1, .n_attrs = 0,
-                 .n_outputs = 1, .output0 = 2, .input0 = 0, .w_rank = 1, .w_dim0 = 2, .opset = 13, .w_offset = 0,
-                 .w_size = 8, .op_type = "Add", .domain = "", .y_name = "Y"};
+  return (knobs){.tag = ENG_GRAPH_TAG,
+                 .version = ENG_GRAPH_VERSION,
+                 .n_tensors = 3,
+                 .w_dtype = ONYX_DTYPE_FLOAT,
+                 .w_flags = ENG_TF_CONST | ENG_TF_INITIALIZER | ENG_TF_DATA,
+                 .node_in1 = 1,
+                 .n_attrs = 0,
+                 .n_outputs = 1,
+                 .output0 = 2,
+                 .input0 = 0,
+                 .w_rank = 1,
+                 .w_dim0 = 2,
+                 .opset = 13,
+                 .w_offset = 0,
+                 .w_size = 8,
+                 .op_type = "Add",
+                 .domain = "",
+                 .y_name = "Y"};
 }
 
 static void enc_tensor(eng_writer *w, const char *name, uint32_t dt, uint8_t rank, const int64_t *dims,
@@ -767,8 +791,8 @@ static onyx_status read_knobs(const knobs *k)
   onyx_status st = eng_graph_read(w.data, w.size, weights, k->overlap ? 512 : 8, &g);
   eng_writer_free(&w);
   if (st == ONYX_OK) {
-    CHECK(g && g->n_tensors == 3 && ((float *)g->tensors[1].data)[1] == 2.f && g->nodes[0].op == ONYX_OP_ADD &&
-              g->tensors[2].producer == 0,
+    CHECK(g && g->n_tensors == 3 && ((float *)g->tensors[1].data)[1] == 2.f &&
+              g->nodes[0].op == ONYX_OP_ADD && g->tensors[2].producer == 0,
           "baseline section reads back");
     ir_graph_free(g);
   }
@@ -782,7 +806,7 @@ static int n_hostile;
     n_hostile++;                                                                                             \
     mutate;                                                                                                  \
     onyx_status st_ = read_knobs(&k);                                                                        \
-    CHECK(st_ == (status) && msg_has(text), "%s: status %d, message '%s' (want '%s')", #mutate, st_,          \
+    CHECK(st_ == (status) && msg_has(text), "%s: status %d, message '%s' (want '%s')", #mutate, st_,         \
           onyx_last_error(), text);                                                                          \
   } while (0)
 
@@ -809,17 +833,21 @@ static void test_hostile(void)
   EXPECT(k.w_offset = 4, ONYX_ERR_PARSE, "data offset 4 is not 256-byte aligned");
   EXPECT((k.overlap = true, k.w_dim0 = 128, k.w_size = 512), ONYX_ERR_PARSE, "overlaps that of tensor 'W'");
   EXPECT(k.y_name = "X", ONYX_ERR_PARSE, "tensor 2: name 'X' is also tensor 0's");
-  EXPECT(k.node_in1 = 7, ONYX_ERR_PARSE, "node 0 ('add') input 1: tensor index 7 is out of range (3 tensors)");
-  EXPECT(k.op_type = "FooBar", ONYX_ERR_UNSUPPORTED, "FooBar node 'add': op 'FooBar' (domain 'ai.onnx') is not");
+  EXPECT(k.node_in1 = 7, ONYX_ERR_PARSE,
+         "node 0 ('add') input 1: tensor index 7 is out of range (3 tensors)");
+  EXPECT(k.op_type = "FooBar", ONYX_ERR_UNSUPPORTED,
+         "FooBar node 'add': op 'FooBar' (domain 'ai.onnx') is not");
   EXPECT(k.domain = "com.example", ONYX_ERR_UNSUPPORTED, "op 'Add' (domain 'com.example') is not supported");
   EXPECT(k.opset = -1, ONYX_ERR_PARSE, "node 0 ('add'): opset -1 is out of range");
   EXPECT(k.node_flags = 4, ONYX_ERR_PARSE, "node 0 ('add'): unknown flags");
-  EXPECT(k.node_flags = 1, ONYX_ERR_PARSE, "node 'add' is marked folded but its output 'Y' has no stored value");
+  EXPECT(k.node_flags = 1, ONYX_ERR_PARSE,
+         "node 'add' is marked folded but its output 'Y' has no stored value");
   EXPECT(k.n_attrs = 100000, ONYX_ERR_PARSE, "node 0 ('add') attribute count");
   EXPECT((k.n_attrs = 1, k.attr_type = 42), ONYX_ERR_PARSE, "attribute 'axes': type 42 is not valid");
   EXPECT((k.n_attrs = 1, k.attr_type = IR_ATTR_INTS, k.huge_ints = true), ONYX_ERR_PARSE,
          "attribute 'axes' value count at offset");
-  EXPECT(k.second_node_writes_y = true, ONYX_ERR_PARSE, "tensor 'Y' is an output of both node 'add' and node 'relu'");
+  EXPECT(k.second_node_writes_y = true, ONYX_ERR_PARSE,
+         "tensor 'Y' is an output of both node 'add' and node 'relu'");
   EXPECT(k.use_before_def = true, ONYX_ERR_PARSE, "node 0 ('relu') input 'Y' is produced by node 1 ('add')");
   EXPECT(k.node_in1 = 2, ONYX_ERR_PARSE, "input 'Y' is produced by node 0 ('add')"); /* its own output */
   EXPECT(k.input0 = 2, ONYX_ERR_PARSE, "graph input 'Y' is produced by node 'add'");
@@ -835,8 +863,8 @@ static void test_hostile(void)
   ir_graph *g = NULL;
   CHECK(eng_graph_read(NULL, 0, NULL, 0, &g) == ONYX_ERR_PARSE && !g && msg_has("truncated: graph tag"),
         "empty section: '%s'", onyx_last_error());
-  if (n_failed == before) printf("  %d hostile sections refused (and the baseline read), each naming its field\n",
-                                 n_hostile - 1);
+  if (n_failed == before)
+    printf("  %d hostile sections refused (and the baseline read), each naming its field\n", n_hostile - 1);
 }
 
 static void test_writer_refusals(void)
@@ -844,8 +872,8 @@ static void test_writer_refusals(void)
   ir_graph *g = build_sample();
   sections s;
   g->nodes[1].in[0] = g->n_tensors; /* an index past the end: the writer refuses, it does not read it */
-  CHECK(write_sections(g, &s) == ONYX_ERR_INTERNAL && msg_has("node 'add_w' refers to tensor"), "writer: '%s'",
-        onyx_last_error());
+  CHECK(write_sections(g, &s) == ONYX_ERR_INTERNAL && msg_has("node 'add_w' refers to tensor"),
+        "writer: '%s'", onyx_last_error());
   g->nodes[1].in[0] = 0;
   int W = ir_find_tensor(g, "W");
   g->tensors[W].dims[0] = -1; /* constant data without a known shape */
@@ -877,7 +905,8 @@ static void check_container(const char *label, const sections *s, const ir_graph
   ir_graph *g = NULL;
   if (st == ONYX_OK && eng_file_section(f, ENG_SECTION_LAYERS, &gp, &gn) == ONYX_OK &&
       eng_file_section(f, ENG_SECTION_WEIGHTS, &wp, &wn) == ONYX_OK) {
-    CHECK((wp - f->data) % ENG_GRAPH_ALIGN == 0, "%s: weights section at a 256-byte aligned file offset", label);
+    CHECK((wp - f->data) % ENG_GRAPH_ALIGN == 0, "%s: weights section at a 256-byte aligned file offset",
+          label);
     CHECK(eng_graph_read(gp, gn, wp, wn, &g) == ONYX_OK && graph_eq(want, g), "%s: read from the file: %s %s",
           label, onyx_last_error(), why);
   }
@@ -971,8 +1000,9 @@ static void test_model(const char *dir, const char *file)
 
 static void test_models(const char *dir)
 {
-  static const char *files[] = {"mnist_cntk_opset1.onnx", "ultraface_rfb_320.onnx", "mobilenetv2_fp32_from_qdq.onnx",
-                                "yolo11n_320_fp32_from_int8.onnx", "yolov8n_fp32_from_int8.onnx"};
+  static const char *files[] = {"mnist_cntk_opset1.onnx", "ultraface_rfb_320.onnx",
+                                "mobilenetv2_fp32_from_qdq.onnx", "yolo11n_320_fp32_from_int8.onnx",
+                                "yolov8n_fp32_from_int8.onnx"};
   printf("real models in %s\n", dir);
   FILE *probe = NULL;
   char path[1024];
