@@ -61,98 +61,235 @@ typedef struct case_spec {
   attr_spec attrs[MAX_ATTRS];
 } case_spec;
 
-#define X(...) {"X", -1, {__VA_ARGS__}, true}
-#define W(...) {"W", -1, {__VA_ARGS__}, false}
-#define WIN(...) {"W", -1, {__VA_ARGS__}, true}
-#define B(...) {"B", -1, {__VA_ARGS__}, false}
+#define X(...)                                                                                               \
+  {                                                                                                          \
+    "X", -1, {__VA_ARGS__}, true                                                                             \
+  }
+#define W(...)                                                                                               \
+  {                                                                                                          \
+    "W", -1, {__VA_ARGS__}, false                                                                            \
+  }
+#define WIN(...)                                                                                             \
+  {                                                                                                          \
+    "W", -1, {__VA_ARGS__}, true                                                                             \
+  }
+#define B(...)                                                                                               \
+  {                                                                                                          \
+    "B", -1, {__VA_ARGS__}, false                                                                            \
+  }
 #define INTS_END (-999)
-#define IA(nm, ...) {nm, 'I', 0, 0, 0, {__VA_ARGS__, INTS_END}, NULL}
-#define II(nm, v) {nm, 'i', v, 0, 0, {0}, NULL}
-#define IF(nm, v) {nm, 'f', 0, v, 0, {0}, NULL}
-#define IS(nm, v) {nm, 's', 0, 0, 0, {0}, v}
+#define IA(nm, ...)                                                                                          \
+  {                                                                                                          \
+    nm, 'I', 0, 0, 0, {__VA_ARGS__, INTS_END}, NULL                                                          \
+  }
+#define II(nm, v)                                                                                            \
+  {                                                                                                          \
+    nm, 'i', v, 0, 0, {0}, NULL                                                                              \
+  }
+#define IF(nm, v)                                                                                            \
+  {                                                                                                          \
+    nm, 'f', 0, v, 0, {0}, NULL                                                                              \
+  }
+#define IS(nm, v)                                                                                            \
+  {                                                                                                          \
+    nm, 's', 0, 0, 0, {0}, v                                                                                 \
+  }
 
 /* Dims lists end at the first 0 (no case uses a 0 extent); ndim -1 = count them. */
 static const case_spec cases[] = {
     /* ---- Conv ---- */
-    {"conv_3x3_pad1_bias_batch2", "Conv", 3, {X(2, 8, 10, 10), W(16, 8, 3, 3), B(16)}, {IA("pads", 1, 1, 1, 1)}},
+    {"conv_3x3_pad1_bias_batch2",
+     "Conv",
+     3,
+     {X(2, 8, 10, 10), W(16, 8, 3, 3), B(16)},
+     {IA("pads", 1, 1, 1, 1)}},
     {"conv_stride2_nopad", "Conv", 2, {X(1, 4, 9, 9), W(8, 4, 3, 3)}, {IA("strides", 2, 2)}},
-    {"conv_group2", "Conv", 3, {X(2, 8, 7, 7), W(12, 4, 3, 3), B(12)}, {II("group", 2), IA("pads", 1, 1, 1, 1)}},
-    {"conv_depthwise", "Conv", 3, {X(1, 16, 12, 12), W(16, 1, 3, 3), B(16)}, {II("group", 16), IA("pads", 1, 1, 1, 1)}},
-    {"conv_depthwise_stride2", "Conv", 2, {X(2, 8, 13, 13), W(8, 1, 3, 3)},
+    {"conv_group2",
+     "Conv",
+     3,
+     {X(2, 8, 7, 7), W(12, 4, 3, 3), B(12)},
+     {II("group", 2), IA("pads", 1, 1, 1, 1)}},
+    {"conv_depthwise",
+     "Conv",
+     3,
+     {X(1, 16, 12, 12), W(16, 1, 3, 3), B(16)},
+     {II("group", 16), IA("pads", 1, 1, 1, 1)}},
+    {"conv_depthwise_stride2",
+     "Conv",
+     2,
+     {X(2, 8, 13, 13), W(8, 1, 3, 3)},
      {II("group", 8), IA("pads", 1, 1, 1, 1), IA("strides", 2, 2)}},
-    {"conv_depthwise_mult2", "Conv", 2, {X(1, 4, 8, 8), W(8, 1, 5, 5)}, {II("group", 4), IA("pads", 2, 2, 2, 2)}},
-    {"conv_dilation2", "Conv", 2, {X(1, 3, 11, 11), W(5, 3, 3, 3)}, {IA("dilations", 2, 2), IA("pads", 2, 2, 2, 2)}},
+    {"conv_depthwise_mult2",
+     "Conv",
+     2,
+     {X(1, 4, 8, 8), W(8, 1, 5, 5)},
+     {II("group", 4), IA("pads", 2, 2, 2, 2)}},
+    {"conv_dilation2",
+     "Conv",
+     2,
+     {X(1, 3, 11, 11), W(5, 3, 3, 3)},
+     {IA("dilations", 2, 2), IA("pads", 2, 2, 2, 2)}},
     {"conv_1x1_bias", "Conv", 3, {X(2, 32, 5, 5), W(64, 32, 1, 1), B(64)}, {{0}}},
     {"conv_1x1_stride2", "Conv", 2, {X(1, 16, 8, 8), W(8, 16, 1, 1)}, {IA("strides", 2, 2)}},
     {"conv_asym_pads", "Conv", 3, {X(1, 3, 8, 8), W(4, 3, 3, 3), B(4)}, {IA("pads", 0, 1, 1, 2)}},
-    {"conv_same_upper_s2", "Conv", 2, {X(1, 3, 8, 8), W(6, 3, 3, 3)}, {IS("auto_pad", "SAME_UPPER"), IA("strides", 2, 2)}},
-    {"conv_same_lower_s2", "Conv", 2, {X(1, 3, 8, 8), W(6, 3, 3, 3)}, {IS("auto_pad", "SAME_LOWER"), IA("strides", 2, 2)}},
+    {"conv_same_upper_s2",
+     "Conv",
+     2,
+     {X(1, 3, 8, 8), W(6, 3, 3, 3)},
+     {IS("auto_pad", "SAME_UPPER"), IA("strides", 2, 2)}},
+    {"conv_same_lower_s2",
+     "Conv",
+     2,
+     {X(1, 3, 8, 8), W(6, 3, 3, 3)},
+     {IS("auto_pad", "SAME_LOWER"), IA("strides", 2, 2)}},
     {"conv_same_upper_k4", "Conv", 2, {X(1, 2, 7, 9), W(3, 2, 4, 4)}, {IS("auto_pad", "SAME_UPPER")}},
-    {"conv_valid", "Conv", 2, {X(1, 3, 7, 7), W(2, 3, 3, 3)}, {IS("auto_pad", "VALID"), IA("pads", 1, 1, 1, 1)}},
+    {"conv_valid",
+     "Conv",
+     2,
+     {X(1, 3, 7, 7), W(2, 3, 3, 3)},
+     {IS("auto_pad", "VALID"), IA("pads", 1, 1, 1, 1)}},
     {"conv_1d", "Conv", 3, {X(2, 4, 20), W(6, 4, 5), B(6)}, {IA("pads", 2, 1), IA("strides", 2)}},
     {"conv_1d_dilated", "Conv", 2, {X(1, 3, 17), W(4, 3, 3)}, {IA("dilations", 3)}},
     {"conv_3d", "Conv", 3, {X(1, 2, 6, 6, 6), W(4, 2, 3, 3, 3), B(4)}, {IA("pads", 1, 1, 1, 1, 1, 1)}},
-    {"conv_3d_stride_asym", "Conv", 2, {X(2, 2, 5, 6, 7), W(3, 2, 2, 3, 3)},
+    {"conv_3d_stride_asym",
+     "Conv",
+     2,
+     {X(2, 2, 5, 6, 7), W(3, 2, 2, 3, 3)},
      {IA("strides", 1, 2, 2), IA("pads", 0, 1, 0, 1, 0, 1)}},
-    {"conv_rect_1x7", "Conv", 2, {X(1, 4, 9, 15), W(8, 4, 1, 7)}, {IA("pads", 0, 3, 0, 3), IA("strides", 1, 2)}},
+    {"conv_rect_1x7",
+     "Conv",
+     2,
+     {X(1, 4, 9, 15), W(8, 4, 1, 7)},
+     {IA("pads", 0, 3, 0, 3), IA("strides", 1, 2)}},
     {"conv_weight_input", "Conv", 2, {X(1, 4, 6, 6), WIN(4, 4, 3, 3)}, {IA("pads", 1, 1, 1, 1)}},
-    {"conv_group4_s2_asym_batch3", "Conv", 3, {X(3, 8, 11, 11), W(8, 2, 3, 3), B(8)},
+    {"conv_group4_s2_asym_batch3",
+     "Conv",
+     3,
+     {X(3, 8, 11, 11), W(8, 2, 3, 3), B(8)},
      {II("group", 4), IA("strides", 2, 2), IA("pads", 1, 0, 0, 1)}},
     {"conv_64ch_28", "Conv", 3, {X(4, 64, 28, 28), W(64, 64, 3, 3), B(64)}, {IA("pads", 1, 1, 1, 1)}},
-    {"conv_7x7_s2_stem", "Conv", 3, {X(2, 3, 32, 32), W(16, 3, 7, 7), B(16)},
+    {"conv_7x7_s2_stem",
+     "Conv",
+     3,
+     {X(2, 3, 32, 32), W(16, 3, 7, 7), B(16)},
      {IA("pads", 3, 3, 3, 3), IA("strides", 2, 2)}},
     /* ---- ConvTranspose ---- */
     {"convt_basic_bias", "ConvTranspose", 3, {X(1, 4, 5, 5), W(4, 6, 3, 3), B(6)}, {{0}}},
-    {"convt_s2_p1_outpad1", "ConvTranspose", 2, {X(2, 4, 5, 5), W(4, 3, 3, 3)},
+    {"convt_s2_p1_outpad1",
+     "ConvTranspose",
+     2,
+     {X(2, 4, 5, 5), W(4, 3, 3, 3)},
      {IA("strides", 2, 2), IA("pads", 1, 1, 1, 1), IA("output_padding", 1, 1)}},
-    {"convt_group2", "ConvTranspose", 3, {X(1, 4, 4, 4), W(4, 3, 3, 3), B(6)}, {II("group", 2), IA("strides", 2, 2)}},
-    {"convt_asym_pads", "ConvTranspose", 2, {X(1, 3, 5, 5), W(3, 2, 3, 3)},
+    {"convt_group2",
+     "ConvTranspose",
+     3,
+     {X(1, 4, 4, 4), W(4, 3, 3, 3), B(6)},
+     {II("group", 2), IA("strides", 2, 2)}},
+    {"convt_asym_pads",
+     "ConvTranspose",
+     2,
+     {X(1, 3, 5, 5), W(3, 2, 3, 3)},
      {IA("strides", 2, 2), IA("pads", 0, 1, 1, 0)}},
-    {"convt_output_shape", "ConvTranspose", 3, {X(1, 2, 3, 3), W(2, 3, 3, 3), B(3)},
+    {"convt_output_shape",
+     "ConvTranspose",
+     3,
+     {X(1, 2, 3, 3), W(2, 3, 3, 3), B(3)},
      {IA("strides", 3, 2), IA("output_shape", 10, 8)}},
-    {"convt_same_upper", "ConvTranspose", 2, {X(1, 2, 4, 5), W(2, 2, 3, 3)},
+    {"convt_same_upper",
+     "ConvTranspose",
+     2,
+     {X(1, 2, 4, 5), W(2, 2, 3, 3)},
      {IS("auto_pad", "SAME_UPPER"), IA("strides", 2, 2)}},
     {"convt_1d", "ConvTranspose", 3, {X(1, 3, 7), W(3, 2, 4), B(2)}, {IA("strides", 2)}},
     {"convt_dilation2", "ConvTranspose", 2, {X(1, 2, 5, 5), W(2, 2, 3, 3)}, {IA("dilations", 2, 2)}},
-    {"convt_k4_s2_p1", "ConvTranspose", 3, {X(2, 8, 6, 6), W(8, 4, 4, 4), B(4)},
+    {"convt_k4_s2_p1",
+     "ConvTranspose",
+     3,
+     {X(2, 8, 6, 6), W(8, 4, 4, 4), B(4)},
      {IA("strides", 2, 2), IA("pads", 1, 1, 1, 1)}},
     {"convt_3d", "ConvTranspose", 2, {X(1, 2, 3, 3, 3), W(2, 2, 2, 2, 2)}, {IA("strides", 2, 2, 2)}},
-    {"convt_outpad_ge_stride", "ConvTranspose", 2, {X(1, 2, 4, 4), W(2, 2, 3, 3)},
+    {"convt_outpad_ge_stride",
+     "ConvTranspose",
+     2,
+     {X(1, 2, 4, 4), W(2, 2, 3, 3)},
      {IA("strides", 2, 2), IA("dilations", 3, 3), IA("output_padding", 2, 2)}},
     /* ---- Gemm ---- */
-    {"gemm_bias_vec", "Gemm", 3, {{"A", -1, {5, 7}, true}, {"B", -1, {7, 3}, false}, {"C", -1, {3}, false}}, {{0}}},
-    {"gemm_transA_fullC_ab", "Gemm", 3, {{"A", -1, {7, 5}, true}, {"B", -1, {7, 3}, false}, {"C", -1, {5, 3}, false}},
+    {"gemm_bias_vec",
+     "Gemm",
+     3,
+     {{"A", -1, {5, 7}, true}, {"B", -1, {7, 3}, false}, {"C", -1, {3}, false}},
+     {{0}}},
+    {"gemm_transA_fullC_ab",
+     "Gemm",
+     3,
+     {{"A", -1, {7, 5}, true}, {"B", -1, {7, 3}, false}, {"C", -1, {5, 3}, false}},
      {II("transA", 1), IF("alpha", 0.5f), IF("beta", 2.0f)}},
-    {"gemm_transB_row_C", "Gemm", 3, {{"A", -1, {5, 7}, true}, {"B", -1, {3, 7}, false}, {"C", -1, {1, 3}, false}},
+    {"gemm_transB_row_C",
+     "Gemm",
+     3,
+     {{"A", -1, {5, 7}, true}, {"B", -1, {3, 7}, false}, {"C", -1, {1, 3}, false}},
      {II("transB", 1)}},
-    {"gemm_transAB_colC", "Gemm", 3, {{"A", -1, {7, 5}, true}, {"B", -1, {3, 7}, true}, {"C", -1, {5, 1}, false}},
+    {"gemm_transAB_colC",
+     "Gemm",
+     3,
+     {{"A", -1, {7, 5}, true}, {"B", -1, {3, 7}, true}, {"C", -1, {5, 1}, false}},
      {II("transA", 1), II("transB", 1)}},
-    {"gemm_scalarC_beta", "Gemm", 3, {{"A", -1, {6, 4}, true}, {"B", -1, {4, 9}, false}, {"C", -1, {1}, false}},
+    {"gemm_scalarC_beta",
+     "Gemm",
+     3,
+     {{"A", -1, {6, 4}, true}, {"B", -1, {4, 9}, false}, {"C", -1, {1}, false}},
      {IF("beta", 0.7f)}},
-    {"gemm_vecC_beta_half", "Gemm", 3, {{"A", -1, {6, 4}, true}, {"B", -1, {4, 9}, false}, {"C", -1, {9}, true}},
+    {"gemm_vecC_beta_half",
+     "Gemm",
+     3,
+     {{"A", -1, {6, 4}, true}, {"B", -1, {4, 9}, false}, {"C", -1, {9}, true}},
      {IF("beta", 0.5f), IF("alpha", -1.5f)}},
     {"gemm_noC", "Gemm", 2, {{"A", -1, {16, 32}, true}, {"B", -1, {32, 64}, false}}, {{0}}},
-    {"gemm_beta0_ignores_C", "Gemm", 3, {{"A", -1, {4, 4}, true}, {"B", -1, {4, 4}, false}, {"C", -1, {4, 4}, false}},
+    {"gemm_beta0_ignores_C",
+     "Gemm",
+     3,
+     {{"A", -1, {4, 4}, true}, {"B", -1, {4, 4}, false}, {"C", -1, {4, 4}, false}},
      {IF("beta", 0.0f)}},
-    {"gemm_linear", "Gemm", 3, {{"A", -1, {4, 256}, true}, {"B", -1, {128, 256}, false}, {"C", -1, {128}, false}},
+    {"gemm_linear",
+     "Gemm",
+     3,
+     {{"A", -1, {4, 256}, true}, {"B", -1, {128, 256}, false}, {"C", -1, {128}, false}},
      {II("transB", 1)}},
-    {"gemm_large", "Gemm", 3, {{"A", -1, {64, 512}, true}, {"B", -1, {512, 256}, false}, {"C", -1, {256}, false}},
+    {"gemm_large",
+     "Gemm",
+     3,
+     {{"A", -1, {64, 512}, true}, {"B", -1, {512, 256}, false}, {"C", -1, {256}, false}},
      {{0}}},
-    {"gemm_m1", "Gemm", 3, {{"A", -1, {1, 33}, true}, {"B", -1, {33, 17}, false}, {"C", -1, {1, 17}, false}},
+    {"gemm_m1",
+     "Gemm",
+     3,
+     {{"A", -1, {1, 33}, true}, {"B", -1, {33, 17}, false}, {"C", -1, {1, 17}, false}},
      {IF("beta", 3.0f)}},
     /* ---- MatMul ---- */
     {"matmul_2d", "MatMul", 2, {{"A", -1, {5, 7}, true}, {"B", -1, {7, 3}, false}}, {{0}}},
     {"matmul_batched", "MatMul", 2, {{"A", -1, {3, 5, 7}, true}, {"B", -1, {3, 7, 4}, true}}, {{0}}},
     {"matmul_B_shared_fold", "MatMul", 2, {{"A", -1, {2, 3, 5, 7}, true}, {"B", -1, {7, 4}, false}}, {{0}}},
     {"matmul_A_shared", "MatMul", 2, {{"A", -1, {5, 7}, true}, {"B", -1, {2, 7, 4}, true}}, {{0}}},
-    {"matmul_outer_bcast", "MatMul", 2, {{"A", -1, {2, 1, 5, 7}, true}, {"B", -1, {1, 3, 7, 4}, true}}, {{0}}},
+    {"matmul_outer_bcast",
+     "MatMul",
+     2,
+     {{"A", -1, {2, 1, 5, 7}, true}, {"B", -1, {1, 3, 7, 4}, true}},
+     {{0}}},
     {"matmul_B_fewer_dims", "MatMul", 2, {{"A", -1, {2, 3, 5, 7}, true}, {"B", -1, {3, 7, 4}, true}}, {{0}}},
     {"matmul_A_1d", "MatMul", 2, {{"A", -1, {7}, true}, {"B", -1, {2, 7, 4}, true}}, {{0}}},
     {"matmul_B_1d", "MatMul", 2, {{"A", -1, {2, 5, 7}, true}, {"B", -1, {7}, true}}, {{0}}},
     {"matmul_both_1d", "MatMul", 2, {{"A", -1, {7}, true}, {"B", -1, {7}, true}}, {{0}}},
-    {"matmul_loop_and_stride", "MatMul", 2, {{"A", -1, {3, 1, 4, 5, 6}, true}, {"B", -1, {2, 1, 6, 3}, true}}, {{0}}},
+    {"matmul_loop_and_stride",
+     "MatMul",
+     2,
+     {{"A", -1, {3, 1, 4, 5, 6}, true}, {"B", -1, {2, 1, 6, 3}, true}},
+     {{0}}},
     {"matmul_odd_strides", "MatMul", 2, {{"A", -1, {3, 5, 7}, true}, {"B", -1, {3, 7, 3}, true}}, {{0}}},
-    {"matmul_large_batched", "MatMul", 2, {{"A", -1, {8, 64, 96}, true}, {"B", -1, {8, 96, 80}, true}}, {{0}}},
+    {"matmul_large_batched",
+     "MatMul",
+     2,
+     {{"A", -1, {8, 64, 96}, true}, {"B", -1, {8, 96, 80}, true}},
+     {{0}}},
 };
 
 /* ---- random data ---------------------------------------------------------- */
@@ -296,7 +433,8 @@ static int build_model(const case_spec *c, bool round, bool fp16, uint64_t seed,
     } else {
       int cnt = 0;
       while (cnt < 8 && s->ints[cnt] != INTS_END) cnt++;
-      p->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, p->n_ints = (size_t)cnt, p->ints = (int64_t *)s->ints;
+      p->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, p->n_ints = (size_t)cnt,
+      p->ints = (int64_t *)s->ints;
     }
     pattrs[n_attrs++] = p;
   }
@@ -347,8 +485,8 @@ static int run_session(const case_spec *c, const built *b, const onyx_model *m, 
   int rc = -1;
   if (onyx_session_create(m, &opt, &s) != ONYX_OK) goto out;
   for (int k = 0; k < c->n_in; k++)
-    if (c->in[k].input &&
-        onyx_session_set_input(s, c->in[k].name, ONYX_DTYPE_FLOAT, b->ndim[k], c->in[k].dims, b->data[k]) != ONYX_OK)
+    if (c->in[k].input && onyx_session_set_input(s, c->in[k].name, ONYX_DTYPE_FLOAT, b->ndim[k],
+                                                 c->in[k].dims, b->data[k]) != ONYX_OK)
       goto out;
   if (onyx_session_run(s) != ONYX_OK || onyx_session_output(s, 0, &info, &y) != ONYX_OK) goto out;
   r->ndim = info.ndim;
@@ -363,8 +501,8 @@ out:
 }
 
 /* The prepared graph on cuda_exec with explicit options (what `onyx build` will do). */
-static int run_exec(const case_spec *c, const built *b, const onyx_model *m, bool fp16, const cuda_exec_options *co,
-                    result *r)
+static int run_exec(const case_spec *c, const built *b, const onyx_model *m, bool fp16,
+                    const cuda_exec_options *co, result *r)
 {
   ir_graph *g = ir_graph_clone(m->g);
   cpu_ctx cpu;
@@ -441,8 +579,8 @@ static int64_t compare(const result *ref, const result *got, tol_kind tk, const 
     }
   }
   if (bad)
-    printf("  %s [%s]: %lld of %lld elements differ; worst at %lld: cpu %.7g gpu %.7g\n", label, cfg, (long long)bad,
-           (long long)ref->n, (long long)worst, ref->y[worst], got->y[worst]);
+    printf("  %s [%s]: %lld of %lld elements differ; worst at %lld: cpu %.7g gpu %.7g\n", label, cfg,
+           (long long)bad, (long long)ref->n, (long long)worst, ref->y[worst], got->y[worst]);
   return bad;
 }
 
@@ -466,12 +604,14 @@ static float host_act(float x, cuda_act a)
 static int test_epilogue(bool verbose)
 {
   const int64_t N = 2, C = 5, I = 37, total = N * C * I;
-  const cuda_act acts[] = {{CUDA_ACT_NONE, 0, 0},         {CUDA_ACT_RELU, 0, 0},        {CUDA_ACT_LEAKY_RELU, 0.1f, 0},
-                           {CUDA_ACT_CLIP, 0.f, 6.f},     {CUDA_ACT_CLIP, 1.f, -1.f},   {CUDA_ACT_SIGMOID, 0, 0},
-                           {CUDA_ACT_TANH, 0, 0},         {CUDA_ACT_HARD_SIGMOID, 0.2f, 0.5f},
-                           {CUDA_ACT_HARD_SWISH, 0, 0},   {CUDA_ACT_ELU, 1.3f, 0}};
+  const cuda_act acts[] = {{CUDA_ACT_NONE, 0, 0},          {CUDA_ACT_RELU, 0, 0},
+                           {CUDA_ACT_LEAKY_RELU, 0.1f, 0}, {CUDA_ACT_CLIP, 0.f, 6.f},
+                           {CUDA_ACT_CLIP, 1.f, -1.f},     {CUDA_ACT_SIGMOID, 0, 0},
+                           {CUDA_ACT_TANH, 0, 0},          {CUDA_ACT_HARD_SIGMOID, 0.2f, 0.5f},
+                           {CUDA_ACT_HARD_SWISH, 0, 0},    {CUDA_ACT_ELU, 1.3f, 0}};
   int failures = 0;
-  float *y = malloc(total * sizeof(float)), *z = malloc(total * sizeof(float)), *bias = malloc(C * sizeof(float));
+  float *y = malloc(total * sizeof(float)), *z = malloc(total * sizeof(float)),
+        *bias = malloc(C * sizeof(float));
   float *out = malloc(total * sizeof(float));
   void *dy = NULL, *dz = NULL, *db = NULL;
   if (cudaMalloc(&dy, total * 4) != cudaSuccess || cudaMalloc(&dz, total * 4) != cudaSuccess ||
@@ -488,7 +628,8 @@ static int test_epilogue(bool verbose)
       cudaMemcpy(dy, y, total * 4, cudaMemcpyHostToDevice);
       cudaMemcpy(dz, z, total * 4, cudaMemcpyHostToDevice);
       cudaMemcpy(db, bias, C * 4, cudaMemcpyHostToDevice);
-      cudaError_t e = cuda_conv_epilogue(dy, with ? db : NULL, with ? dz : NULL, false, N, C, I, acts[a], NULL);
+      cudaError_t e =
+          cuda_conv_epilogue(dy, with ? db : NULL, with ? dz : NULL, false, N, C, I, acts[a], NULL);
       if (e == cudaSuccess) e = cudaMemcpy(out, dy, total * 4, cudaMemcpyDeviceToHost);
       int bad = e != cudaSuccess;
       for (int64_t i = 0; !bad && i < total; i++) {

@@ -22,6 +22,10 @@
  * would let cuDNN use TF32 on Ampere and later) unless opts->allow_tf32;
  * FP16 storage uses tensor cores.
  *
+ * The epilogue (conv_state.act / .z: y = act(conv + bias + z), kernels/epilogue.cu) is ready for the
+ * internal FusedConv op (conv + bias + activation + residual Z) of the graph passes; until that op is on
+ * main, Conv uses it for the bias alone.
+ *
  * Tactic: algo + 256 * cudnnMathType_t.  With L->tune every algorithm whose
  * workspace fits opts->workspace_limit is timed by cuDNN's Find*Ex on the
  * layer's real shapes and buffers and the fastest is kept; otherwise the
@@ -45,8 +49,8 @@
 
 typedef struct conv_state {
   bool transpose, half, empty;
-  bool no_channels; /* input channels per group are 0: the output is the bias */
-  int nd;           /* cuDNN tensor rank: 4 or 5 */
+  bool no_channels;               /* input channels per group are 0: the output is the bias */
+  int nd;                         /* cuDNN tensor rank: 4 or 5 */
   cudnnTensorDescriptor_t xd, yd; /* Conv: input (pre-padded when staged), output.  ConvTranspose: dy, dx */
   cudnnFilterDescriptor_t wd;
   cudnnConvolutionDescriptor_t cd;
@@ -214,8 +218,8 @@ static onyx_status find_algos(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
   if (s->transpose) {
     cudnnConvolutionBwdDataAlgoPerf_t perf[MAX_CANDS];
     void *dx = s->staged ? stage : L->out[0].ptr;
-    st = cudnnFindConvolutionBackwardDataAlgorithmEx(ctx->cudnn, s->wd, w, s->xd, L->in[0].ptr, s->cd, s->yd, dx,
-                                                     algo_count(s), &got, perf, ws, max_ws);
+    st = cudnnFindConvolutionBackwardDataAlgorithmEx(ctx->cudnn, s->wd, w, s->xd, L->in[0].ptr, s->cd, s->yd,
+                                                     dx, algo_count(s), &got, perf, ws, max_ws);
     for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < got; i++)
       c[i] = (conv_cand){perf[i].algo, perf[i].status, perf[i].memory, perf[i].mathType, perf[i].time};
   } else {
@@ -229,8 +233,9 @@ static onyx_status find_algos(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
   cudaError_t sync = cudaStreamSynchronize(ctx->stream);
   if (buf) cudaFree(buf);
   if (st != CUDNN_STATUS_SUCCESS)
-    return cudnn_status(st, s->transpose ? "cudnnFindConvolutionBackwardDataAlgorithmEx"
-                                         : "cudnnFindConvolutionForwardAlgorithmEx",
+    return cudnn_status(st,
+                        s->transpose ? "cudnnFindConvolutionBackwardDataAlgorithmEx"
+                                     : "cudnnFindConvolutionForwardAlgorithmEx",
                         __FILE__, __LINE__);
   CUDA_CHECK(sync);
   *nc = got;
@@ -260,8 +265,8 @@ static onyx_status heuristic_algos(cuda_ctx *ctx, conv_state *s, conv_cand *c, i
 
 static const char *algo_name(const conv_state *s, int a)
 {
-  static const char *fwd[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT",
-                              "FFT",           "FFT_TILING",            "WINOGRAD", "WINOGRAD_NONFUSED"};
+  static const char *fwd[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING",
+                              "WINOGRAD",      "WINOGRAD_NONFUSED"};
   static const char *bwd[] = {"ALGO_0", "ALGO_1", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
   if (s->transpose) return a >= 0 && a < (int)ONYX_ARRAY_LEN(bwd) ? bwd[a] : "?";
   return a >= 0 && a < (int)ONYX_ARRAY_LEN(fwd) ? fwd[a] : "?";
@@ -275,7 +280,8 @@ static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
   if (recorded) {
     int64_t a = L->tactic % TACTIC_MATH_SHIFT, m = L->tactic / TACTIC_MATH_SHIFT;
     if (L->tactic < 0 || a >= algo_count(s) || !math_ok(L, s, (cudnnMathType_t)m))
-      return cuda_layer_error(L, ONYX_ERR_INVALID_ARG, "recorded tactic %lld is not a valid cuDNN algorithm here",
+      return cuda_layer_error(L, ONYX_ERR_INVALID_ARG,
+                              "recorded tactic %lld is not a valid cuDNN algorithm here",
                               (long long)L->tactic);
     s->algo = (int)a, s->math = (cudnnMathType_t)m;
   } else {
@@ -293,9 +299,9 @@ static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
       if (c[i].status == CUDNN_STATUS_SUCCESS && c[i].memory <= limit && math_ok(L, s, m)) pick = i;
     }
     if (pick < 0)
-      return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
-                              "cuDNN has no algorithm for this convolution within the %zu-byte workspace limit",
-                              limit);
+      return cuda_layer_error(
+          L, ONYX_ERR_UNSUPPORTED,
+          "cuDNN has no algorithm for this convolution within the %zu-byte workspace limit", limit);
     s->algo = c[pick].algo, s->math = strict ? CUDNN_FMA_MATH : c[pick].math;
   }
   CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, s->math));
@@ -304,7 +310,8 @@ static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "cuDNN algorithm %s is not supported here: %s",
                             algo_name(s, s->algo), cudnnGetErrorString(st));
   if (s->lib_ws > limit)
-    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "cuDNN algorithm %s needs %zu bytes of workspace (limit %zu)",
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
+                            "cuDNN algorithm %s needs %zu bytes of workspace (limit %zu)",
                             algo_name(s, s->algo), s->lib_ws, limit);
   L->tactic = (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math;
   return ONYX_OK;
@@ -482,8 +489,8 @@ static onyx_status conv_transpose_init(cuda_ctx *ctx, cuda_layer *L)
 static onyx_status epilogue(const cuda_layer *L, const conv_state *s, cuda_ctx *ctx, const void *bias)
 {
   if (!bias && !s->z && s->act.kind == CUDA_ACT_NONE) return ONYX_OK;
-  cudaError_t e = cuda_conv_epilogue(L->out[0].ptr, bias, s->z, s->half, s->batch, s->out_c, s->out_inner, s->act,
-                                     ctx->stream);
+  cudaError_t e = cuda_conv_epilogue(L->out[0].ptr, bias, s->z, s->half, s->batch, s->out_c, s->out_inner,
+                                     s->act, ctx->stream);
   if (e != cudaSuccess)
     return cuda_layer_error(L, ONYX_ERR_BACKEND, "conv epilogue launch failed: %s", cudaGetErrorString(e));
   return ONYX_OK;
@@ -492,7 +499,8 @@ static onyx_status epilogue(const cuda_layer *L, const conv_state *s, cuda_ctx *
 static onyx_status bias_only(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s)
 {
   size_t es = s->half ? 2 : 4;
-  CUDA_CHECK(cudaMemsetAsync(L->out[0].ptr, 0, (size_t)(s->batch * s->out_c * s->out_inner) * es, ctx->stream));
+  CUDA_CHECK(
+      cudaMemsetAsync(L->out[0].ptr, 0, (size_t)(s->batch * s->out_c * s->out_inner) * es, ctx->stream));
   return epilogue(L, s, ctx, s->bias);
 }
 
@@ -512,8 +520,8 @@ static onyx_status conv_enqueue(cuda_ctx *ctx, const cuda_layer *L)
     x = ctx->workspace;
   }
   CUDNN_CHECK(cudnnConvolutionForward(ctx->cudnn, &one, s->xd, x, s->wd, L->in[1].ptr, s->cd,
-                                      (cudnnConvolutionFwdAlgo_t)s->algo, s->lib_ws ? ws : NULL, s->lib_ws, &zero,
-                                      s->yd, L->out[0].ptr));
+                                      (cudnnConvolutionFwdAlgo_t)s->algo, s->lib_ws ? ws : NULL, s->lib_ws,
+                                      &zero, s->yd, L->out[0].ptr));
   return epilogue(L, s, ctx, s->bias);
 }
 

@@ -123,9 +123,10 @@ static onyx_status make_layout(cublasLtMatrixLayout_t *l, cudaDataType_t t, int6
 {
   CUBLAS_CHECK(cublasLtMatrixLayoutCreate(l, t, (uint64_t)rows, (uint64_t)cols, rows > 0 ? rows : 1));
   if (batch > 1) {
-    CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof(batch)));
     CUBLAS_CHECK(
-        cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride)));
+        cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof(batch)));
+    CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
+                                                  sizeof(stride)));
   }
   return ONYX_OK;
 }
@@ -142,8 +143,8 @@ static cublasStatus_t run_matmul(cuda_ctx *ctx, const cuda_layer *L, const gemm_
     const char *ai = a + (s->a_off ? s->a_off[i] : 0) * es, *bi = b + (s->b_off ? s->b_off[i] : 0) * es;
     char *yi = y + (s->y_off ? s->y_off[i] : 0) * es;
     const void *ci = s->cmode == GEMM_C_FULL ? c : yi;
-    cublasStatus_t st = cublasLtMatmul(ctx->lt, s->op, &s->alpha, bi, s->la, ai, s->lb, &s->beta, ci, s->lc, yi,
-                                       s->lc, algo, ws, ws_size, ctx->stream);
+    cublasStatus_t st = cublasLtMatmul(ctx->lt, s->op, &s->alpha, bi, s->la, ai, s->lb, &s->beta, ci, s->lc,
+                                       yi, s->lc, algo, ws, ws_size, ctx->stream);
     if (st != CUBLAS_STATUS_SUCCESS) return st;
   }
   return CUBLAS_STATUS_SUCCESS;
@@ -194,6 +195,14 @@ out:
   return st;
 }
 
+/* Largest power of two <= 256 dividing the byte offset. */
+static uint32_t offset_align(int64_t bytes)
+{
+  uint32_t a = 256;
+  while (a > 1 && bytes % a) a /= 2;
+  return a;
+}
+
 /* Creates the matmul descriptor and layouts for sh and chooses the algorithm. */
 static onyx_status lt_setup(cuda_ctx *ctx, cuda_layer *L, gemm_state *s, const lt_shape *sh)
 {
@@ -201,41 +210,53 @@ static onyx_status lt_setup(cuda_ctx *ctx, cuda_layer *L, gemm_state *s, const l
   const cublasComputeType_t ct =
       !s->half && L->opts->allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   CUBLAS_CHECK(cublasLtMatmulDescCreate(&s->op, ct, CUDA_R_32F));
-  cublasOperation_t ta = sh->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = sh->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasOperation_t ta = sh->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                    tb = sh->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
   if (s->cmode == GEMM_C_BIAS) {
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
     const void *bias = L->in[2].ptr;
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+    CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(s->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   }
   ONYX_TRY(make_layout(&s->la, t, sh->a_rows, sh->a_cols, sh->batch, sh->a_stride));
   ONYX_TRY(make_layout(&s->lb, t, sh->b_rows, sh->b_cols, sh->batch, sh->b_stride));
   ONYX_TRY(make_layout(&s->lc, t, sh->m, sh->n, sh->batch, sh->m * sh->n));
 
+  /* the heuristic assumes 256-byte aligned pointers unless told otherwise: give it the real alignment of the
+   * buffers as well as of the loop offsets */
+  uint32_t align = sh->align;
+  const void *ptrs[] = {L->in[0].ptr, L->in[1].ptr, L->out[0].ptr,
+                        s->cmode == GEMM_C_FULL || s->cmode == GEMM_C_BIAS ? L->in[2].ptr : NULL};
+  for (size_t i = 0; i < ONYX_ARRAY_LEN(ptrs); i++) {
+    uint32_t a = ptrs[i] ? offset_align((int64_t)((uintptr_t)ptrs[i] % 256)) : 256;
+    if (a < align) align = a;
+  }
   cublasLtMatmulPreference_t pref = NULL;
   cublasLtMatmulHeuristicResult_t h[CUDA_LT_CANDIDATES];
   int nh = 0;
   uint64_t limit = L->opts->workspace_limit;
   CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-  cublasStatus_t cs = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &limit,
-                                                           sizeof(limit));
+  cublasStatus_t cs = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                           &limit, sizeof(limit));
   const cublasLtMatmulPreferenceAttributes_t aligns[] = {
       CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
       CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
   for (size_t i = 0; cs == CUBLAS_STATUS_SUCCESS && i < ONYX_ARRAY_LEN(aligns); i++)
-    cs = cublasLtMatmulPreferenceSetAttribute(pref, aligns[i], &sh->align, sizeof(sh->align));
+    cs = cublasLtMatmulPreferenceSetAttribute(pref, aligns[i], &align, sizeof(align));
   if (cs == CUBLAS_STATUS_SUCCESS)
-    cs = cublasLtMatmulAlgoGetHeuristic(ctx->lt, s->op, s->la, s->lb, s->lc, s->lc, pref, CUDA_LT_CANDIDATES, h,
-                                        &nh);
+    cs = cublasLtMatmulAlgoGetHeuristic(ctx->lt, s->op, s->la, s->lb, s->lc, s->lc, pref, CUDA_LT_CANDIDATES,
+                                        h, &nh);
   cublasLtMatmulPreferenceDestroy(pref);
   if (cs == CUBLAS_STATUS_NOT_SUPPORTED || (cs == CUBLAS_STATUS_SUCCESS && nh == 0))
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
                             "cuBLASLt has no algorithm for this %lldx%lldx%lld product within the %llu-byte "
                             "workspace limit",
                             (long long)sh->n, (long long)sh->m, (long long)sh->k, (unsigned long long)limit);
-  if (cs != CUBLAS_STATUS_SUCCESS) return cublas_status(cs, "cublasLtMatmulAlgoGetHeuristic", __FILE__, __LINE__);
+  if (cs != CUBLAS_STATUS_SUCCESS)
+    return cublas_status(cs, "cublasLtMatmulAlgoGetHeuristic", __FILE__, __LINE__);
   int pick = 0;
   if (L->tune) {
     ONYX_TRY(time_candidates(ctx, L, s, h, nh, &pick));
@@ -256,18 +277,11 @@ static onyx_status lt_setup(cuda_ctx *ctx, cuda_layer *L, gemm_state *s, const l
   return ONYX_OK;
 }
 
-/* Largest power of two <= 256 dividing the byte offset. */
-static uint32_t offset_align(int64_t bytes)
-{
-  uint32_t a = 256;
-  while (a > 1 && bytes % a) a /= 2;
-  return a;
-}
-
 static onyx_status check_size(const cuda_layer *L, int64_t batch)
 {
   if (batch > INT32_MAX)
-    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "batch count %lld exceeds cuBLASLt's range", (long long)batch);
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "batch count %lld exceeds cuBLASLt's range",
+                            (long long)batch);
   return ONYX_OK;
 }
 
@@ -312,7 +326,8 @@ static onyx_status gemm_init(cuda_ctx *ctx, cuda_layer *L)
     }
     return ONYX_OK;
   }
-  lt_shape sh = {.m = N, .n = M, .k = K, .trans_a = p->trans_b, .trans_b = p->trans_a, .batch = 1, .align = 256};
+  lt_shape sh = {
+      .m = N, .n = M, .k = K, .trans_a = p->trans_b, .trans_b = p->trans_a, .batch = 1, .align = 256};
   sh.a_rows = b->dims[1], sh.a_cols = b->dims[0]; /* B's bytes, col-major */
   sh.b_rows = a->dims[1], sh.b_cols = a->dims[0]; /* A's bytes, col-major */
   return lt_setup(ctx, L, s, &sh);
@@ -328,7 +343,8 @@ static onyx_status gemm_enqueue(cuda_ctx *ctx, const cuda_layer *L)
     if (e != cudaSuccess)
       return cuda_layer_error(L, ONYX_ERR_BACKEND, "C broadcast launch failed: %s", cudaGetErrorString(e));
   } else if (s->zero_k) {
-    CUDA_CHECK(cudaMemsetAsync(L->out[0].ptr, 0, (size_t)(s->rows * s->cols) * elem_size(s->half), ctx->stream));
+    CUDA_CHECK(
+        cudaMemsetAsync(L->out[0].ptr, 0, (size_t)(s->rows * s->cols) * elem_size(s->half), ctx->stream));
   }
   if (s->zero_k) return ONYX_OK;
   cublasStatus_t st = run_matmul(ctx, L, s, &s->algo, s->ws ? ctx->workspace : NULL, s->ws);
@@ -389,6 +405,11 @@ static onyx_status mat_mul_init(cuda_ctx *ctx, cuda_layer *L)
   sh.m = N, sh.n = M, sh.b_cols = M, sh.batch = (int32_t)inner;
   sh.a_stride = bm == FULL ? K * N : 0; /* cuBLAS's A is ONNX B */
   sh.b_stride = am == FULL ? M * K : 0;
+  if (inner > 1) { /* later batches start at these strides: no algorithm may assume more alignment */
+    const int64_t es = (int64_t)elem_size(s->half), strides[3] = {sh.a_stride, sh.b_stride, M * N};
+    for (int i = 0; i < 3; i++)
+      if (offset_align(strides[i] * es) < sh.align) sh.align = offset_align(strides[i] * es);
+  }
   /* leading dims [0, j): a loop over their index combinations */
   const int64_t outer = total / inner;
   ONYX_TRY(check_size(L, outer));
@@ -427,7 +448,8 @@ static onyx_status mat_mul_enqueue(cuda_ctx *ctx, const cuda_layer *L)
   const gemm_state *s = L->state;
   if (s->empty) return ONYX_OK;
   if (s->zero_k) {
-    CUDA_CHECK(cudaMemsetAsync(L->out[0].ptr, 0, (size_t)(s->rows * s->cols) * elem_size(s->half), ctx->stream));
+    CUDA_CHECK(
+        cudaMemsetAsync(L->out[0].ptr, 0, (size_t)(s->rows * s->cols) * elem_size(s->half), ctx->stream));
     return ONYX_OK;
   }
   cublasStatus_t st = run_matmul(ctx, L, s, &s->algo, s->ws ? ctx->workspace : NULL, s->ws);

@@ -7,7 +7,8 @@
 
 #include "backend/cuda/kernels/epilogue.h"
 
-namespace {
+namespace
+{
 
 __device__ __forceinline__ float load(const float *p, int64_t i) { return p[i]; }
 __device__ __forceinline__ float load(const __half *p, int64_t i) { return __half2float(p[i]); }
@@ -44,7 +45,8 @@ template <typename T>
 __global__ void conv_epilogue_kernel(T *__restrict__ y, const T *__restrict__ bias, const T *__restrict__ z,
                                      int64_t total, int64_t channels, int64_t inner, cuda_act act)
 {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+       i += (int64_t)gridDim.x * blockDim.x) {
     float v = load(y, i);
     if (bias) v += load(bias, (i / inner) % channels);
     if (z) v += load(z, i);
@@ -53,13 +55,14 @@ __global__ void conv_epilogue_kernel(T *__restrict__ y, const T *__restrict__ bi
 }
 
 template <typename T>
-cudaError_t conv_epilogue_launch(T *y, const T *bias, const T *z, int64_t outer, int64_t channels, int64_t inner,
-                                 cuda_act act, cudaStream_t stream)
+cudaError_t conv_epilogue_launch(T *y, const T *bias, const T *z, int64_t outer, int64_t channels,
+                                 int64_t inner, cuda_act act, cudaStream_t stream)
 {
   const int64_t total = outer * channels * inner;
   if (total <= 0) return cudaSuccess;
   const int block = 256;
-  conv_epilogue_kernel<T><<<grid_for(total, block), block, 0, stream>>>(y, bias, z, total, channels, inner, act);
+  conv_epilogue_kernel<T>
+      <<<grid_for(total, block), block, 0, stream>>>(y, bias, z, total, channels, inner, act);
   return cudaGetLastError();
 }
 
@@ -72,7 +75,8 @@ __global__ void window_copy_kernel(T *__restrict__ dst, const T *__restrict__ sr
                                    int64_t total, int64_t channels, win3 w)
 {
   const int64_t dvol = w.dd[0] * w.dd[1] * w.dd[2], svol = w.sd[0] * w.sd[1] * w.sd[2];
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+       i += (int64_t)gridDim.x * blockDim.x) {
     const int64_t plane = i / dvol, r = i % dvol;
     const int64_t d2 = r % w.dd[2], d1 = (r / w.dd[2]) % w.dd[1], d0 = r / (w.dd[2] * w.dd[1]);
     const int64_t s0 = d0 - w.off[0], s1 = d1 - w.off[1], s2 = d2 - w.off[2];
@@ -96,11 +100,12 @@ cudaError_t window_copy_launch(T *dst, const T *src, const T *bias, int64_t n, i
 }
 
 template <typename T>
-__global__ void broadcast2d_kernel(T *__restrict__ y, const T *__restrict__ c, int64_t m, int64_t n, int64_t rs,
-                                   int64_t cs, float scale)
+__global__ void broadcast2d_kernel(T *__restrict__ y, const T *__restrict__ c, int64_t m, int64_t n,
+                                   int64_t rs, int64_t cs, float scale)
 {
   const int64_t total = m * n;
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x)
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+       i += (int64_t)gridDim.x * blockDim.x)
     store(y, i, scale * load(c, (i / n) * rs + (i % n) * cs));
 }
 
@@ -120,8 +125,8 @@ extern "C" cudaError_t cuda_conv_epilogue(void *y, const void *bias, const void 
                                           int64_t channels, int64_t inner, cuda_act act, cudaStream_t stream)
 {
   if (fp16)
-    return conv_epilogue_launch((__half *)y, (const __half *)bias, (const __half *)z, outer, channels, inner, act,
-                                stream);
+    return conv_epilogue_launch((__half *)y, (const __half *)bias, (const __half *)z, outer, channels, inner,
+                                act, stream);
   return conv_epilogue_launch((float *)y, (const float *)bias, (const float *)z, outer, channels, inner, act,
                               stream);
 }
@@ -132,7 +137,8 @@ extern "C" cudaError_t cuda_window_copy(void *dst, const void *src, const void *
 {
   win3 w;
   for (int i = 0; i < 3; i++) w.dd[i] = dst_dims[i], w.sd[i] = src_dims[i], w.off[i] = off[i];
-  if (fp16) return window_copy_launch((__half *)dst, (const __half *)src, (const __half *)bias, n, c, w, stream);
+  if (fp16)
+    return window_copy_launch((__half *)dst, (const __half *)src, (const __half *)bias, n, c, w, stream);
   return window_copy_launch((float *)dst, (const float *)src, (const float *)bias, n, c, w, stream);
 }
 

@@ -24,13 +24,13 @@ extern "C" {
 typedef enum cuda_act_kind {
   CUDA_ACT_NONE = 0,
   CUDA_ACT_RELU,
-  CUDA_ACT_LEAKY_RELU,   /* alpha */
-  CUDA_ACT_CLIP,         /* alpha = min, beta = max (min > max: every element is max) */
+  CUDA_ACT_LEAKY_RELU, /* alpha */
+  CUDA_ACT_CLIP,       /* alpha = min, beta = max (min > max: every element is max) */
   CUDA_ACT_SIGMOID,
   CUDA_ACT_TANH,
   CUDA_ACT_HARD_SIGMOID, /* alpha, beta */
   CUDA_ACT_HARD_SWISH,
-  CUDA_ACT_ELU,          /* alpha */
+  CUDA_ACT_ELU, /* alpha */
   CUDA_ACT_COUNT
 } cuda_act_kind;
 
