@@ -11,7 +11,7 @@ try:
     import onnxruntime as ort
 except ImportError as e:
     print(f'skipping: {e} - these cases need onnxruntime as the reference; run scripts/install-deps.sh --test '
-          f'or point ONYX_TEST_PYTHON at a python that has it')
+          f'or point ONYX_ORT_PYTHON at a python that has it')
     sys.exit(77)
 
 root = sys.argv[1]

@@ -7,7 +7,7 @@
 py=$1 gen=$2 dir=$3 driver=$4
 shift 4
 if [ ! -x "$py" ]; then
-  echo "skipping: no python at '$py' (scripts/install-deps.sh --test makes build/venv; or set ONYX_TEST_PYTHON)"
+  echo "skipping: no python at '$py' (scripts/install-deps.sh --test makes build/venv; or set ONYX_ORT_PYTHON)"
   exit 77
 fi
 "$py" "$gen" "$dir" || exit $?
