@@ -60,53 +60,102 @@ char *cli_dims_str(int ndim, const int64_t *dims, char *buf, size_t cap)
   return buf;
 }
 
-int cli_apply_shapes(onyx_session *s, const onyx_model *m, const char *spec)
+void cli_shapes_free(cli_shape *shapes, int n)
 {
-  int n = onyx_model_num_inputs(m);
-  char *copy = spec ? strdup(spec) : NULL;
-  bool *given = calloc((size_t)n + 1, sizeof(bool));
-  int rc = 0;
-  if ((spec && !copy) || !given) {
+  for (int i = 0; shapes && i < n; i++) free(shapes[i].name);
+  free(shapes);
+}
+
+int cli_shapes_parse(const char *spec, const onyx_model *m, cli_shape **out, int *n_out)
+{
+  *out = NULL;
+  *n_out = 0;
+  if (!spec) return 0;
+  char *copy = strdup(spec);
+  cli_shape *shapes = calloc(strlen(spec) / 2 + 1, sizeof(*shapes)); /* at most one per 2 chars */
+  int n = 0, rc = 0;
+  if (!copy || !shapes) {
     cli_error("out of memory");
     rc = 1;
     goto out;
   }
-  for (char *tok = copy ? strtok(copy, ",") : NULL; tok; tok = strtok(NULL, ",")) {
+  char *save = NULL;
+  for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     char *colon = strrchr(tok, ':');
-    int64_t dims[ONYX_MAX_DIMS];
-    int nd;
-    if (!colon || (nd = cli_parse_dims(colon + 1, dims, ONYX_MAX_DIMS)) < 0) {
+    cli_shape *sh = &shapes[n];
+    if (!colon || colon == tok || (sh->ndim = cli_parse_dims(colon + 1, sh->dims, ONYX_MAX_DIMS)) < 0) {
       cli_error("bad shape '%s': expected NAME:DIMS such as input:1x3x224x224", tok);
       rc = 2;
       goto out;
     }
     *colon = '\0';
-    if (onyx_session_set_input_shape(s, tok, nd, dims) != ONYX_OK) {
-      cli_error("%s", onyx_last_error());
+    int found = 0;
+    for (int i = 0; i < onyx_model_num_inputs(m) && !found; i++) {
+      onyx_tensor_info ti;
+      onyx_model_input(m, i, &ti);
+      found = !strcmp(ti.name, tok);
+    }
+    if (!found) {
+      cli_error("--shapes names '%s', which is not an input of the model", tok);
+      rc = 2;
+      goto out;
+    }
+    for (int i = 0; i < n; i++)
+      if (!strcmp(shapes[i].name, tok)) {
+        cli_error("--shapes gives input '%s' twice", tok);
+        rc = 2;
+        goto out;
+      }
+    if (!(sh->name = strdup(tok))) {
+      cli_error("out of memory");
       rc = 1;
       goto out;
     }
-    for (int i = 0; i < n; i++) {
-      onyx_tensor_info ti;
-      onyx_model_input(m, i, &ti);
-      if (!strcmp(ti.name, tok)) given[i] = true;
-    }
+    n++;
   }
-  for (int i = 0; i < n; i++) { /* inputs not given: declared shape, symbolic dims = 1 */
+out:
+  free(copy);
+  if (rc) {
+    cli_shapes_free(shapes, n);
+    return rc;
+  }
+  *out = shapes;
+  *n_out = n;
+  return 0;
+}
+
+const cli_shape *cli_shapes_find(const cli_shape *shapes, int n, const char *name)
+{
+  for (int i = 0; i < n; i++)
+    if (!strcmp(shapes[i].name, name)) return &shapes[i];
+  return NULL;
+}
+
+int cli_apply_shapes(onyx_session *s, const onyx_model *m, const char *spec)
+{
+  cli_shape *shapes;
+  int n_shapes;
+  int rc = cli_shapes_parse(spec, m, &shapes, &n_shapes);
+  if (rc) return rc;
+  for (int i = 0; i < onyx_model_num_inputs(m); i++) {
     onyx_tensor_info ti;
     onyx_model_input(m, i, &ti);
-    bool dynamic = false;
-    for (int d = 0; d < ti.ndim; d++)
-      if (ti.dims[d] < 0) ti.dims[d] = 1, dynamic = true;
-    if (!dynamic || given[i]) continue;
+    const cli_shape *sh = cli_shapes_find(shapes, n_shapes, ti.name);
+    if (sh) {
+      memcpy(ti.dims, sh->dims, sizeof(sh->dims));
+      ti.ndim = sh->ndim;
+    } else { /* declared shape, symbolic dims = 1 */
+      bool dynamic = false;
+      for (int d = 0; d < ti.ndim; d++)
+        if (ti.dims[d] < 0) ti.dims[d] = 1, dynamic = true;
+      if (!dynamic) continue;
+    }
     if (onyx_session_set_input_shape(s, ti.name, ti.ndim, ti.dims) != ONYX_OK) {
       cli_error("%s", onyx_last_error());
       rc = 1;
-      goto out;
+      break;
     }
   }
-out:
-  free(given);
-  free(copy);
+  cli_shapes_free(shapes, n_shapes);
   return rc;
 }

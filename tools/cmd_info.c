@@ -115,8 +115,16 @@ int cmd_info(int argc, char **argv)
   for (int k = 0; k < nh; k++) printf("  %-24s %d\n", hist[k].op, hist[k].count);
   printf("parameters: %lld (%.2f MB)\n", (long long)meta.n_params, (double)meta.param_bytes / 1e6);
 
-  if (onyx_session_create(m, NULL, &s) != ONYX_OK || cli_apply_shapes(s, m, shapes) != 0 ||
-      onyx_session_prepare(s) != ONYX_OK) {
+  if (onyx_session_create(m, NULL, &s) != ONYX_OK) {
+    cli_error("%s", onyx_last_error());
+    goto out;
+  }
+  int shapes_rc = cli_apply_shapes(s, m, shapes); /* prints its own error */
+  if (shapes_rc) {
+    rc = shapes_rc;
+    goto out;
+  }
+  if (onyx_session_prepare(s) != ONYX_OK) {
     cli_error("%s", onyx_last_error());
     goto out;
   }

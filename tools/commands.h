@@ -3,5 +3,7 @@
 
 /* Each subcommand gets argv starting at its own name; returns the exit code. */
 int cmd_info(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
 
 #endif

@@ -11,6 +11,8 @@ static const struct {
   const char *help;
 } commands[] = {
     {"info", cmd_info, "describe an ONNX model: I/O, ops, parameters, MACs"},
+    {"run", cmd_run, "run a model once on given or random inputs; write outputs as .npy"},
+    {"classify", cmd_classify, "top-k ImageNet classes of JPEG/PNG photos"},
 };
 
 static void usage(FILE *f)

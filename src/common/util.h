@@ -19,7 +19,7 @@ char *onyx_strdup(const char *s);
 /* Grow *p (of *cap elements of elem bytes) so it holds at least need elements. */
 bool onyx_grow(void **p, int *cap, int need, size_t elem);
 
-/* Checked size arithmetic: false on overflow. */
+/* Checked size arithmetic: returns true on overflow (then *out is not meaningful). */
 bool onyx_mul_overflow_i64(int64_t a, int64_t b, int64_t *out);
 /* Number of elements; -1 if a dim is negative or the product overflows. */
 int64_t onyx_numel(int ndim, const int64_t *dims);

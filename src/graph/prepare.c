@@ -80,7 +80,7 @@ onyx_status graph_toposort(ir_graph *g)
     goto out_free;
   }
   for (int i = 0; i < n; i++) sorted[i] = g->nodes[queue[i]];
-  memcpy(g->nodes, sorted, (size_t)n * sizeof(ir_node));
+  if (n > 0) memcpy(g->nodes, sorted, (size_t)n * sizeof(ir_node));
   for (int i = 0; i < n; i++)
     for (int k = 0; k < g->nodes[i].n_out; k++)
       if (g->nodes[i].out[k] >= 0) g->tensors[g->nodes[i].out[k]].producer = i;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
+#include "backend/cuda/exec.h"
 #include "common/util.h"
 #include "graph/prepare.h"
 #include "runtime/model.h"
@@ -30,6 +31,7 @@ struct onyx_session {
   onyx_session_options opt;
   session_input *inputs; /* one per graph input */
   ir_graph *g;           /* prepared clone, NULL when stale */
+  cuda_exec *cuda;       /* the prepared graph on the GPU (CUDA backend), NULL otherwise */
   cpu_ctx cpu;
 };
 
@@ -47,9 +49,10 @@ onyx_status onyx_session_create(const onyx_model *m, const onyx_session_options 
   onyx_session_options def;
   onyx_session_options_init(&def);
   if (!opt) opt = &def;
-  if (opt->backend != ONYX_BACKEND_CPU)
-    return onyx_error(ONYX_ERR_UNSUPPORTED, "backend %d is not available in this build (only the CPU backend is)",
-                      (int)opt->backend);
+  if (opt->backend == ONYX_BACKEND_CUDA && !onyx_cuda_available())
+    return onyx_error(ONYX_ERR_UNSUPPORTED, "the CUDA backend needs a CUDA GPU and a build with CUDA; none is available");
+  if ((unsigned)opt->backend >= ONYX_BACKEND_COUNT)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "unknown backend %d", (int)opt->backend);
   onyx_session *s = onyx_calloc(1, sizeof(*s));
   if (!s) return ONYX_ERR_NO_MEMORY;
   s->model = m;
@@ -64,12 +67,21 @@ onyx_status onyx_session_create(const onyx_model *m, const onyx_session_options 
   return ONYX_OK;
 }
 
+/* Drops the prepared graph (and its GPU copy): the next run prepares again. */
+static void session_invalidate(onyx_session *s)
+{
+  cuda_exec_free(s->cuda);
+  s->cuda = NULL;
+  ir_graph_free(s->g);
+  s->g = NULL;
+}
+
 void onyx_session_free(onyx_session *s)
 {
   if (!s) return;
   for (int i = 0; s->inputs && i < s->model->g->n_inputs; i++) free(s->inputs[i].data);
   free(s->inputs);
-  ir_graph_free(s->g);
+  session_invalidate(s);
   cpu_ctx_free(&s->cpu);
   free(s);
 }
@@ -117,8 +129,7 @@ onyx_status onyx_session_set_input_shape(onyx_session *s, const char *name, int 
   in->ndim = ndim;
   memcpy(in->dims, dims, (size_t)ndim * sizeof(int64_t));
   in->shape_set = true;
-  ir_graph_free(s->g); /* shapes changed: prepare again */
-  s->g = NULL;
+  session_invalidate(s); /* shapes changed: prepare again */
   return ONYX_OK;
 }
 
@@ -168,6 +179,10 @@ onyx_status onyx_session_prepare(onyx_session *s)
     ir_graph *g = ir_graph_clone(src);
     if (!g) return ONYX_ERR_NO_MEMORY;
     onyx_status st = prepare_once(s, g);
+    if (st == ONYX_OK && s->opt.backend == ONYX_BACKEND_CUDA) {
+      cuda_exec_options co = {.allow_tf32 = false, .tune = true, .workspace_limit = (size_t)1 << 30};
+      st = cuda_exec_create(g, &co, &s->cuda);
+    }
     if (st == ONYX_OK) {
       s->g = g;
       return ONYX_OK;
@@ -200,8 +215,7 @@ onyx_status onyx_session_set_input(onyx_session *s, const char *name, onyx_dtype
   size_t bytes = (size_t)onyx_numel(ndim, dims) * onyx_dtype_size(dtype);
   session_input *in = &s->inputs[i];
   if (in->specialised && s->g && (bytes > in->bytes || memcmp(in->data, data, bytes) != 0)) {
-    ir_graph_free(s->g); /* a value the prepared graph was specialised on changes */
-    s->g = NULL;
+    session_invalidate(s); /* a value the prepared graph was specialised on changes */
   }
   if (bytes > in->bytes || !in->data) {
     void *p = onyx_malloc(bytes);
@@ -224,6 +238,7 @@ onyx_status onyx_session_run(onyx_session *s)
   ONYX_TRY(onyx_session_prepare(s));
   ir_graph *g = s->g;
   for (int i = 0; i < g->n_inputs; i++) g->tensors[g->inputs[i]].data = s->inputs[i].data;
+  if (s->cuda) return cuda_exec_run(s->cuda, g);
   for (int i = 0; i < g->n_nodes; i++) {
     const ir_node *n = &g->nodes[i];
     if (n->folded) continue;

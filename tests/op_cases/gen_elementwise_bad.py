@@ -19,8 +19,7 @@ def case(name, op, inputs, outputs, attrs={}, opset=13, consts={}, in_names=None
     for n,a in inputs:
         if n and n not in consts:
             open(f'{d}/test_data_set_0/input_{k}.pb','wb').write(numpy_helper.from_array(a).SerializeToString()); k+=1
-    for i,(n,a) in enumerate(outputs):
-        open(f'{d}/test_data_set_0/output_{i}.pb','wb').write(numpy_helper.from_array(a).SerializeToString())
+    # No expected outputs: a case onyx runs to the end counts as accepted (a failure), whatever it computes.
 import numpy as np
 from onnx import TensorProto as TP
 rng=np.random.default_rng(1)

@@ -13,7 +13,7 @@ def case(name, nodes, inputs, outshape, opset, inits=(), outdt=1):
     onnx.save(m, d + '/model.onnx')
     for i, (n, a) in enumerate(inputs):
         open(f'{d}/test_data_set_0/input_{i}.pb', 'wb').write(nh.from_array(a, n).SerializeToString())
-    open(f'{d}/test_data_set_0/output_0.pb', 'wb').write(nh.from_array(np.zeros(1, np.float32), 'y').SerializeToString())
+    # No expected output: a case onyx runs to the end counts as accepted (a failure), whatever it computes.
 x = np.zeros((2, 3, 4), np.float32)
 I = lambda *v: np.array(v, np.int64)
 case('reshape_bad', [h.make_node('Reshape', ['x', 's'], ['y'])], [('x', x)], None, 13, inits=[('s', I(5, -1))])
@@ -23,7 +23,7 @@ case('gather_oob', [h.make_node('Gather', ['x', 'i'], ['y'])], [('x', x), ('i', 
 case('slice_step0', [h.make_node('Slice', ['x', 's', 'e', 'a', 'p'], ['y'])], [('x', x)], None, 13, inits=[('s', I(0)), ('e', I(1)), ('a', I(0)), ('p', I(0))])
 case('transpose_bad', [h.make_node('Transpose', ['x'], ['y'], perm=[0, 0, 1])], [('x', x)], None, 13)
 case('squeeze_not1', [h.make_node('Squeeze', ['x', 'a'], ['y'])], [('x', x)], None, 13, inits=[('a', I(1))])
-case('unsqueeze_dup', [h.make_node('Unsqueeze', ['x', 'a'], ['y'])], [('x', x)], None, 13, inits=[('a', I(1, -3))])
+case('unsqueeze_dup', [h.make_node('Unsqueeze', ['x', 'a'], ['y'])], [('x', x)], None, 13, inits=[('a', I(1, -4))])
 case('concat_mismatch', [h.make_node('Concat', ['x', 'z'], ['y'], axis=0)], [('x', x), ('z', np.zeros((2, 2, 4), np.float32))], None, 13)
 case('split_uneven', [h.make_node('Split', ['x'], ['y', 'w'], axis=1)], [('x', x)], None, 13)
 case('pad_wrap', [h.make_node('Pad', ['x', 'p'], ['y'], mode='wrap')], [('x', x)], None, 13, inits=[('p', I(0,0,0,0,0,0))])

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Builds onyx twice and runs the whole test suite:
+#   build/       RelWithDebInfo: every test
+#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer):
+#                every test not labelled "python" (ctypes cannot load an ASan libonyx)
+# Exits non-zero if any build or test fails.
+#
+#   scripts/test.sh [--skip-deps] [--no-asan] [--jobs N] [-- CTEST_ARGS...]
+#     --skip-deps  do not run scripts/install-deps.sh --test
+#     --no-asan    only the RelWithDebInfo tree
+#     --jobs N     parallel build and test jobs (default: nproc; env ONYX_JOBS)
+#     CTEST_ARGS   passed to both ctest runs, e.g. -- -R bad_input
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+deps=1
+asan=1
+jobs=${ONYX_JOBS:-$(nproc)}
+ctest_args=()
+while (($#)); do
+  case $1 in
+  --skip-deps) deps=0 ;;
+  --no-asan) asan=0 ;;
+  --jobs)
+    jobs=${2:?--jobs needs a number}
+    shift
+    ;;
+  --)
+    shift
+    ctest_args=("$@")
+    break
+    ;;
+  -h | --help)
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+  *)
+    echo "test.sh: unknown argument '$1' (see --help)" >&2
+    exit 2
+    ;;
+  esac
+  shift
+done
+
+if [[ -d /usr/local/cuda/bin ]]; then
+  export PATH=/usr/local/cuda/bin:$PATH # so that CMake finds nvcc and the CUDA parts compile
+fi
+
+start=$SECONDS
+summary=()
+status=0
+note() { summary+=("$*"); }
+
+stage() { echo; echo "==== $* ($((SECONDS - start)) s)"; }
+
+if ((deps)); then
+  stage "dependencies"
+  if ! scripts/install-deps.sh --test; then
+    echo "test.sh: scripts/install-deps.sh --test failed" >&2
+    exit 1
+  fi
+fi
+
+# build_tree DIR CMAKE_ARGS...: configure and build; records the result.
+build_tree() {
+  local dir=$1
+  shift
+  stage "configure $dir"
+  if ! cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"; then
+    note "$dir: configure FAILED"
+    return 1
+  fi
+  stage "build $dir (-j$jobs)"
+  if ! cmake --build "$dir" -j"$jobs"; then
+    note "$dir: build FAILED"
+    return 1
+  fi
+  return 0
+}
+
+# test_tree DIR CTEST_ARGS...: runs ctest; records pass/fail counts and failures.
+test_tree() {
+  local dir=$1
+  shift
+  stage "test $dir"
+  local log=$dir/test-summary.log
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" "$@" "${ctest_args[@]}") 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E 'tests passed|No tests were found' "$log" | tail -1)
+  note "$dir: ${line:-no ctest summary} (exit $rc)"
+  local failed
+  failed=$(sed -n '/The following tests FAILED:/,/^Errors while running/p' "$log" | grep -E '^\s+[0-9]+ - ')
+  [[ -n $failed ]] && note "$failed"
+  local skipped
+  skipped=$(sed -n '/The following tests did not run:/,/^$/p' "$log" | grep -E '^\s+[0-9]+ - ')
+  [[ -n $skipped ]] && note "  skipped in $dir:" && note "$skipped"
+  return "$rc"
+}
+
+if build_tree build; then
+  test_tree build || status=1
+else
+  status=1
+fi
+
+if ((asan)); then
+  if build_tree build-asan -DONYX_SANITIZE=ON; then
+    # abort_on_error: a report kills the test (no half-passing run); leaks are
+    # checked at every test program's exit.
+    asan_opts=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+    if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+      asan_opts+=:protect_shadow_gap=0 # the CUDA driver maps memory in ASan's shadow gap
+    fi
+    ASAN_OPTIONS=$asan_opts UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      test_tree build-asan -LE python || status=1
+  else
+    status=1
+  fi
+fi
+
+echo
+echo "==== summary ($((SECONDS - start)) s)"
+for s in "${summary[@]}"; do echo "$s"; done
+if ((status)); then
+  echo "RESULT: FAILED"
+else
+  echo "RESULT: all tests passed"
+fi
+exit "$status"

@@ -1,0 +1,54 @@
+/* Error helpers and small utilities shared by CUDA layer implementations. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "backend/cuda/cuda_backend.h"
+
+onyx_status cuda_layer_error(const cuda_layer *L, onyx_status s, const char *fmt, ...)
+{
+  char msg[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  return onyx_error(s, "%s node '%s' (cuda): %s", L->node->op_type, L->node->name, msg);
+}
+
+onyx_status cuda_launch_check(const cuda_layer *L, const char *kernel)
+{
+  cudaError_t err = cudaGetLastError();
+  if (err == cudaSuccess) return ONYX_OK;
+  return cuda_layer_error(L, ONYX_ERR_BACKEND, "launching %s failed: %s", kernel, cudaGetErrorString(err));
+}
+
+onyx_status cudnn_status(cudnnStatus_t st, const char *call, const char *file, int line)
+{
+  onyx_status s = st == CUDNN_STATUS_ALLOC_FAILED ? ONYX_ERR_NO_MEMORY
+                  : st == CUDNN_STATUS_NOT_SUPPORTED ? ONYX_ERR_UNSUPPORTED
+                                                     : ONYX_ERR_BACKEND;
+  return onyx_error(s, "%s failed at %s:%d: %s", call, file, line, cudnnGetErrorString(st));
+}
+
+onyx_status cublas_status(cublasStatus_t st, const char *call, const char *file, int line)
+{
+  onyx_status s = st == CUBLAS_STATUS_ALLOC_FAILED ? ONYX_ERR_NO_MEMORY
+                  : st == CUBLAS_STATUS_NOT_SUPPORTED ? ONYX_ERR_UNSUPPORTED
+                                                      : ONYX_ERR_BACKEND;
+  return onyx_error(s, "%s failed at %s:%d: cuBLAS status %d", call, file, line, (int)st);
+}
+
+void cuda_tensor_contiguous(cuda_tensor *t)
+{
+  int64_t s = 1;
+  for (int i = t->ndim - 1; i >= 0; i--) {
+    t->strides[i] = s;
+    s *= t->dims[i];
+  }
+}
+
+int64_t cuda_tensor_numel(const cuda_tensor *t)
+{
+  int64_t n = 1;
+  for (int i = 0; i < t->ndim; i++) n *= t->dims[i];
+  return n;
+}

@@ -1,0 +1,113 @@
+/* The CUDA backend: how a node of a prepared (and optimised) graph becomes a
+ * *layer* that runs on the GPU.
+ *
+ * Like the CPU backend it is a table indexed by onyx_op (cuda_ops[]); a NULL
+ * entry means the op has no CUDA implementation, and the builder's error names
+ * the node and op.  Each implementation has three phases:
+ *
+ *   init()     build or load time, once per layer and engine: check that the
+ *              layer's dtypes/shapes/attributes are supported, choose a tactic
+ *              (timing candidates when L->tune is set, otherwise using
+ *              L->tactic as recorded in the engine), compute the workspace,
+ *              create descriptors and upload per-layer constants.  Slow work
+ *              belongs here.
+ *   enqueue()  run time: launches on ctx->stream only.  No allocation, no
+ *              synchronisation, no descriptor creation, nothing that would
+ *              break CUDA graph capture.
+ *   release()  frees what init() created (may be called after a failed init).
+ *
+ * Tensors are described by cuda_tensor: a device pointer, the storage dtype
+ * (FLOAT, FLOAT16 for FP16 activations/weights, INT64/INT32/BOOL/... for index
+ * and mask data), logical dims in ONNX order, and element strides (contiguous
+ * row-major now; NHWC feature maps are dims NCHW with strides H*W*C, 1, W*C, C).
+ * Kernels take strides rather than assuming a layout wherever that is cheap. */
+#ifndef ONYX_BACKEND_CUDA_BACKEND_H
+#define ONYX_BACKEND_CUDA_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include "backend/cuda/cuda_check.h"
+#include "graph/ir.h"
+#include "ops/ops.h"
+
+#define CUDA_TACTIC_UNSET INT64_MIN
+
+typedef struct cuda_tensor {
+  onyx_dtype dtype;
+  int ndim;
+  int64_t dims[ONYX_MAX_DIMS];
+  int64_t strides[ONYX_MAX_DIMS]; /* in elements */
+  void *ptr;                      /* device address (NULL for an omitted optional input) */
+} cuda_tensor;
+
+/* Per execution context: handles and the stream every layer enqueues on. */
+typedef struct cuda_ctx {
+  int device;
+  int sm_count;
+  cudaStream_t stream;
+  cudnnHandle_t cudnn;
+  cublasLtHandle_t lt;
+  void *workspace; /* shared by all layers of the context (they run in order) */
+  size_t workspace_size;
+} cuda_ctx;
+
+/* Build-time settings a layer's init() may consult. */
+typedef struct cuda_build_opts {
+  bool allow_tf32;        /* TF32 math for FP32 conv/gemm */
+  bool fp16;              /* FP16 engine: float activations/weights stored as FLOAT16 */
+  size_t workspace_limit; /* bytes a layer may ask for */
+} cuda_build_opts;
+
+typedef struct cuda_layer {
+  const ir_graph *g;
+  const ir_node *node; /* possibly a fused node ("conv1 + bn1 + relu1") */
+  int n_in, n_out;
+  cuda_tensor *in, *out; /* n_in / n_out entries, same order as the node's */
+  const cuda_build_opts *opts;
+  bool tune;             /* init(): time candidates and pick the fastest */
+  int64_t tactic;        /* chosen (or recorded) tactic; CUDA_TACTIC_UNSET before init */
+  size_t workspace;      /* bytes of ctx->workspace this layer needs */
+  char kernel[64];       /* what runs: "cudnn:IMPLICIT_PRECOMP_GEMM", "onyx:pool2d_max", ... */
+  void *state;           /* op-specific, owned by the implementation */
+} cuda_layer;
+
+typedef struct cuda_op_impl {
+  onyx_status (*init)(cuda_ctx *ctx, cuda_layer *L);
+  onyx_status (*enqueue)(cuda_ctx *ctx, const cuda_layer *L);
+  void (*release)(cuda_layer *L);
+} cuda_op_impl;
+
+/* Indexed by onyx_op; NULL = unsupported on CUDA. */
+extern const cuda_op_impl *const cuda_ops[ONYX_OP_COUNT];
+
+/* Error helpers: prefix "<Op> node '<name>' (cuda): ". */
+onyx_status cuda_layer_error(const cuda_layer *L, onyx_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Checks a launch (cudaGetLastError) and names the layer and kernel. */
+onyx_status cuda_launch_check(const cuda_layer *L, const char *kernel);
+
+/* cuDNN / cuBLASLt checks in the style of CUDA_CHECK. */
+onyx_status cudnn_status(cudnnStatus_t st, const char *call, const char *file, int line);
+onyx_status cublas_status(cublasStatus_t st, const char *call, const char *file, int line);
+#define CUDNN_CHECK(call)                                                   \
+  do {                                                                      \
+    cudnnStatus_t cudnn_st_ = (call);                                       \
+    if (cudnn_st_ != CUDNN_STATUS_SUCCESS) return cudnn_status(cudnn_st_, #call, __FILE__, __LINE__); \
+  } while (0)
+#define CUBLAS_CHECK(call)                                                  \
+  do {                                                                      \
+    cublasStatus_t cublas_st_ = (call);                                     \
+    if (cublas_st_ != CUBLAS_STATUS_SUCCESS) return cublas_status(cublas_st_, #call, __FILE__, __LINE__); \
+  } while (0)
+
+/* Contiguous row-major strides for dims. */
+void cuda_tensor_contiguous(cuda_tensor *t);
+int64_t cuda_tensor_numel(const cuda_tensor *t);
+
+#endif
