@@ -13,10 +13,21 @@
  *     The output is the last instruction's result.
  *   Attribute "constants" (floats): LeakyRelu/Elu alpha, HardSigmoid alpha and
  *   beta, Clip min and max (+-inf when absent).
- *   Every element is computed in float exactly as the unfused CPU kernels do. */
+ *   Every element is computed in float exactly as the unfused CPU kernels do.
+ *
+ * FusedConv: y = act(conv(X, W) + B + Z).
+ *   Inputs: X, W, optional B (as Conv's), optional Z (the residual: exactly
+ *   the output's shape).  Attributes: Conv's, plus "activation" (string,
+ *   absent for none): "Relu", "LeakyRelu", "Clip", "Sigmoid", "SiLU"
+ *   (x * sigmoid(x)), "HardSwish", "HardSigmoid", "Tanh"; and
+ *   "activation_params" (floats): LeakyRelu [alpha] (0.01), Clip [min, max]
+ *   (required; -inf/inf for an absent bound; Relu6 is Clip [0, 6]),
+ *   HardSigmoid [alpha, beta] (0.2, 0.5), HardSwish [alpha, beta] (1/6, 0.5):
+ *   x * max(0, min(1, alpha * x + beta)), which also covers x * HardSigmoid(x). */
 #ifndef ONYX_OPS_FUSED_H
 #define ONYX_OPS_FUSED_H
 
+#include "ops/nn.h"
 #include "ops/ops.h"
 
 #define FPW_MAX_IN 16
@@ -61,6 +72,28 @@ typedef struct fused_pointwise_params {
   fpw_instr instr[FPW_MAX_INSTR];
   float consts[FPW_MAX_CONSTS];
 } fused_pointwise_params;
+
+typedef enum fused_act {
+  FUSED_ACT_NONE = 0,
+  FUSED_ACT_RELU,
+  FUSED_ACT_LEAKY_RELU,
+  FUSED_ACT_CLIP,
+  FUSED_ACT_SIGMOID,
+  FUSED_ACT_SILU,
+  FUSED_ACT_HARD_SWISH,
+  FUSED_ACT_HARD_SIGMOID,
+  FUSED_ACT_TANH,
+  FUSED_ACT_COUNT
+} fused_act;
+
+typedef struct fused_conv_params {
+  nn_conv_params conv; /* first: Conv's geometry helpers and CPU kernel read n->params as nn_conv_params */
+  fused_act act;
+  float alpha, beta; /* LeakyRelu alpha; Clip min, max; HardSigmoid/HardSwish alpha, beta */
+} fused_conv_params;
+
+/* The "activation" attribute's value for an activation ("" for none). */
+const char *fused_act_name(fused_act a);
 
 /* Operands (1 or 2) of an opcode, 0 if it is not one. */
 int fpw_arity(int opcode);

@@ -86,6 +86,7 @@ static onyx_status fold(ir_graph *g, int ci, int bi, pass_log *log)
   c->in = in;
   c->n_in = 3;
   c->out[0] = bn->out[0];
+  g->tensors[c->out[0]].producer = ci;
   free(c->name);
   c->name = name;
   onyx_status st = pass_log_add(log, "bn_fold", name, ops);

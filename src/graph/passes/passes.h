@@ -35,6 +35,8 @@ int pass_log_count(const pass_log *log, const char *pass);
 onyx_status pass_identity_elim(ir_graph *g, pass_log *log);
 /* BatchNormalization after a Conv folded into new weight and bias constants. */
 onyx_status pass_bn_fold(ir_graph *g, pass_log *log);
+/* Conv + Add(per-channel or scalar constant) -> Conv with the constant in its bias. */
+onyx_status pass_conv_bias(ir_graph *g, pass_log *log);
 /* Conv + Add(conv output, Z of the same shape) -> FusedConv with Z. */
 onyx_status pass_conv_add(ir_graph *g, pass_log *log);
 /* Conv/FusedConv (without activation) + activation -> FusedConv. */
@@ -48,7 +50,7 @@ onyx_status pass_dce(ir_graph *g, pass_log *log);
 /* Optimisation levels. */
 #define ONYX_OPT_NONE 0      /* nothing */
 #define ONYX_OPT_BASIC 1     /* identity/dropout elimination, dead-code elimination */
-#define ONYX_OPT_FUSE 2      /* + BatchNormalization folding, Conv + Add / activation fusion */
+#define ONYX_OPT_FUSE 2      /* + BatchNormalization/bias folding, Conv + Add / activation fusion */
 #define ONYX_OPT_POINTWISE 3 /* + pointwise chain fusion (the default of `onyx build`) */
 
 /* Runs the passes of opt_level (higher levels act as the highest) on a
