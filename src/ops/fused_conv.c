@@ -82,7 +82,8 @@ onyx_status op_parse_fused_conv(ir_node *n)
   }
   p->alpha = v[0];
   p->beta = v[1];
-  if (n->n_in > 4) return op_error(n, ONYX_ERR_INVALID_MODEL, "has %d inputs, at most 4 (X, W, B, Z)", n->n_in);
+  if (n->n_in > 4)
+    return op_error(n, ONYX_ERR_INVALID_MODEL, "has %d inputs, at most 4 (X, W, B, Z)", n->n_in);
   return ONYX_OK;
 }
 
@@ -92,10 +93,11 @@ onyx_status op_infer_fused_conv(ir_graph *g, ir_node *n)
   ir_tensor *y = ir_out(g, n, 0), *z = ir_in(g, n, 3);
   if (!z) return ONYX_OK;
   if (!ir_shape_known(z)) return op_error(n, ONYX_ERR_SHAPE, "shape of Z ('%s') is not known", z->name);
-  if (z->dtype != y->dtype || z->ndim != y->ndim || memcmp(z->dims, y->dims, (size_t)y->ndim * sizeof(int64_t)) != 0) {
+  if (z->dtype != y->dtype || z->ndim != y->ndim ||
+      memcmp(z->dims, y->dims, (size_t)y->ndim * sizeof(int64_t)) != 0) {
     char sz[160], sy[160];
-    return op_error(n, ONYX_ERR_SHAPE, "Z '%s' (%s %s) must have the output's type and shape (%s %s)", z->name,
-                    onyx_dtype_name(z->dtype), onyx_dims_str(z->ndim, z->dims, sz, sizeof(sz)),
+    return op_error(n, ONYX_ERR_SHAPE, "Z '%s' (%s %s) must have the output's type and shape (%s %s)",
+                    z->name, onyx_dtype_name(z->dtype), onyx_dims_str(z->ndim, z->dims, sz, sizeof(sz)),
                     onyx_dtype_name(y->dtype), onyx_dims_str(y->ndim, y->dims, sy, sizeof(sy)));
   }
   return ONYX_OK;

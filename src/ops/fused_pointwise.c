@@ -82,10 +82,11 @@ onyx_status op_parse_fused_pointwise(ir_node *n)
   if (!p) return ONYX_ERR_NO_MEMORY;
   const ir_attr *prog = ir_attr_find(n, "program"), *consts = ir_attr_find(n, "constants");
   if (!prog || prog->type != IR_ATTR_INTS || prog->n == 0 || prog->n % 4 != 0)
-    return op_error(n, ONYX_ERR_INVALID_MODEL, "attribute 'program' must be ints, 4 per instruction, at least one");
+    return op_error(n, ONYX_ERR_INVALID_MODEL,
+                    "attribute 'program' must be ints, 4 per instruction, at least one");
   if (prog->n / 4 > FPW_MAX_INSTR)
-    return op_error(n, ONYX_ERR_UNSUPPORTED, "program has %zu instructions, at most %d supported", prog->n / 4,
-                    FPW_MAX_INSTR);
+    return op_error(n, ONYX_ERR_UNSUPPORTED, "program has %zu instructions, at most %d supported",
+                    prog->n / 4, FPW_MAX_INSTR);
   if (consts && consts->type != IR_ATTR_FLOATS)
     return op_error(n, ONYX_ERR_INVALID_MODEL, "attribute 'constants' must be floats");
   size_t nc = consts ? consts->n : 0;
@@ -104,13 +105,16 @@ onyx_status op_parse_fused_pointwise(ir_node *n)
     const int64_t *w = prog->ints + 4 * k;
     int arity = fpw_arity((int)w[0]), ncon = fpw_n_consts((int)w[0]);
     int64_t avail = n->n_in + k; /* values defined before instruction k */
-    if (arity == 0) return op_error(n, ONYX_ERR_INVALID_MODEL, "instruction %d: unknown opcode %lld", k, (long long)w[0]);
-    if (w[1] < 0 || w[1] >= avail || (arity == 2 && (w[2] < 0 || w[2] >= avail)) || (arity == 1 && w[2] != -1))
-      return op_error(n, ONYX_ERR_INVALID_MODEL, "instruction %d (%s): operands %lld, %lld do not name earlier values",
-                      k, fpw_name((int)w[0]), (long long)w[1], (long long)w[2]);
+    if (arity == 0)
+      return op_error(n, ONYX_ERR_INVALID_MODEL, "instruction %d: unknown opcode %lld", k, (long long)w[0]);
+    if (w[1] < 0 || w[1] >= avail || (arity == 2 && (w[2] < 0 || w[2] >= avail)) ||
+        (arity == 1 && w[2] != -1))
+      return op_error(n, ONYX_ERR_INVALID_MODEL,
+                      "instruction %d (%s): operands %lld, %lld do not name earlier values", k,
+                      fpw_name((int)w[0]), (long long)w[1], (long long)w[2]);
     if (ncon ? (w[3] < 0 || w[3] + ncon > (int64_t)nc) : w[3] != -1)
-      return op_error(n, ONYX_ERR_INVALID_MODEL, "instruction %d (%s): constant index %lld is out of range", k,
-                      fpw_name((int)w[0]), (long long)w[3]);
+      return op_error(n, ONYX_ERR_INVALID_MODEL, "instruction %d (%s): constant index %lld is out of range",
+                      k, fpw_name((int)w[0]), (long long)w[3]);
     p->instr[k] = (fpw_instr){(int)w[0], (int)w[1], (int)w[2], (int)w[3]};
   }
   for (int i = 0; i < n->n_in; i++)
@@ -126,8 +130,8 @@ onyx_status op_infer_fused_pointwise(ir_graph *g, ir_node *n)
     ir_tensor *x;
     ONYX_TRY(op_need_input(g, n, i, &x));
     if (x->dtype != ONYX_DTYPE_FLOAT)
-      return op_error(n, ONYX_ERR_UNSUPPORTED, "input %d ('%s') is %s; only float tensors are supported", i, x->name,
-                      onyx_dtype_name(x->dtype));
+      return op_error(n, ONYX_ERR_UNSUPPORTED, "input %d ('%s') is %s; only float tensors are supported", i,
+                      x->name, onyx_dtype_name(x->dtype));
     int64_t prev[ONYX_MAX_DIMS];
     int np = nd;
     for (int d = 0; d < nd; d++) prev[d] = dims[d];

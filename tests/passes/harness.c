@@ -42,7 +42,8 @@ int h_inputs_make(const ir_graph *g, uint64_t seed, h_inputs *in)
   for (int i = 0; i < g->n_inputs; i++) {
     const ir_tensor *t = &g->tensors[g->inputs[i]];
     if (t->dtype != ONYX_DTYPE_FLOAT) {
-      fprintf(stderr, "input '%s' is %s: only float inputs are generated\n", t->name, onyx_dtype_name(t->dtype));
+      fprintf(stderr, "input '%s' is %s: only float inputs are generated\n", t->name,
+              onyx_dtype_name(t->dtype));
       return -1;
     }
     int64_t n = ir_tensor_numel(t);
@@ -81,7 +82,8 @@ int h_run(ir_graph *g, cpu_ctx *cpu, const h_inputs *in)
   return 0;
 }
 
-int64_t h_compare(const ir_graph *a, const ir_graph *b, double atol, double rtol, double *max_abs, double *max_rel)
+int64_t h_compare(const ir_graph *a, const ir_graph *b, double atol, double rtol, double *max_abs,
+                  double *max_rel)
 {
   int64_t bad = 0;
   *max_abs = *max_rel = 0;
@@ -89,7 +91,8 @@ int64_t h_compare(const ir_graph *a, const ir_graph *b, double atol, double rtol
   for (int o = 0; o < a->n_outputs; o++) {
     const ir_tensor *x = &a->tensors[a->outputs[o]], *y = &b->tensors[b->outputs[o]];
     int64_t n = ir_tensor_numel(x);
-    if (strcmp(x->name, y->name) != 0 || n != ir_tensor_numel(y) || x->dtype != y->dtype || !x->data || !y->data) {
+    if (strcmp(x->name, y->name) != 0 || n != ir_tensor_numel(y) || x->dtype != y->dtype || !x->data ||
+        !y->data) {
       fprintf(stderr, "output %d: '%s' and '%s' do not match in name, size or type\n", o, x->name, y->name);
       return -1;
     }
@@ -99,7 +102,8 @@ int64_t h_compare(const ir_graph *a, const ir_graph *b, double atol, double rtol
     }
     const float *p = x->data, *q = y->data;
     for (int64_t i = 0; i < n; i++) {
-      double d = fabs((double)p[i] - (double)q[i]), r = d / (fabs((double)p[i]) > 1e-12 ? fabs((double)p[i]) : 1e-12);
+      double d = fabs((double)p[i] - (double)q[i]),
+             r = d / (fabs((double)p[i]) > 1e-12 ? fabs((double)p[i]) : 1e-12);
       if (!(d <= atol + rtol * fabs((double)p[i]))) bad++;
       if (d > *max_abs || d != d) *max_abs = d;
       if (fabs((double)p[i]) > 1e-3 && r > *max_rel) *max_rel = r;

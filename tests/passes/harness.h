@@ -30,7 +30,8 @@ int h_run(ir_graph *g, cpu_ctx *cpu, const h_inputs *in);
 /* Compares every graph output of a and b (after h_run): |x - y| <= atol +
  * rtol |x|.  Returns the number of mismatching elements (-1 on a shape or
  * name mismatch) and the largest absolute and relative differences. */
-int64_t h_compare(const ir_graph *a, const ir_graph *b, double atol, double rtol, double *max_abs, double *max_rel);
+int64_t h_compare(const ir_graph *a, const ir_graph *b, double atol, double rtol, double *max_abs,
+                  double *max_rel);
 
 /* Live nodes of an op, and a node by name (-1 if none). */
 int h_count_op(const ir_graph *g, int op);

@@ -32,7 +32,10 @@ static void rand_init(mb *b, const char *name, const char *shape, float lo, floa
   free(v);
 }
 
-static void const_init(mb *b, const char *name, const char *shape, float v) { mb_init(b, name, F, shape, &v); }
+static void const_init(mb *b, const char *name, const char *shape, float v)
+{
+  mb_init(b, name, F, shape, &v);
+}
 
 static void attr_floats(mb *b, Onnx__NodeProto *n, const char *name, size_t count, const float *v)
 {
@@ -89,7 +92,8 @@ static int trial_run(mb *b, int level, const char *what, trial *t)
   if (ok) {
     double mr;
     int64_t bad = h_compare(t->ref, t->opt, ATOL, RTOL, &t->max_abs, &mr);
-    if (bad != 0) fprintf(stderr, "%s: %lld output values differ (max abs %g)\n", what, (long long)bad, t->max_abs);
+    if (bad != 0)
+      fprintf(stderr, "%s: %lld output values differ (max abs %g)\n", what, (long long)bad, t->max_abs);
     CHECK_EQ_I64(bad, 0);
   }
   h_inputs_free(&in);
@@ -102,7 +106,8 @@ static int check_node(const ir_graph *g, const char *name, int op, const char *w
   int i = h_find_node(g, name);
   if (i < 0) {
     fprintf(stderr, "%s: no node named '%s'; nodes are:\n", what, name);
-    for (int k = 0; k < g->n_nodes; k++) fprintf(stderr, "  %s '%s'\n", g->nodes[k].op_type, g->nodes[k].name);
+    for (int k = 0; k < g->n_nodes; k++)
+      fprintf(stderr, "  %s '%s'\n", g->nodes[k].op_type, g->nodes[k].name);
   }
   CHECK(i >= 0);
   if (i >= 0) CHECK_EQ_I64(g->nodes[i].op, op);
@@ -201,7 +206,7 @@ static void test_bn_fold(void)
       /* each fold made its own weight; the shared original is untouched */
       CHECK(t.opt->nodes[i1].in[1] != w && t.opt->nodes[i2].in[1] != w);
       CHECK(t.opt->nodes[i1].in[1] != t.opt->nodes[i2].in[1]);
-      CHECK_EQ_I64(t.opt->nodes[i2].n_in, 3); /* a bias was added */
+      CHECK_EQ_I64(t.opt->nodes[i2].n_in, 3);                   /* a bias was added */
       CHECK(t.opt->tensors[w].data == t.m->g->tensors[w].data); /* conv3 still reads the original */
     }
     if (t.log.n > 0) CHECK(strcmp(t.log.entries[0].ops, "Conv + BatchNormalization") == 0);
@@ -250,7 +255,7 @@ static void test_bn_shared_weight_untouched(void)
 typedef struct act_case {
   const char *label;
   int opset;
-  const char *act;        /* expected "activation" attribute */
+  const char *act; /* expected "activation" attribute */
   int n_params;
   float params[2];        /* expected "activation_params" */
   const char *fused_name; /* expected node name */
@@ -314,7 +319,13 @@ static void test_conv_act(void)
       {"hardsigmoid", 13, "HardSigmoid", 2, {0.3f, 0.4f}, "conv + act", "Conv + HardSigmoid"},
       {"silu", 13, "SiLU", 0, {0}, "conv + sig + mul", "Conv + Sigmoid + Mul"},
       {"silu_swapped", 13, "SiLU", 0, {0}, "conv + sig + mul", "Conv + Sigmoid + Mul"},
-      {"hardsigmoid_x", 13, "HardSwish", 2, {1.f / 6.f, 0.5f}, "conv + sig + mul", "Conv + HardSigmoid + Mul"},
+      {"hardsigmoid_x",
+       13,
+       "HardSwish",
+       2,
+       {1.f / 6.f, 0.5f},
+       "conv + sig + mul",
+       "Conv + HardSigmoid + Mul"},
   };
   for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
     const act_case *c = &cases[k];
@@ -523,7 +534,15 @@ static void test_pointwise(void)
   Onnx__NodeProto *hs = mb_node(b, "HardSigmoid", "hsig", "u8", "u9");
   mb_attr_float(b, hs, "alpha", 0.4f);
   mb_node(b, "Min", "min", "u9,x", "y4");
+  /* many kernel blocks (512 elements) on several threads, broadcast inputs crossing block starts */
+  mb_input(b, "x2", F, "3,5,67,41");
+  rand_init(b, "c2", "5,1,1", -1.f, 1.f);
+  rand_init(b, "r2", "67,1", -1.f, 1.f);
+  mb_node(b, "Mul", "mul5", "x2,c2", "v1");
+  mb_node(b, "Add", "add5", "r2,v1", "v2");
+  mb_node(b, "Relu", "relu5", "v2", "y5");
   mb_output(b, "y", F, NULL);
+  mb_output(b, "y5", F, NULL);
   mb_output(b, "y2", F, NULL);
   mb_output(b, "y3", F, NULL);
   mb_output(b, "y4", F, NULL);
@@ -540,10 +559,11 @@ static void test_pointwise(void)
     check_node(t.opt, "relu", ONYX_OP_RELU, "pointwise");
     check_node(t.opt, "neg", ONYX_OP_NEG, "pointwise");
     check_node(t.opt, "exp + add3", ONYX_OP_FUSED_POINTWISE, "pointwise");
-    check_node(t.opt, "sub + div + leaky + max + tanh + prelu + abs + sqrt + hsig + min", ONYX_OP_FUSED_POINTWISE,
-               "pointwise");
-    CHECK_EQ_I64(t.opt->n_nodes, 6);
-    CHECK_EQ_I64(pass_log_count(&t.log, "pointwise"), 4);
+    check_node(t.opt, "sub + div + leaky + max + tanh + prelu + abs + sqrt + hsig + min",
+               ONYX_OP_FUSED_POINTWISE, "pointwise");
+    check_node(t.opt, "mul5 + add5 + relu5", ONYX_OP_FUSED_POINTWISE, "pointwise");
+    CHECK_EQ_I64(t.opt->n_nodes, 7);
+    CHECK_EQ_I64(pass_log_count(&t.log, "pointwise"), 5);
   }
   trial_free(&t);
   mb_free(b);
@@ -733,7 +753,8 @@ static void test_session_opt_level(void)
       onyx_session *s = NULL;
       onyx_tensor_info info;
       const void *data;
-      if (CHECK_OK(onyx_session_create(m, &o, &s)) && CHECK_OK(onyx_session_set_input(s, "x", ONYX_DTYPE_FLOAT, 4, dims, x)) &&
+      if (CHECK_OK(onyx_session_create(m, &o, &s)) &&
+          CHECK_OK(onyx_session_set_input(s, "x", ONYX_DTYPE_FLOAT, 4, dims, x)) &&
           CHECK_OK(onyx_session_run(s)) && CHECK_OK(onyx_session_output(s, 0, &info, &data)) &&
           CHECK_OK(onyx_session_cost(s, &cost[lvl]))) {
         out[lvl] = malloc(144 * sizeof(float));

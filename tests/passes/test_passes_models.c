@@ -77,19 +77,23 @@ static void one_model(const char *path)
     acts[p->act]++;
     n_z += n->n_in > 3 && n->in[3] >= 0;
   }
-  printf("%s: %d nodes to run -> %d (optimised in %.1f ms)\n", base, runnable_nodes(ref), opt->n_nodes, 1e3 * t_opt);
+  printf("%s: %d nodes to run -> %d (optimised in %.1f ms)\n", base, runnable_nodes(ref), opt->n_nodes,
+         1e3 * t_opt);
   printf("  identity_elim %d, bn_fold %d, conv_bias %d, conv_add %d, conv_act %d, pointwise %d, dce %d\n",
-         pass_log_count(&log, "identity_elim"), pass_log_count(&log, "bn_fold"), pass_log_count(&log, "conv_bias"),
-         pass_log_count(&log, "conv_add"),
+         pass_log_count(&log, "identity_elim"), pass_log_count(&log, "bn_fold"),
+         pass_log_count(&log, "conv_bias"), pass_log_count(&log, "conv_add"),
          pass_log_count(&log, "conv_act"), pass_log_count(&log, "pointwise"), pass_log_count(&log, "dce"));
   printf("  FusedConv %d (with Z %d):", h_count_op(opt, ONYX_OP_FUSED_CONV), n_z);
   for (int a = 0; a < FUSED_ACT_COUNT; a++)
     if (acts[a]) printf(" %s %d", a ? fused_act_name((fused_act)a) : "none", acts[a]);
-  printf("; Conv left %d; FusedPointwise %d\n", h_count_op(opt, ONYX_OP_CONV), h_count_op(opt, ONYX_OP_FUSED_POINTWISE));
-  printf("  max abs diff %.3g, max rel diff %.3g (|ref| > 1e-3), %lld outside atol %g + rtol %g; run %.0f ms -> %.0f ms\n",
+  printf("; Conv left %d; FusedPointwise %d\n", h_count_op(opt, ONYX_OP_CONV),
+         h_count_op(opt, ONYX_OP_FUSED_POINTWISE));
+  printf("  max abs diff %.3g, max rel diff %.3g (|ref| > 1e-3), %lld outside atol %g + rtol %g; run %.0f ms "
+         "-> %.0f ms\n",
          max_abs, max_rel, (long long)bad, ATOL, RTOL, 1e3 * t_ref, 1e3 * t_run);
   for (int i = 0; i < log.n; i++)
-    if (strcmp(log.entries[i].pass, "pointwise") == 0) printf("    pointwise: %s (%s)\n", log.entries[i].node, log.entries[i].ops);
+    if (strcmp(log.entries[i].pass, "pointwise") == 0)
+      printf("    pointwise: %s (%s)\n", log.entries[i].node, log.entries[i].ops);
 
   /* a second optimisation finds nothing more to do */
   pass_log again;

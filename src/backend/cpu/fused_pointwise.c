@@ -67,8 +67,8 @@ static void run_instr(const fpw_instr *ins, const float *consts, const float *a,
 }
 
 /* dst[j] = x[offset of output element e0 + j], for an input broadcast with these strides. */
-static void gather(const float *x, int ndim, const int64_t *dims, const int64_t *strides, int64_t e0, int64_t cnt,
-                   float *dst)
+static void gather(const float *x, int ndim, const int64_t *dims, const int64_t *strides, int64_t e0,
+                   int64_t cnt, float *dst)
 {
   int64_t idx[ONYX_MAX_DIMS], off = 0, r = e0;
   for (int d = ndim - 1; d >= 0; d--) {

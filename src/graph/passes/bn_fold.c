@@ -31,7 +31,8 @@ static int match(const ir_graph *g, const pass_index *ix, int ci)
   if (!pass_single_use(ix, y) || !pass_is_float(g, y)) return -1;
   int bi = pass_consumers(ix, y)[0];
   const ir_node *bn = &g->nodes[bi];
-  if (bn->op != ONYX_OP_BATCH_NORMALIZATION || !pass_node_runs(bn) || bn->n_in != 5 || bn->in[0] != y) return -1;
+  if (bn->op != ONYX_OP_BATCH_NORMALIZATION || !pass_node_runs(bn) || bn->n_in != 5 || bn->in[0] != y)
+    return -1;
   for (int k = 1; k < bn->n_out; k++)
     if (bn->out[k] >= 0) return -1; /* training outputs */
   if (!pass_is_const(g, w) || !pass_is_float(g, w) || g->tensors[w].ndim < 1) return -1;

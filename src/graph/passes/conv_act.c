@@ -18,8 +18,8 @@
 #include "ops/fused.h"
 
 typedef struct act_match {
-  int conv;      /* node index of the Conv/FusedConv */
-  int nodes[2];  /* the activation's nodes, in order */
+  int conv;     /* node index of the Conv/FusedConv */
+  int nodes[2]; /* the activation's nodes, in order */
   int n_nodes;
   fused_act act;
   float params[2];
@@ -68,8 +68,10 @@ static bool unary_act(const ir_graph *g, const ir_node *u, int t, act_match *m)
       if (!pass_is_const(g, b) || ir_tensor_numel(&g->tensors[b]) != 1) return false;
       float v = (float)ir_tensor_get_f64(&g->tensors[b], 0);
       if (isnan(v)) return false;
-      if (k == 1) lo = v;
-      else hi = v;
+      if (k == 1)
+        lo = v;
+      else
+        hi = v;
     }
     if (u->n_in > 3) return false;
     m->act = FUSED_ACT_CLIP;
@@ -136,7 +138,8 @@ static onyx_status fuse(ir_graph *g, const act_match *m, pass_log *log)
     if (!name || !ops) goto oom;
   }
   for (int k = 0; k < c->n_attrs; k++) {
-    if (strcmp(c->attrs[k].name, "activation") == 0 || strcmp(c->attrs[k].name, "activation_params") == 0) continue;
+    if (strcmp(c->attrs[k].name, "activation") == 0 || strcmp(c->attrs[k].name, "activation_params") == 0)
+      continue;
     if (!pass_attr_copy(&attrs[na], &c->attrs[k])) goto oom;
     na++;
   }

@@ -14,7 +14,8 @@
 
 static bool same_shape(const ir_tensor *a, const ir_tensor *b)
 {
-  return a->dtype == b->dtype && a->ndim == b->ndim && memcmp(a->dims, b->dims, (size_t)a->ndim * sizeof(int64_t)) == 0;
+  return a->dtype == b->dtype && a->ndim == b->ndim &&
+         memcmp(a->dims, b->dims, (size_t)a->ndim * sizeof(int64_t)) == 0;
 }
 
 /* The index (0 or 1) of the Add's input that is a fusable Conv output, or -1. */
@@ -25,8 +26,10 @@ static int match(const ir_graph *g, const pass_index *ix, const ir_node *add)
   if (bp && bp->legacy) return -1;
   int a = add->in[0], b = add->in[1];
   if (a < 0 || b < 0 || a == b || !pass_is_float(g, a) || !pass_is_float(g, b)) return -1;
-  if (!same_shape(&g->tensors[a], &g->tensors[b]) || !same_shape(&g->tensors[a], &g->tensors[add->out[0]])) return -1;
-  /* prefer the later-made conv: the earlier one's output is then the residual, as in ResNet's shortcut convs */
+  if (!same_shape(&g->tensors[a], &g->tensors[b]) || !same_shape(&g->tensors[a], &g->tensors[add->out[0]]))
+    return -1;
+  /* prefer the later-made conv: the earlier one's output is then the residual, as in ResNet's shortcut convs
+   */
   int best = -1, best_p = -1;
   for (int k = 0; k < 2; k++) {
     int t = add->in[k], p = g->tensors[t].producer;

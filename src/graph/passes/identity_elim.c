@@ -14,7 +14,8 @@ static bool dropout_is_copy(const ir_graph *g, const pass_index *ix, const ir_no
 {
   if (n->n_in > 2 && n->in[2] >= 0) {
     const ir_tensor *tm = &g->tensors[n->in[2]];
-    if (!pass_is_const(g, n->in[2]) || ir_tensor_numel(tm) != 1 || ir_tensor_get_i64(tm, 0) != 0) return false;
+    if (!pass_is_const(g, n->in[2]) || ir_tensor_numel(tm) != 1 || ir_tensor_get_i64(tm, 0) != 0)
+      return false;
   }
   int mask = n->n_out > 1 ? n->out[1] : -1;
   return mask < 0 || (!ix->is_output[mask] && pass_n_consumers(ix, mask) == 0);

@@ -32,7 +32,10 @@ static int opcode_of(const ir_graph *g, const ir_node *u, float *cst, int *n_cst
   case ONYX_OP_MUL:
   case ONYX_OP_DIV:
     if (u->n_in != 2 || (bp && bp->legacy)) return 0;
-    return u->op == ONYX_OP_ADD ? FPW_ADD : u->op == ONYX_OP_SUB ? FPW_SUB : u->op == ONYX_OP_MUL ? FPW_MUL : FPW_DIV;
+    return u->op == ONYX_OP_ADD   ? FPW_ADD
+           : u->op == ONYX_OP_SUB ? FPW_SUB
+           : u->op == ONYX_OP_MUL ? FPW_MUL
+                                  : FPW_DIV;
   case ONYX_OP_PRELU: return u->n_in == 2 && u->opset >= 7 ? FPW_PRELU : 0;
   case ONYX_OP_SUM: return u->n_in == 2 ? FPW_ADD : 0;
   case ONYX_OP_MAX: return u->n_in == 2 ? FPW_MAX : 0;
@@ -137,7 +140,8 @@ static void grow(const ir_graph *g, const pass_index *ix, const bool *taken, int
     if (!pass_single_use(ix, y)) break;
     int u = pass_consumers(ix, y)[0];
     const ir_node *un = &g->nodes[u];
-    if (taken[u] || !opcode_of(g, un, cst, &ncst) || !same_shape(&g->tensors[un->out[0]], &g->tensors[y])) break;
+    if (taken[u] || !opcode_of(g, un, cst, &ncst) || !same_shape(&g->tensors[un->out[0]], &g->tensors[y]))
+      break;
     if (!add_inputs(g, c, un)) break;
     c->nodes[c->n++] = u;
   }
