@@ -93,7 +93,7 @@ onyx_status eng_put_pad(eng_writer *w, size_t align)
 {
   size_t n = (align - w->size % align) % align;
   if (!writer_reserve(w, n)) return w->status;
-  memset(w->data + w->size, 0, n);
+  if (n) memset(w->data + w->size, 0, n); /* an empty writer's data is NULL: no memset(NULL, 0, 0) */
   w->size += n;
   return ONYX_OK;
 }

@@ -21,7 +21,8 @@ enum { OFF_VERSION = 8, OFF_HEADER_SIZE = 12, OFF_FILE_SIZE = 16, OFF_REST = 24 
 
 static const char *const section_names[] = {
     [ENG_SECTION_LAYERS] = "layers", [ENG_SECTION_TENSORS] = "tensors",   [ENG_SECTION_WEIGHTS] = "weights",
-    [ENG_SECTION_CUBINS] = "cubins", [ENG_SECTION_BINDINGS] = "bindings",
+    [ENG_SECTION_CUBINS] = "cubins", [ENG_SECTION_BINDINGS] = "bindings", [ENG_SECTION_OPTIONS] = "options",
+    [ENG_SECTION_TACTICS] = "tactics",
 };
 
 const char *eng_section_name(uint32_t id)

@@ -36,6 +36,8 @@ enum {
   ENG_SECTION_WEIGHTS = 3, /* one blob; the alignment makes its offset 256-byte aligned */
   ENG_SECTION_CUBINS = 4,
   ENG_SECTION_BINDINGS = 5,
+  ENG_SECTION_OPTIONS = 6, /* precision, workspace, opt level, input shape ranges */
+  ENG_SECTION_TACTICS = 7, /* the tactic cache (also the --timing-cache file's payload) */
 };
 const char *eng_section_name(uint32_t id); /* "weights", or "unknown" */
 

@@ -45,7 +45,7 @@ static onyx_status check_static_shapes(const ir_graph *g)
   return st;
 }
 
-static onyx_status model_from_graph(ir_graph *g, onyx_model **out)
+onyx_status model_from_graph(ir_graph *g, onyx_model **out)
 {
   onyx_model *m = onyx_calloc(1, sizeof(*m));
   if (!m) {

@@ -13,4 +13,8 @@ struct onyx_model {
 /* Fills info from a graph tensor (pointers stay owned by the graph). */
 void model_tensor_info(const ir_tensor *t, onyx_tensor_info *info);
 
+/* Wraps a graph (not from the ONNX loader: e.g. one read back from an engine file) as a model, with the
+ * checks onyx_model_load does after loading.  Takes ownership of g, also on failure. */
+onyx_status model_from_graph(ir_graph *g, onyx_model **out);
+
 #endif

@@ -1,0 +1,309 @@
+#include "backend/cuda/plan.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "engine/memplan.h"
+
+#define NOWHERE SIZE_MAX
+
+static size_t align256(size_t x) { return (x + 255) / 256 * 256; }
+
+void cuda_plan_retain(cuda_plan *p) { __atomic_add_fetch(&p->refs, 1, __ATOMIC_SEQ_CST); }
+
+void cuda_plan_release(cuda_plan *p)
+{
+  if (!p || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_SEQ_CST) > 0) return;
+  if (p->d_weights) cudaFree(p->d_weights);
+  free(p->steps);
+  free(p->offset);
+  free(p->w_offset);
+  ir_graph_free(p->g);
+  free(p);
+}
+
+/* Lifetimes in steps; graph inputs are live from the start, outputs to the end. */
+static onyx_status plan_memory(cuda_plan *p)
+{
+  const ir_graph *g = p->g;
+  int nt = g->n_tensors;
+  memplan_item *items = onyx_calloc((size_t)nt + 1, sizeof(*items));
+  bool *used = onyx_calloc((size_t)nt + 1, sizeof(bool));
+  if (!items || !used) {
+    free(items);
+    free(used);
+    return ONYX_ERR_NO_MEMORY;
+  }
+  for (int t = 0; t < nt; t++) items[t].first = items[t].last = -1;
+  for (int s = 0; s < p->n_steps; s++) {
+    const ir_node *n = &g->nodes[p->steps[s]];
+    for (int k = 0; k < n->n_in; k++) {
+      int t = n->in[k];
+      if (t < 0 || g->tensors[t].is_const) continue;
+      used[t] = true;
+      items[t].last = s;
+    }
+    for (int k = 0; k < n->n_out; k++) {
+      int t = n->out[k];
+      if (t < 0) continue;
+      used[t] = true;
+      items[t].first = s;
+      if (items[t].last < s) items[t].last = s;
+    }
+  }
+  for (int i = 0; i < g->n_inputs; i++) {
+    int t = g->inputs[i];
+    used[t] = true;
+    items[t].first = -1;
+    if (items[t].last < 0) items[t].last = 0;
+  }
+  for (int i = 0; i < g->n_outputs; i++) {
+    int t = g->outputs[i];
+    if (g->tensors[t].is_const) continue;
+    used[t] = true;
+    items[t].last = p->n_steps;
+  }
+  for (int t = 0; t < nt; t++) items[t].size = used[t] ? ir_tensor_bytes(&g->tensors[t]) : 0;
+  onyx_status st = memplan_assign(items, nt, &p->arena_size);
+  for (int t = 0; st == ONYX_OK && t < nt; t++) p->offset[t] = used[t] ? items[t].offset : NOWHERE;
+  free(items);
+  free(used);
+  return st;
+}
+
+/* Every constant a step reads goes into one device allocation. */
+static onyx_status upload_weights(cuda_plan *p)
+{
+  const ir_graph *g = p->g;
+  size_t total = 0;
+  for (int s = 0; s < p->n_steps; s++) {
+    const ir_node *n = &g->nodes[p->steps[s]];
+    for (int k = 0; k < n->n_in; k++) {
+      int t = n->in[k];
+      if (t < 0 || !g->tensors[t].is_const || p->w_offset[t] != NOWHERE) continue;
+      p->w_offset[t] = total;
+      total += align256(ir_tensor_bytes(&g->tensors[t]) ? ir_tensor_bytes(&g->tensors[t]) : 1);
+    }
+  }
+  p->weights_size = total;
+  if (!total) return ONYX_OK;
+  unsigned char *host = onyx_calloc(1, total);
+  if (!host) return ONYX_ERR_NO_MEMORY;
+  for (int t = 0; t < g->n_tensors; t++)
+    if (p->w_offset[t] != NOWHERE && g->tensors[t].data)
+      memcpy(host + p->w_offset[t], g->tensors[t].data, ir_tensor_bytes(&g->tensors[t]));
+  cudaError_t err = cudaMalloc(&p->d_weights, total);
+  if (err == cudaSuccess) err = cudaMemcpy(p->d_weights, host, total, cudaMemcpyHostToDevice);
+  free(host);
+  if (err != cudaSuccess) return cuda_status(err, "uploading weights", __FILE__, __LINE__);
+  return ONYX_OK;
+}
+
+onyx_status cuda_plan_create(ir_graph *g, cuda_plan **out)
+{
+  *out = NULL;
+  cuda_plan *p = onyx_calloc(1, sizeof(*p));
+  if (!p) {
+    ir_graph_free(g);
+    return ONYX_ERR_NO_MEMORY;
+  }
+  p->g = g;
+  p->refs = 1;
+  onyx_status st = ONYX_ERR_NO_MEMORY;
+  p->steps = onyx_malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof(int));
+  p->offset = onyx_malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof(size_t));
+  p->w_offset = onyx_malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof(size_t));
+  if (!p->steps || !p->offset || !p->w_offset) goto fail;
+  for (int t = 0; t < g->n_tensors; t++) p->offset[t] = p->w_offset[t] = NOWHERE;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!g->nodes[i].folded) p->steps[p->n_steps++] = i;
+  if ((st = plan_memory(p)) != ONYX_OK || (st = upload_weights(p)) != ONYX_OK) goto fail;
+  *out = p;
+  return ONYX_OK;
+fail:
+  cuda_plan_release(p);
+  return st;
+}
+
+/* ---- runner ----------------------------------------------------------------- */
+
+void *cuda_runner_tensor(const cuda_runner *r, int t)
+{
+  const cuda_plan *p = r->plan;
+  if (t < 0) return NULL;
+  if (p->w_offset[t] != NOWHERE) return (char *)p->d_weights + p->w_offset[t];
+  if (p->offset[t] != NOWHERE) return (char *)r->arena + p->offset[t];
+  return NULL;
+}
+
+static onyx_status ctx_init(cuda_ctx *c)
+{
+  struct cudaDeviceProp prop;
+  CUDA_CHECK(cudaGetDevice(&c->device));
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, c->device));
+  c->sm_count = prop.multiProcessorCount;
+  CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+  CUDNN_CHECK(cudnnCreate(&c->cudnn));
+  CUDNN_CHECK(cudnnSetStream(c->cudnn, c->stream));
+  CUBLAS_CHECK(cublasLtCreate(&c->lt));
+  return ONYX_OK;
+}
+
+static void ctx_free(cuda_ctx *c)
+{
+  if (c->workspace) cudaFree(c->workspace);
+  if (c->lt) cublasLtDestroy(c->lt);
+  if (c->cudnn) cudnnDestroy(c->cudnn);
+  if (c->stream) cudaStreamDestroy(c->stream);
+  memset(c, 0, sizeof(*c));
+}
+
+static void put_tensor_sig(char *buf, size_t cap, size_t *off, const cuda_tensor *t)
+{
+  *off += (size_t)snprintf(buf + *off, *off < cap ? cap - *off : 0, "%s[", onyx_dtype_name(t->dtype));
+  for (int d = 0; d < t->ndim && *off < cap; d++)
+    *off += (size_t)snprintf(buf + *off, cap - *off, d ? ",%lld" : "%lld", (long long)t->dims[d]);
+  if (*off < cap) *off += (size_t)snprintf(buf + *off, cap - *off, "]");
+}
+
+static uint64_t attrs_digest(const ir_node *n)
+{
+  uint64_t h = 1469598103934665603ull;
+#define MIX(p, len)                                                           \
+  for (size_t m_ = 0; m_ < (size_t)(len); m_++) h = (h ^ ((const unsigned char *)(p))[m_]) * 1099511628211ull
+  for (int i = 0; i < n->n_attrs; i++) {
+    const ir_attr *a = &n->attrs[i];
+    MIX(a->name, strlen(a->name));
+    MIX(&a->type, sizeof(a->type));
+    MIX(&a->i, sizeof(a->i));
+    MIX(&a->f, sizeof(a->f));
+    if (a->s) MIX(a->s, strlen(a->s));
+    if (a->ints) MIX(a->ints, a->n * sizeof(int64_t));
+    if (a->floats) MIX(a->floats, a->n * sizeof(float));
+  }
+#undef MIX
+  return h;
+}
+
+void cuda_layer_signature(const cuda_layer *L, char *buf, size_t cap)
+{
+  size_t off = (size_t)snprintf(buf, cap, "%s|", L->node->op_type);
+  for (int k = 0; k < L->n_in && off < cap; k++) {
+    if (L->in[k].ptr || L->in[k].ndim) put_tensor_sig(buf, cap, &off, &L->in[k]);
+    if (off < cap) buf[off++] = ',';
+  }
+  if (off < cap) off += (size_t)snprintf(buf + off, cap - off, "->");
+  for (int k = 0; k < L->n_out && off < cap; k++) put_tensor_sig(buf, cap, &off, &L->out[k]);
+  if (off < cap)
+    snprintf(buf + off, cap - off, "|a:%016llx|%s", (unsigned long long)attrs_digest(L->node),
+             L->opts->allow_tf32 ? "tf32" : "strict");
+  buf[cap - 1] = '\0';
+}
+
+static void describe(const ir_tensor *x, void *ptr, cuda_tensor *ct)
+{
+  ct->dtype = x->dtype;
+  ct->ndim = x->ndim;
+  memcpy(ct->dims, x->dims, (size_t)x->ndim * sizeof(int64_t));
+  cuda_tensor_contiguous(ct);
+  ct->ptr = ptr;
+}
+
+static onyx_status layer_init(cuda_runner *r, cuda_layer *L, const ir_node *n, tactic_cache *cache, bool tune)
+{
+  const ir_graph *g = r->plan->g;
+  const cuda_op_impl *impl = cuda_ops[n->op];
+  if (!impl)
+    return onyx_error(ONYX_ERR_UNSUPPORTED, "%s node '%s': op '%s' has no CUDA implementation", n->op_type, n->name,
+                      n->op_type);
+  L->g = g;
+  L->node = n;
+  L->opts = &r->opts;
+  L->tactic = CUDA_TACTIC_UNSET;
+  L->n_in = n->n_in;
+  L->n_out = n->n_out;
+  L->in = onyx_calloc((size_t)(n->n_in ? n->n_in : 1), sizeof(cuda_tensor));
+  L->out = onyx_calloc((size_t)(n->n_out ? n->n_out : 1), sizeof(cuda_tensor));
+  if (!L->in || !L->out) return ONYX_ERR_NO_MEMORY;
+  for (int k = 0; k < n->n_in; k++)
+    if (n->in[k] >= 0) describe(&g->tensors[n->in[k]], cuda_runner_tensor(r, n->in[k]), &L->in[k]);
+  for (int k = 0; k < n->n_out; k++)
+    if (n->out[k] >= 0) describe(&g->tensors[n->out[k]], cuda_runner_tensor(r, n->out[k]), &L->out[k]);
+  char sig[TACTIC_SIG_MAX];
+  cuda_layer_signature(L, sig, sizeof(sig));
+  const tactic_entry *te = cache ? tactic_cache_find(cache, sig) : NULL;
+  L->tune = tune && !te;
+  if (te) L->tactic = te->tactic;
+  ONYX_TRY(impl->init(&r->ctx, L));
+  if (cache && L->tune) ONYX_TRY(tactic_cache_put(cache, sig, L->tactic, L->workspace, L->kernel));
+  return ONYX_OK;
+}
+
+onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts *o, tactic_cache *cache,
+                             bool tune)
+{
+  memset(r, 0, sizeof(*r));
+  cuda_plan_retain(p);
+  r->plan = p;
+  r->opts = *o;
+  onyx_status st = ctx_init(&r->ctx);
+  if (st != ONYX_OK) goto fail;
+  if (p->arena_size) {
+    cudaError_t err = cudaMalloc(&r->arena, p->arena_size);
+    if (err != cudaSuccess) {
+      st = onyx_error_context(cuda_status(err, "cudaMalloc", __FILE__, __LINE__),
+                              "allocating the %zu-byte activation arena", p->arena_size);
+      goto fail;
+    }
+  }
+  r->layers = onyx_calloc((size_t)(p->n_steps ? p->n_steps : 1), sizeof(cuda_layer));
+  if (!r->layers) {
+    st = ONYX_ERR_NO_MEMORY;
+    goto fail;
+  }
+  for (int s = 0; s < p->n_steps; s++) {
+    cuda_layer *L = &r->layers[r->n_layers++];
+    if ((st = layer_init(r, L, &p->g->nodes[p->steps[s]], cache, tune)) != ONYX_OK) goto fail;
+    if (L->workspace > r->ctx.workspace_size) r->ctx.workspace_size = L->workspace;
+  }
+  if (r->ctx.workspace_size) {
+    cudaError_t err = cudaMalloc(&r->ctx.workspace, r->ctx.workspace_size);
+    if (err != cudaSuccess) {
+      st = onyx_error_context(cuda_status(err, "cudaMalloc", __FILE__, __LINE__), "allocating %zu bytes of workspace",
+                              r->ctx.workspace_size);
+      goto fail;
+    }
+  }
+  return ONYX_OK;
+fail:
+  cuda_runner_free(r);
+  return st;
+}
+
+void cuda_runner_free(cuda_runner *r)
+{
+  for (int i = 0; i < r->n_layers; i++) {
+    cuda_layer *L = &r->layers[i];
+    const cuda_op_impl *impl = L->node ? cuda_ops[L->node->op] : NULL;
+    if (impl && impl->release) impl->release(L);
+    free(L->in);
+    free(L->out);
+  }
+  free(r->layers);
+  if (r->arena) cudaFree(r->arena);
+  ctx_free(&r->ctx);
+  if (r->plan) cuda_plan_release(r->plan);
+  memset(r, 0, sizeof(*r));
+}
+
+onyx_status cuda_runner_enqueue(cuda_runner *r)
+{
+  for (int i = 0; i < r->n_layers; i++) {
+    const cuda_layer *L = &r->layers[i];
+    ONYX_TRY(cuda_ops[L->node->op]->enqueue(&r->ctx, L));
+  }
+  return ONYX_OK;
+}

@@ -1,0 +1,50 @@
+/* A plan: one prepared graph on the device (its weights uploaded once and its
+ * activations placed in an arena by liveness), and a runner: one context's
+ * layers for a plan (handles, arena, descriptors, tactics). */
+#ifndef ONYX_BACKEND_CUDA_PLAN_H
+#define ONYX_BACKEND_CUDA_PLAN_H
+
+#include "backend/cuda/cuda_backend.h"
+#include "engine/tactics.h"
+
+typedef struct cuda_plan {
+  ir_graph *g;        /* owned: prepared (and optimised) graph */
+  int n_steps;
+  int *steps;         /* indices of the nodes that run (not folded) */
+  size_t arena_size;
+  size_t *offset;     /* per tensor: arena offset, or SIZE_MAX */
+  void *d_weights;    /* every constant a step reads, in one allocation */
+  size_t weights_size;
+  size_t *w_offset;   /* per tensor: offset in d_weights, or SIZE_MAX */
+  int refs;
+} cuda_plan;
+
+/* Takes ownership of g (also on failure). */
+onyx_status cuda_plan_create(ir_graph *g, cuda_plan **out);
+void cuda_plan_retain(cuda_plan *p);
+void cuda_plan_release(cuda_plan *p);
+
+typedef struct cuda_runner {
+  cuda_plan *plan;
+  cuda_build_opts opts;
+  cuda_ctx ctx;
+  void *arena;
+  cuda_layer *layers; /* one per step */
+  int n_layers;
+} cuda_runner;
+
+/* Initialises every layer.  Tactics come from cache when it holds the
+ * layer's signature; otherwise they are timed when tune is set (and stored
+ * in cache), else the implementation's heuristic choice is used. */
+onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts *o, tactic_cache *cache,
+                             bool tune);
+void cuda_runner_free(cuda_runner *r);
+/* Launches every layer on r->ctx.stream. */
+onyx_status cuda_runner_enqueue(cuda_runner *r);
+/* Device address of tensor t (arena or weights), NULL if it has none. */
+void *cuda_runner_tensor(const cuda_runner *r, int t);
+
+/* "Conv|f32[1,3,224,224]|f32[64,3,7,7]|...->f32[1,64,112,112]|a:5f3c...|tf32" */
+void cuda_layer_signature(const cuda_layer *L, char *buf, size_t cap);
+
+#endif
