@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "engine/graph_io.h"
 
 ir_graph *h_prepare(const onyx_model *m, cpu_ctx *cpu)
 {
@@ -124,4 +125,20 @@ int h_find_node(const ir_graph *g, const char *name)
   for (int i = 0; i < g->n_nodes; i++)
     if (g->nodes[i].name && strcmp(g->nodes[i].name, name) == 0) return i;
   return -1;
+}
+
+ir_graph *h_engine_roundtrip(const ir_graph *g)
+{
+  eng_writer gw, ww;
+  eng_writer_init(&gw);
+  eng_writer_init(&ww);
+  ir_graph *out = NULL;
+  if (eng_graph_write(g, &gw, &ww) != ONYX_OK ||
+      eng_graph_read(gw.data, gw.size, ww.data, ww.size, &out) != ONYX_OK) {
+    fprintf(stderr, "engine round trip failed: %s\n", onyx_last_error());
+    out = NULL;
+  }
+  eng_writer_free(&gw);
+  eng_writer_free(&ww);
+  return out;
 }

@@ -33,6 +33,9 @@ int h_run(ir_graph *g, cpu_ctx *cpu, const h_inputs *in);
 int64_t h_compare(const ir_graph *a, const ir_graph *b, double atol, double rtol, double *max_abs,
                   double *max_rel);
 
+/* g written as engine graph and weights sections and read back (NULL on failure, error printed). */
+ir_graph *h_engine_roundtrip(const ir_graph *g);
+
 /* Live nodes of an op, and a node by name (-1 if none). */
 int h_count_op(const ir_graph *g, int op);
 int h_find_node(const ir_graph *g, const char *name);

@@ -4,7 +4,9 @@
  * outputs must agree within atol + rtol |ref|.  Prints the fusions made and
  * the largest differences.  Also checks that optimising again changes
  * nothing (the passes reach a fixed point) and that no node of the optimised
- * graph is folded (dead-code elimination dropped them all). */
+ * graph is folded (dead-code elimination dropped them all), and that the
+ * optimised graph written as engine sections and read back (fused ops named by
+ * domain "onyx") gives the same outputs bit for bit. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +44,7 @@ static void one_model(const char *path)
   cpu_ctx_init(&cpu, 0);
   pass_log log;
   pass_log_init(&log);
-  ir_graph *ref = NULL, *opt = NULL;
+  ir_graph *ref = NULL, *opt = NULL, *rt = NULL;
   h_inputs in = {0};
   if (!CHECK_OK(onyx_model_load(path, &m))) goto out;
   ref = h_prepare(m, &cpu);
@@ -60,6 +62,8 @@ static void one_model(const char *path)
   t0 = now();
   int ok = h_run(ref, &cpu, &in) == 0;
   double t_ref = now() - t0;
+  rt = h_engine_roundtrip(opt); /* the fused ops, named by domain "onyx", survive an engine file */
+  CHECK(rt != NULL);
   t0 = now();
   ok = ok && h_run(opt, &cpu, &in) == 0;
   double t_run = now() - t0;
@@ -68,6 +72,12 @@ static void one_model(const char *path)
   double max_abs, max_rel;
   int64_t bad = h_compare(ref, opt, ATOL, RTOL, &max_abs, &max_rel);
   CHECK_EQ_I64(bad, 0);
+  if (rt) {
+    double rt_abs, rt_rel;
+    CHECK_EQ_I64(rt->n_nodes, opt->n_nodes);
+    CHECK(h_run(rt, &cpu, &in) == 0);
+    CHECK_EQ_I64(h_compare(opt, rt, 0, 0, &rt_abs, &rt_rel), 0); /* bit for bit */
+  }
 
   int acts[FUSED_ACT_COUNT] = {0}, n_z = 0;
   for (int i = 0; i < opt->n_nodes; i++) {
@@ -107,6 +117,7 @@ out:
   h_inputs_free(&in);
   ir_graph_free(ref);
   ir_graph_free(opt);
+  ir_graph_free(rt);
   onyx_model_free(m);
   pass_log_free(&log);
   cpu_ctx_free(&cpu);
