@@ -120,6 +120,8 @@ typedef struct onyx_session onyx_session;
 typedef struct onyx_session_options {
   onyx_backend backend;
   int num_threads; /* 0: all cores */
+  int opt_level;   /* graph passes run at prepare: 0 none (default), 1 identity/dead-code removal,
+                      2 + BatchNormalization folding and Conv fusions, 3 + pointwise fusion */
 } onyx_session_options;
 
 void onyx_session_options_init(onyx_session_options *opt);

@@ -49,6 +49,7 @@ void ir_graph_free(ir_graph *g)
 {
   if (!g) return;
   for (int i = 0; g->borrows_node_data && i < g->n_nodes; i++) {
+    if (g->nodes[i].owns_node_data) continue;
     g->nodes[i].attrs = NULL;
     g->nodes[i].n_attrs = 0;
     g->nodes[i].params = NULL;

@@ -65,6 +65,7 @@ typedef struct ir_node {
   ir_attr *attrs;
   void *params;   /* op-specific, from the op's parse(); flat, free()d with the node */
   bool folded;    /* outputs all computed at prepare time; skipped at run */
+  bool owns_node_data; /* attrs and params are this node's own even in a clone (nodes made by graph passes) */
 } ir_node;
 
 typedef struct ir_opset {

@@ -31,8 +31,13 @@ typedef struct op_def {
 
 extern const op_def op_table[ONYX_OP_COUNT];
 
-/* Index into op_table, or -1 if (domain, op_type) is not an op onyx knows. */
+/* Index into op_table, or -1 if (domain, op_type) is not an op onyx knows.
+ * Internal ops (ops/def/fused.def) match only for domain ONYX_OP_DOMAIN;
+ * ONNX ops only for "" or "ai.onnx". */
 int op_lookup(const char *domain, const char *op_type);
+#define ONYX_OP_DOMAIN "onyx"
+/* ONYX_OP_DOMAIN for an internal op, "" for an ONNX op. */
+const char *op_domain(int op);
 
 /* Declarations of every parse and infer function named in the table. */
 #define OP(id, name, parse, infer, cpu) \

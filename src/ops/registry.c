@@ -13,11 +13,24 @@ const op_def op_table[ONYX_OP_COUNT] = {
 #undef OP
 };
 
+/* Which ops are onyx-internal (OP_INTERNAL in ops.def, domain "onyx"): the
+ * same list read a second time, so the op table itself needs no domain field. */
+static const bool op_internal[ONYX_OP_COUNT] = {
+#define OP(id, onnx_name, parse, infer, cpu) [ONYX_OP_##id] = false,
+#define OP_INTERNAL(id, onnx_name, parse, infer, cpu) [ONYX_OP_##id] = true,
+#include "ops/ops.def"
+#undef OP_INTERNAL
+#undef OP
+};
+
+const char *op_domain(int op) { return op >= 0 && op < ONYX_OP_COUNT && op_internal[op] ? ONYX_OP_DOMAIN : ""; }
+
 int op_lookup(const char *domain, const char *op_type)
 {
-  if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0) return -1;
+  bool internal = domain && strcmp(domain, ONYX_OP_DOMAIN) == 0;
+  if (!internal && domain && domain[0] && strcmp(domain, "ai.onnx") != 0) return -1;
   for (int i = 0; i < ONYX_OP_COUNT; i++)
-    if (strcmp(op_table[i].name, op_type) == 0) return i;
+    if (op_internal[i] == internal && strcmp(op_table[i].name, op_type) == 0) return i;
   return -1;
 }
 

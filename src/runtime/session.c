@@ -14,6 +14,7 @@
 #include "backend/cpu/cpu.h"
 #include "backend/cuda/exec.h"
 #include "common/util.h"
+#include "graph/passes/passes.h"
 #include "graph/prepare.h"
 #include "runtime/model.h"
 
@@ -167,6 +168,7 @@ static onyx_status prepare_once(onyx_session *s, ir_graph *g)
     }
   }
   ONYX_TRY(graph_prepare(g, &s->cpu));
+  if (s->opt.opt_level > 0) ONYX_TRY(graph_optimize(g, s->opt.opt_level, NULL));
   return allocate_buffers(g);
 }
 
@@ -283,6 +285,7 @@ onyx_status onyx_session_cost(const onyx_session *s, onyx_cost *cost)
     int64_t ny = y ? ir_tensor_numel(y) : 0, macs = 0;
     switch (n->op) {
     case ONYX_OP_CONV: /* each output element: Cin/group * kernel MACs */
+    case ONYX_OP_FUSED_CONV:
       if (w) macs = ny * (onyx_numel(w->ndim - 1, w->dims + 1));
       break;
     case ONYX_OP_CONV_TRANSPOSE: /* each input element scatters Cout/group * kernel MACs */
