@@ -58,7 +58,7 @@ static onyx_status pool_init(cuda_ctx *ctx, cuda_layer *L)
   nn_geom gm;
   cuda_pool_geom *g = kc_state(L, sizeof(*g));
   if (!g) return ONYX_ERR_NO_MEMORY;
-  onyx_dtype dt = x->dtype;
+  onyx_dtype dt = L->in[0].dtype; /* the storage type (an FP16 engine stores float as FLOAT16) */
   bool ok = dt == ONYX_DTYPE_FLOAT || dt == ONYX_DTYPE_FLOAT16 ||
             (is_max && (dt == ONYX_DTYPE_INT8 || dt == ONYX_DTYPE_UINT8));
   if (!ok) return kc_bad_dtype(L, "input", dt);

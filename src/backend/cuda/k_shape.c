@@ -144,7 +144,7 @@ static onyx_status split_init(cuda_ctx *ctx, cuda_layer *L)
   const ir_tensor *x = kc_in(L, 0);
   onyx_status st;
   int axis;
-  strided_state *s = strided_alloc(L, L->n_out, x->dtype, &st);
+  strided_state *s = strided_alloc(L, L->n_out, L->in[0].dtype, &st);
   if (!s) return st;
   int64_t *sizes = onyx_malloc((size_t)L->n_out * sizeof(*sizes));
   if (!sizes) return ONYX_ERR_NO_MEMORY;
@@ -190,7 +190,7 @@ static onyx_status pad_init(cuda_ctx *ctx, cuda_layer *L)
   int64_t pads[2 * ONYX_MAX_DIMS];
   pad_state *s = kc_state(L, sizeof(*s));
   if (!s) return ONYX_ERR_NO_MEMORY;
-  ONYX_TRY(kc_elem_size(L, x->dtype, &s->esz));
+  ONYX_TRY(kc_elem_size(L, L->in[0].dtype, &s->esz));
   ONYX_TRY(pad_resolve(L->g, L->node, x, pads));
   int r = x->ndim;
   s->p.ndim = r;
@@ -204,9 +204,9 @@ static onyx_status pad_init(cuda_ctx *ctx, cuda_layer *L)
   }
   s->value_input = -1;
   if (p->from_attrs) {
-    s->value = kc_scalar_bits(x->dtype, p->value);
+    s->value = kc_scalar_bits(L->in[0].dtype, p->value);
   } else if (L->n_in > 2 && L->in[2].ptr && cuda_tensor_numel(&L->in[2]) > 0) {
-    if (L->in[2].dtype != x->dtype) return kc_bad_dtype(L, "constant_value", L->in[2].dtype);
+    if (L->in[2].dtype != L->in[0].dtype) return kc_bad_dtype(L, "constant_value", L->in[2].dtype);
     s->value_input = 2;
   }
   if (!L->out[0].ptr) s->p.n = 0;
@@ -237,7 +237,7 @@ static onyx_status gather_init(cuda_ctx *ctx, cuda_layer *L)
   int axis;
   gather_state *s = kc_state(L, sizeof(*s));
   if (!s) return ONYX_ERR_NO_MEMORY;
-  ONYX_TRY(kc_elem_size(L, x->dtype, &s->esz));
+  ONYX_TRY(kc_elem_size(L, L->in[0].dtype, &s->esz));
   if (ind->dtype != ONYX_DTYPE_INT64 && ind->dtype != ONYX_DTYPE_INT32) return kc_bad_dtype(L, "indices", ind->dtype);
   ONYX_TRY(op_axis(L->node, p->axis, x->ndim, &axis));
   s->outer = onyx_numel(axis, x->dims);
