@@ -18,7 +18,8 @@ bool kc_is_sint(onyx_dtype dt)
 
 bool kc_is_uint(onyx_dtype dt)
 {
-  return dt == ONYX_DTYPE_UINT8 || dt == ONYX_DTYPE_UINT16 || dt == ONYX_DTYPE_UINT32 || dt == ONYX_DTYPE_UINT64;
+  return dt == ONYX_DTYPE_UINT8 || dt == ONYX_DTYPE_UINT16 || dt == ONYX_DTYPE_UINT32 ||
+         dt == ONYX_DTYPE_UINT64;
 }
 
 bool kc_is_numeric(onyx_dtype dt) { return kc_is_float(dt) || kc_is_sint(dt) || kc_is_uint(dt); }
@@ -63,10 +64,7 @@ onyx_status kc_copy(const cuda_ctx *ctx, void *dst, const void *src, size_t byte
   return ONYX_OK;
 }
 
-size_t kc_bytes(const cuda_tensor *t)
-{
-  return (size_t)cuda_tensor_numel(t) * onyx_dtype_size(t->dtype);
-}
+size_t kc_bytes(const cuda_tensor *t) { return (size_t)cuda_tensor_numel(t) * onyx_dtype_size(t->dtype); }
 
 void kc_contiguous(int ndim, const int64_t *dims, int64_t *strides)
 {
@@ -124,8 +122,8 @@ void cuda_bcast_init(cuda_bcast *b, int out_ndim, const int64_t *out_dims, int n
   b->small = b->n <= INT32_MAX;
 }
 
-void cuda_strided_init(cuda_strided *c, int ndim, const int64_t *dims, const int64_t *src_str, int64_t src_base,
-                       const int64_t *dst_str, int64_t dst_base)
+void cuda_strided_init(cuda_strided *c, int ndim, const int64_t *dims, const int64_t *src_str,
+                       int64_t src_base, const int64_t *dst_str, int64_t dst_base)
 {
   memset(c, 0, sizeof(*c));
   c->src_base = src_base;

@@ -10,10 +10,10 @@
 static inline const ir_tensor *kc_in(const cuda_layer *L, int k) { return ir_in(L->g, L->node, k); }
 static inline const ir_tensor *kc_out(const cuda_layer *L, int k) { return ir_out(L->g, L->node, k); }
 
-bool kc_is_float(onyx_dtype dt);        /* FLOAT, FLOAT16, DOUBLE */
-bool kc_is_sint(onyx_dtype dt);         /* INT8 .. INT64 */
-bool kc_is_uint(onyx_dtype dt);         /* UINT8 .. UINT64 */
-bool kc_is_numeric(onyx_dtype dt);      /* any of the three */
+bool kc_is_float(onyx_dtype dt);   /* FLOAT, FLOAT16, DOUBLE */
+bool kc_is_sint(onyx_dtype dt);    /* INT8 .. INT64 */
+bool kc_is_uint(onyx_dtype dt);    /* UINT8 .. UINT64 */
+bool kc_is_numeric(onyx_dtype dt); /* any of the three */
 /* Element size for data-movement kernels (1, 2, 4 or 8), or an UNSUPPORTED layer error. */
 onyx_status kc_elem_size(const cuda_layer *L, onyx_dtype dt, size_t *esz);
 onyx_status kc_bad_dtype(const cuda_layer *L, const char *what, onyx_dtype dt);
@@ -38,7 +38,7 @@ void kc_broadcast_strides(int out_ndim, const int64_t *out_dims, int in_ndim, co
                           int64_t *strides);
 void cuda_bcast_init(cuda_bcast *b, int out_ndim, const int64_t *out_dims, int nin, const int *in_ndim,
                      const int64_t *const *in_dims);
-void cuda_strided_init(cuda_strided *c, int ndim, const int64_t *dims, const int64_t *src_str, int64_t src_base,
-                       const int64_t *dst_str, int64_t dst_base);
+void cuda_strided_init(cuda_strided *c, int ndim, const int64_t *dims, const int64_t *src_str,
+                       int64_t src_base, const int64_t *dst_str, int64_t dst_base);
 
 #endif

@@ -105,9 +105,9 @@ static onyx_status clip_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const clip_params *p = L->node->params;
   const void *lo = L->n_in > 1 ? L->in[1].ptr : NULL, *hi = L->n_in > 2 ? L->in[2].ptr : NULL;
-  return kc_launched(L, cuda_ew_clip(L->in[0].dtype, L->in[0].ptr, L->out[0].ptr, cuda_tensor_numel(&L->out[0]),
-                                     lo, hi, p && p->has_lo, p ? p->lo : 0, p && p->has_hi, p ? p->hi : 0,
-                                     ctx->stream));
+  return kc_launched(L, cuda_ew_clip(L->in[0].dtype, L->in[0].ptr, L->out[0].ptr,
+                                     cuda_tensor_numel(&L->out[0]), lo, hi, p && p->has_lo, p ? p->lo : 0,
+                                     p && p->has_hi, p ? p->hi : 0, ctx->stream));
 }
 
 const cuda_op_impl cuda_k_clip = {clip_init, clip_enqueue, kc_release};
@@ -147,7 +147,8 @@ static onyx_status binary_init(cuda_ctx *ctx, cuda_layer *L)
   case ONYX_OP_PRELU: s->op = CUDA_BIN_PRELU; break;
   default: return cuda_layer_error(L, ONYX_ERR_INTERNAL, "not a binary op");
   }
-  if (!kc_is_numeric(dt) && !(s->op == CUDA_BIN_EQUAL && dt == ONYX_DTYPE_BOOL)) return kc_bad_dtype(L, "input", dt);
+  if (!kc_is_numeric(dt) && !(s->op == CUDA_BIN_EQUAL && dt == ONYX_DTYPE_BOOL))
+    return kc_bad_dtype(L, "input", dt);
   if (L->in[1].dtype != dt) return kc_bad_dtype(L, "input 1", L->in[1].dtype);
   ONYX_TRY(binary_bcast(L, &s->b));
   snprintf(L->kernel, sizeof(L->kernel), "onyx:binary_%s%s", n->op_type, s->b.flat ? "_flat" : "");
@@ -157,8 +158,8 @@ static onyx_status binary_init(cuda_ctx *ctx, cuda_layer *L)
 static onyx_status binary_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const binary_state *s = L->state;
-  return kc_launched(L, cuda_ew_binary(s->op, L->in[0].dtype, &s->b, L->in[0].ptr, L->in[1].ptr, L->out[0].ptr,
-                                       ctx->stream));
+  return kc_launched(L, cuda_ew_binary(s->op, L->in[0].dtype, &s->b, L->in[0].ptr, L->in[1].ptr,
+                                       L->out[0].ptr, ctx->stream));
 }
 
 const cuda_op_impl cuda_k_binary = {binary_init, binary_enqueue, kc_release};
@@ -190,8 +191,8 @@ static onyx_status pow_enqueue(cuda_ctx *ctx, const cuda_layer *L)
   const void *e = L->in[1].ptr;
   onyx_dtype ex = L->in[1].dtype;
   if (s->widen) {
-    ONYX_TRY(kc_launched(L, cuda_ew_cast(ex, ONYX_DTYPE_DOUBLE, e, ctx->workspace, cuda_tensor_numel(&L->in[1]),
-                                         ctx->stream)));
+    ONYX_TRY(kc_launched(L, cuda_ew_cast(ex, ONYX_DTYPE_DOUBLE, e, ctx->workspace,
+                                         cuda_tensor_numel(&L->in[1]), ctx->stream)));
     e = ctx->workspace;
     ex = ONYX_DTYPE_DOUBLE;
   }
@@ -236,8 +237,8 @@ static onyx_status variadic_enqueue(cuda_ctx *ctx, const cuda_layer *L)
   if (s->steps == 0) return kc_copy(ctx, L->out[0].ptr, L->in[0].ptr, kc_bytes(&L->out[0]));
   for (int k = 1; k <= s->steps; k++) {
     const void *a = k == 1 ? L->in[0].ptr : L->out[0].ptr;
-    ONYX_TRY(kc_launched(L, cuda_ew_binary(s->op, L->out[0].dtype, &s->b[k - 1], a, L->in[k].ptr, L->out[0].ptr,
-                                           ctx->stream)));
+    ONYX_TRY(kc_launched(L, cuda_ew_binary(s->op, L->out[0].dtype, &s->b[k - 1], a, L->in[k].ptr,
+                                           L->out[0].ptr, ctx->stream)));
   }
   return ONYX_OK;
 }
@@ -267,8 +268,8 @@ static onyx_status where_init(cuda_ctx *ctx, cuda_layer *L)
 static onyx_status where_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const where_state *s = L->state;
-  return kc_launched(L, cuda_ew_where(s->esz, &s->b, L->in[0].ptr, L->in[1].ptr, L->in[2].ptr, L->out[0].ptr,
-                                      ctx->stream));
+  return kc_launched(
+      L, cuda_ew_where(s->esz, &s->b, L->in[0].ptr, L->in[1].ptr, L->in[2].ptr, L->out[0].ptr, ctx->stream));
 }
 
 const cuda_op_impl cuda_k_where = {where_init, where_enqueue, kc_release};
@@ -288,8 +289,8 @@ static onyx_status cast_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   onyx_dtype from = L->in[0].dtype, to = L->out[0].dtype;
   if (from == to) return kc_copy(ctx, L->out[0].ptr, L->in[0].ptr, kc_bytes(&L->out[0]));
-  return kc_launched(L, cuda_ew_cast(from, to, L->in[0].ptr, L->out[0].ptr, cuda_tensor_numel(&L->out[0]),
-                                     ctx->stream));
+  return kc_launched(
+      L, cuda_ew_cast(from, to, L->in[0].ptr, L->out[0].ptr, cuda_tensor_numel(&L->out[0]), ctx->stream));
 }
 
 const cuda_op_impl cuda_k_cast = {cast_init, cast_enqueue, kc_release};
@@ -346,8 +347,8 @@ static onyx_status dropout_enqueue(cuda_ctx *ctx, const cuda_layer *L)
   const dropout_state *s = L->state;
   ONYX_TRY(kc_copy(ctx, L->out[0].ptr, L->in[0].ptr, kc_bytes(&L->out[0])));
   if (!s->mask_esz) return ONYX_OK;
-  return kc_launched(L, cuda_ew_fill(s->mask_esz, s->one, L->out[1].ptr, cuda_tensor_numel(&L->out[1]),
-                                     ctx->stream));
+  return kc_launched(
+      L, cuda_ew_fill(s->mask_esz, s->one, L->out[1].ptr, cuda_tensor_numel(&L->out[1]), ctx->stream));
 }
 
 const cuda_op_impl cuda_k_dropout = {dropout_init, dropout_enqueue, kc_release};

@@ -18,8 +18,10 @@ static onyx_status bn_init(cuda_ctx *ctx, cuda_layer *L)
   const cuda_tensor *x = &L->in[0];
   bn_state *s = kc_state(L, sizeof(*s));
   if (!s) return ONYX_ERR_NO_MEMORY;
-  if (x->dtype != ONYX_DTYPE_FLOAT && x->dtype != ONYX_DTYPE_FLOAT16) return kc_bad_dtype(L, "input", x->dtype);
-  if (x->ndim < 2) return cuda_layer_error(L, ONYX_ERR_SHAPE, "input must be N x C x ..., got rank %d", x->ndim);
+  if (x->dtype != ONYX_DTYPE_FLOAT && x->dtype != ONYX_DTYPE_FLOAT16)
+    return kc_bad_dtype(L, "input", x->dtype);
+  if (x->ndim < 2)
+    return cuda_layer_error(L, ONYX_ERR_SHAPE, "input must be N x C x ..., got rank %d", x->ndim);
   s->N = x->dims[0];
   s->C = x->dims[1];
   s->inner = onyx_numel(x->ndim - 2, x->dims + 2);
@@ -27,7 +29,8 @@ static onyx_status bn_init(cuda_ctx *ctx, cuda_layer *L)
     const cuda_tensor *t = &L->in[k + 1];
     if (!t->ptr || t->dtype != x->dtype) return kc_bad_dtype(L, "statistics", t->dtype);
     int64_t cnt = cuda_tensor_numel(t);
-    if (cnt == s->C) s->chan |= 1u << k;
+    if (cnt == s->C)
+      s->chan |= 1u << k;
     else if (cnt != s->C * s->inner)
       return cuda_layer_error(L, ONYX_ERR_SHAPE, "input %d holds %lld values, needs %lld or %lld", k + 1,
                               (long long)cnt, (long long)s->C, (long long)(s->C * s->inner));
@@ -40,9 +43,9 @@ static onyx_status bn_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const bn_state *s = L->state;
   const nn_bn_params *p = L->node->params;
-  return kc_launched(L, cuda_batchnorm(L->in[0].dtype, L->in[0].ptr, L->out[0].ptr, L->in[1].ptr, L->in[2].ptr,
-                                       L->in[3].ptr, L->in[4].ptr, p->epsilon, s->N, s->C, s->inner, s->chan,
-                                       ctx->stream));
+  return kc_launched(L, cuda_batchnorm(L->in[0].dtype, L->in[0].ptr, L->out[0].ptr, L->in[1].ptr,
+                                       L->in[2].ptr, L->in[3].ptr, L->in[4].ptr, p->epsilon, s->N, s->C,
+                                       s->inner, s->chan, ctx->stream));
 }
 
 const cuda_op_impl cuda_k_batch_normalization = {bn_init, bn_enqueue, kc_release};

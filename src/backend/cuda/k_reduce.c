@@ -22,7 +22,9 @@ static onyx_status softmax_init(cuda_ctx *ctx, cuda_layer *L)
   if (!kc_is_float(L->in[0].dtype)) return kc_bad_dtype(L, "input", L->in[0].dtype);
   ONYX_TRY(softmax_layout(L->node, kc_in(L, 0), &s->outer, &s->len, &s->inner));
   snprintf(L->kernel, sizeof(L->kernel), "onyx:softmax_%s",
-           s->inner > 1 ? "lanes" : s->len <= 1024 ? "warp_rows" : "block_rows");
+           s->inner > 1     ? "lanes"
+           : s->len <= 1024 ? "warp_rows"
+                            : "block_rows");
   return ONYX_OK;
 }
 
@@ -61,8 +63,10 @@ static void reduce_layout(int ndim, const int64_t *dims, const bool *mask, cuda_
     if (last_kind == -1) R->last_kept = !kind;
     last_kind = kind;
     stride *= sz;
-    if (kind) R->n_red *= sz;
-    else R->n_out *= sz;
+    if (kind)
+      R->n_red *= sz;
+    else
+      R->n_out *= sz;
   }
   for (int i = 0; i < R->nk / 2; i++) {
     int j = R->nk - 1 - i;
@@ -94,8 +98,12 @@ static onyx_status reduce_finish(cuda_layer *L, reduce_state *s)
   if (s->R.n_red == 0 && s->kind == CUDA_RED_MEAN && ints)
     return cuda_layer_error(L, ONYX_ERR_SHAPE, "the integer mean of an empty set is undefined");
   snprintf(L->kernel, sizeof(L->kernel), "onyx:reduce_%s_%s",
-           s->kind == CUDA_RED_MAX ? "max" : s->kind == CUDA_RED_MEAN ? "mean" : "sum",
-           s->noop ? "copy" : s->R.last_kept ? "cols" : "rows");
+           s->kind == CUDA_RED_MAX    ? "max"
+           : s->kind == CUDA_RED_MEAN ? "mean"
+                                      : "sum",
+           s->noop          ? "copy"
+           : s->R.last_kept ? "cols"
+                            : "rows");
   return ONYX_OK;
 }
 
@@ -107,7 +115,9 @@ static onyx_status reduce_init(cuda_ctx *ctx, cuda_layer *L)
   reduce_state *s = kc_state(L, sizeof(*s));
   if (!s) return ONYX_ERR_NO_MEMORY;
   ONYX_TRY(reduce_axes_mask(L->g, n, x->ndim, mask, &s->noop));
-  s->kind = n->op == ONYX_OP_REDUCE_MAX ? CUDA_RED_MAX : n->op == ONYX_OP_REDUCE_MEAN ? CUDA_RED_MEAN : CUDA_RED_SUM;
+  s->kind = n->op == ONYX_OP_REDUCE_MAX    ? CUDA_RED_MAX
+            : n->op == ONYX_OP_REDUCE_MEAN ? CUDA_RED_MEAN
+                                           : CUDA_RED_SUM;
   reduce_layout(x->ndim, x->dims, mask, &s->R);
   return reduce_finish(L, s);
 }
@@ -119,8 +129,10 @@ static onyx_status global_pool_init(cuda_ctx *ctx, cuda_layer *L)
   bool mask[ONYX_MAX_DIMS];
   reduce_state *s = kc_state(L, sizeof(*s));
   if (!s) return ONYX_ERR_NO_MEMORY;
-  if (x->dtype != ONYX_DTYPE_FLOAT && x->dtype != ONYX_DTYPE_FLOAT16) return kc_bad_dtype(L, "input", x->dtype);
-  if (x->ndim < 2) return cuda_layer_error(L, ONYX_ERR_SHAPE, "input must be N x C x ..., got rank %d", x->ndim);
+  if (x->dtype != ONYX_DTYPE_FLOAT && x->dtype != ONYX_DTYPE_FLOAT16)
+    return kc_bad_dtype(L, "input", x->dtype);
+  if (x->ndim < 2)
+    return cuda_layer_error(L, ONYX_ERR_SHAPE, "input must be N x C x ..., got rank %d", x->ndim);
   for (int d = 0; d < x->ndim; d++) mask[d] = d >= 2;
   s->kind = L->node->op == ONYX_OP_GLOBAL_MAX_POOL ? CUDA_RED_MAX : CUDA_RED_MEAN;
   reduce_layout(x->ndim, x->dims, mask, &s->R);
@@ -131,7 +143,8 @@ static onyx_status reduce_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const reduce_state *s = L->state;
   if (s->noop) return kc_copy(ctx, L->out[0].ptr, L->in[0].ptr, kc_bytes(&L->in[0]));
-  return kc_launched(L, cuda_reduce(L->in[0].dtype, s->kind, &s->R, L->in[0].ptr, L->out[0].ptr, ctx->stream));
+  return kc_launched(L,
+                     cuda_reduce(L->in[0].dtype, s->kind, &s->R, L->in[0].ptr, L->out[0].ptr, ctx->stream));
 }
 
 const cuda_op_impl cuda_k_reduce = {reduce_init, reduce_enqueue, kc_release};

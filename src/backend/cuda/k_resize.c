@@ -96,8 +96,10 @@ static int make_taps(const resize_params *p, const resize_plan *plan, int d, int
     }
     double x0 = floor(x), r = x - x0, c[4];
     int64_t first = (int64_t)x0 - (k == 4 ? 1 : 0);
-    if (k == 2) c[0] = 1 - r, c[1] = r;
-    else cubic_weights(r, p->cubic_a, c);
+    if (k == 2)
+      c[0] = 1 - r, c[1] = r;
+    else
+      cubic_weights(r, p->cubic_a, c);
     if (p->exclude_outside) {
       double sum = 0;
       for (int i = 0; i < k; i++) {
@@ -180,7 +182,8 @@ static onyx_status resize_init(cuda_ctx *ctx, cuda_layer *L)
   if (s->interp && x->dtype != ONYX_DTYPE_FLOAT && x->dtype != ONYX_DTYPE_FLOAT16)
     st = kc_bad_dtype(L, "input (interpolated)", x->dtype);
   else if (combos > MAX_COMBOS)
-    st = cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "interpolating over %d dimensions at once is not supported", nd);
+    st = cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
+                          "interpolating over %d dimensions at once is not supported", nd);
   if (st == ONYX_OK) {
     cudaError_t err = cudaMalloc(&s->dev, bytes);
     if (err == cudaSuccess) err = cudaMemcpy(s->dev, host, bytes, cudaMemcpyHostToDevice);
@@ -200,8 +203,8 @@ static onyx_status resize_enqueue(cuda_ctx *ctx, const cuda_layer *L)
   const resize_state *s = L->state;
   if (s->g.n == 0) return ONYX_OK;
   if (!s->interp)
-    return kc_launched(L, cuda_resize_nearest(s->esz, &s->g, L->in[0].ptr, L->out[0].ptr, s->off, s->outside,
-                                              ctx->stream));
+    return kc_launched(
+        L, cuda_resize_nearest(s->esz, &s->g, L->in[0].ptr, L->out[0].ptr, s->off, s->outside, ctx->stream));
   return kc_launched(L, cuda_resize_interp(L->in[0].dtype, &s->g, L->in[0].ptr, L->out[0].ptr, s->off, s->w,
                                            s->outside, ctx->stream));
 }

@@ -179,8 +179,8 @@ const cuda_op_impl cuda_k_split = {split_init, strided_enqueue, kc_release};
 typedef struct pad_state {
   size_t esz;
   cuda_pad p;
-  uint64_t value;    /* the constant, when not an input */
-  int value_input;   /* input index of a device constant, or -1 */
+  uint64_t value;  /* the constant, when not an input */
+  int value_input; /* input index of a device constant, or -1 */
 } pad_state;
 
 static onyx_status pad_init(cuda_ctx *ctx, cuda_layer *L)
@@ -194,7 +194,9 @@ static onyx_status pad_init(cuda_ctx *ctx, cuda_layer *L)
   ONYX_TRY(pad_resolve(L->g, L->node, x, pads));
   int r = x->ndim;
   s->p.ndim = r;
-  s->p.mode = p->mode == PAD_REFLECT ? CUDA_PAD_REFLECT : p->mode == PAD_EDGE ? CUDA_PAD_EDGE : CUDA_PAD_CONSTANT;
+  s->p.mode = p->mode == PAD_REFLECT ? CUDA_PAD_REFLECT
+              : p->mode == PAD_EDGE  ? CUDA_PAD_EDGE
+                                     : CUDA_PAD_CONSTANT;
   s->p.n = cuda_tensor_numel(&L->out[0]);
   kc_contiguous(r, x->dims, s->p.in_str);
   for (int d = 0; d < r; d++) {
@@ -218,7 +220,8 @@ static onyx_status pad_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const pad_state *s = L->state;
   const void *vdev = s->value_input >= 0 ? L->in[s->value_input].ptr : NULL;
-  return kc_launched(L, cuda_copy_pad(s->esz, &s->p, L->in[0].ptr, L->out[0].ptr, vdev, s->value, ctx->stream));
+  return kc_launched(L,
+                     cuda_copy_pad(s->esz, &s->p, L->in[0].ptr, L->out[0].ptr, vdev, s->value, ctx->stream));
 }
 
 const cuda_op_impl cuda_k_pad = {pad_init, pad_enqueue, kc_release};
@@ -238,18 +241,21 @@ static onyx_status gather_init(cuda_ctx *ctx, cuda_layer *L)
   gather_state *s = kc_state(L, sizeof(*s));
   if (!s) return ONYX_ERR_NO_MEMORY;
   ONYX_TRY(kc_elem_size(L, L->in[0].dtype, &s->esz));
-  if (ind->dtype != ONYX_DTYPE_INT64 && ind->dtype != ONYX_DTYPE_INT32) return kc_bad_dtype(L, "indices", ind->dtype);
+  if (ind->dtype != ONYX_DTYPE_INT64 && ind->dtype != ONYX_DTYPE_INT32)
+    return kc_bad_dtype(L, "indices", ind->dtype);
   ONYX_TRY(op_axis(L->node, p->axis, x->ndim, &axis));
   s->outer = onyx_numel(axis, x->dims);
   s->dim = x->dims[axis];
   s->inner = onyx_numel(x->ndim - axis - 1, x->dims + axis + 1);
   s->cnt = ir_tensor_numel(ind);
-  if (ind->is_const && ind->data) /* constant indices are checked now (run-time ones out of range give zeros) */
+  if (ind->is_const &&
+      ind->data) /* constant indices are checked now (run-time ones out of range give zeros) */
     for (int64_t j = 0; j < s->cnt; j++) {
       int64_t k = ir_tensor_get_i64(ind, j);
       if (k < -s->dim || k >= s->dim)
-        return cuda_layer_error(L, ONYX_ERR_INVALID_ARG, "index %lld is out of range for axis %d of size %lld",
-                                (long long)k, axis, (long long)s->dim);
+        return cuda_layer_error(L, ONYX_ERR_INVALID_ARG,
+                                "index %lld is out of range for axis %d of size %lld", (long long)k, axis,
+                                (long long)s->dim);
     }
   if (!L->out[0].ptr) s->cnt = 0;
   snprintf(L->kernel, sizeof(L->kernel), "onyx:gather");
@@ -287,7 +293,8 @@ static onyx_status constant_of_shape_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const fill_state *s = L->state;
   if (!L->out[0].ptr) return ONYX_OK;
-  return kc_launched(L, cuda_ew_fill(s->esz, s->value, L->out[0].ptr, cuda_tensor_numel(&L->out[0]), ctx->stream));
+  return kc_launched(
+      L, cuda_ew_fill(s->esz, s->value, L->out[0].ptr, cuda_tensor_numel(&L->out[0]), ctx->stream));
 }
 
 const cuda_op_impl cuda_k_constant_of_shape = {constant_of_shape_init, constant_of_shape_enqueue, kc_release};

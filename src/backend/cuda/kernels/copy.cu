@@ -36,9 +36,15 @@ extern "C" cudaError_t cuda_copy_strided(size_t esz, const cuda_strided *c, cons
   unsigned g = k_grid(c->n);
   switch (esz) {
   case 1: strided_kernel<uint8_t><<<g, K_BLOCK, 0, stream>>>(*c, (const uint8_t *)src, (uint8_t *)dst); break;
-  case 2: strided_kernel<uint16_t><<<g, K_BLOCK, 0, stream>>>(*c, (const uint16_t *)src, (uint16_t *)dst); break;
-  case 4: strided_kernel<uint32_t><<<g, K_BLOCK, 0, stream>>>(*c, (const uint32_t *)src, (uint32_t *)dst); break;
-  case 8: strided_kernel<uint64_t><<<g, K_BLOCK, 0, stream>>>(*c, (const uint64_t *)src, (uint64_t *)dst); break;
+  case 2:
+    strided_kernel<uint16_t><<<g, K_BLOCK, 0, stream>>>(*c, (const uint16_t *)src, (uint16_t *)dst);
+    break;
+  case 4:
+    strided_kernel<uint32_t><<<g, K_BLOCK, 0, stream>>>(*c, (const uint32_t *)src, (uint32_t *)dst);
+    break;
+  case 8:
+    strided_kernel<uint64_t><<<g, K_BLOCK, 0, stream>>>(*c, (const uint64_t *)src, (uint64_t *)dst);
+    break;
   default: return cudaErrorInvalidValue;
   }
   return cudaSuccess;
@@ -59,7 +65,8 @@ __device__ __forceinline__ int64_t pad_source(int mode, int64_t i, int64_t b, in
 }
 
 template <typename E>
-static __global__ void pad_kernel(cuda_pad p, const E *__restrict__ src, E *__restrict__ dst, const E *vdev, E vdef)
+static __global__ void pad_kernel(cuda_pad p, const E *__restrict__ src, E *__restrict__ dst, const E *vdev,
+                                  E vdef)
 {
   E value = vdev ? *vdev : vdef;
   K_LOOP(i, p.n)
@@ -70,8 +77,10 @@ static __global__ void pad_kernel(cuda_pad p, const E *__restrict__ src, E *__re
       int64_t idx = r % p.out[d];
       r /= p.out[d];
       int64_t k = pad_source(p.mode, idx, p.begin[d], p.in[d]);
-      if (k < 0) constant = true;
-      else off += k * p.in_str[d];
+      if (k < 0)
+        constant = true;
+      else
+        off += k * p.in_str[d];
     }
     dst[i] = constant ? value : src[off];
   }
@@ -85,7 +94,7 @@ extern "C" cudaError_t cuda_copy_pad(size_t esz, const cuda_pad *p, const void *
   switch (esz) {
 #define P(SZ, E)                                                                                             \
   case SZ:                                                                                                   \
-    pad_kernel<E><<<g, K_BLOCK, 0, stream>>>(*p, (const E *)src, (E *)dst, (const E *)value_dev, (E)value); \
+    pad_kernel<E><<<g, K_BLOCK, 0, stream>>>(*p, (const E *)src, (E *)dst, (const E *)value_dev, (E)value);  \
     break;
     P(1, uint8_t)
     P(2, uint16_t)
@@ -98,8 +107,9 @@ extern "C" cudaError_t cuda_copy_pad(size_t esz, const cuda_pad *p, const void *
 }
 
 template <typename E, typename I>
-static __global__ void gather_kernel(const E *__restrict__ src, const I *__restrict__ ind, E *__restrict__ dst,
-                                     int64_t outer, int64_t dim, int64_t cnt, int64_t inner)
+static __global__ void gather_kernel(const E *__restrict__ src, const I *__restrict__ ind,
+                                     E *__restrict__ dst, int64_t outer, int64_t dim, int64_t cnt,
+                                     int64_t inner)
 {
   const int64_t n = outer * cnt * inner;
   K_LOOP(i, n)
@@ -111,9 +121,9 @@ static __global__ void gather_kernel(const E *__restrict__ src, const I *__restr
   }
 }
 
-extern "C" cudaError_t cuda_copy_gather(size_t esz, int indices_int64, int64_t outer, int64_t dim, int64_t cnt,
-                                        int64_t inner, const void *src, const void *indices, void *dst,
-                                        cudaStream_t stream)
+extern "C" cudaError_t cuda_copy_gather(size_t esz, int indices_int64, int64_t outer, int64_t dim,
+                                        int64_t cnt, int64_t inner, const void *src, const void *indices,
+                                        void *dst, cudaStream_t stream)
 {
   int64_t n = outer * cnt * inner;
   if (n <= 0) return cudaSuccess;

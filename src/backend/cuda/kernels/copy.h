@@ -28,7 +28,8 @@ typedef struct cuda_strided {
   int64_t src_base, dst_base;
 } cuda_strided;
 
-cudaError_t cuda_copy_strided(size_t esz, const cuda_strided *c, const void *src, void *dst, cudaStream_t stream);
+cudaError_t cuda_copy_strided(size_t esz, const cuda_strided *c, const void *src, void *dst,
+                              cudaStream_t stream);
 
 typedef enum cuda_pad_mode { CUDA_PAD_CONSTANT, CUDA_PAD_REFLECT, CUDA_PAD_EDGE } cuda_pad_mode;
 
@@ -48,7 +49,8 @@ cudaError_t cuda_copy_pad(size_t esz, const cuda_pad *p, const void *src, void *
  * counting from the end) pick rows; dst is [outer, cnt, inner].  An index out of range gives zeros
  * (the host checks constant indices before). */
 cudaError_t cuda_copy_gather(size_t esz, int indices_int64, int64_t outer, int64_t dim, int64_t cnt,
-                             int64_t inner, const void *src, const void *indices, void *dst, cudaStream_t stream);
+                             int64_t inner, const void *src, const void *indices, void *dst,
+                             cudaStream_t stream);
 
 #ifdef __cplusplus
 }

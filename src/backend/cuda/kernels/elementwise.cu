@@ -69,7 +69,8 @@ static __global__ void unary_float_kernel(int op, float alpha, float beta, const
   K_LOOP(i, n) y[i] = k_st<T>(unary_float<C>(op, k_ld(x[i]), (C)alpha, (C)beta));
 }
 
-template <typename T> static __global__ void unary_int_kernel(int op, const T *__restrict__ x, T *__restrict__ y, int64_t n)
+template <typename T>
+static __global__ void unary_int_kernel(int op, const T *__restrict__ x, T *__restrict__ y, int64_t n)
 {
   typedef typename std::make_unsigned<T>::type U;
   K_LOOP(i, n)
@@ -98,11 +99,15 @@ extern "C" cudaError_t cuda_ew_unary(cuda_unary_op op, onyx_dtype dt, float alph
 #undef F
   default: break;
   }
-  bool is_signed = dt == ONYX_DTYPE_INT8 || dt == ONYX_DTYPE_INT16 || dt == ONYX_DTYPE_INT32 || dt == ONYX_DTYPE_INT64;
-  if (!(op == CUDA_UN_ABS || (is_signed && (op == CUDA_UN_RELU || op == CUDA_UN_NEG)))) return cudaErrorInvalidValue;
+  bool is_signed =
+      dt == ONYX_DTYPE_INT8 || dt == ONYX_DTYPE_INT16 || dt == ONYX_DTYPE_INT32 || dt == ONYX_DTYPE_INT64;
+  if (!(op == CUDA_UN_ABS || (is_signed && (op == CUDA_UN_RELU || op == CUDA_UN_NEG))))
+    return cudaErrorInvalidValue;
   switch (dt) {
 #define I(E, T)                                                                                              \
-  case E: unary_int_kernel<T><<<k_grid(n), K_BLOCK, 0, stream>>>((int)op, (const T *)x, (T *)y, n); return cudaSuccess;
+  case E:                                                                                                    \
+    unary_int_kernel<T><<<k_grid(n), K_BLOCK, 0, stream>>>((int)op, (const T *)x, (T *)y, n);                \
+    return cudaSuccess;
     K_SINT_TYPES(I)
     K_UINT_TYPES(I)
 #undef I
@@ -113,8 +118,8 @@ extern "C" cudaError_t cuda_ew_unary(cuda_unary_op op, onyx_dtype dt, float alph
 // ---- Clip ----
 
 template <typename T>
-static __global__ void clip_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t n, const T *plo, const T *phi,
-                                   int has_lo, double lo_attr, int has_hi, double hi_attr)
+static __global__ void clip_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t n, const T *plo,
+                                   const T *phi, int has_lo, double lo_attr, int has_hi, double hi_attr)
 {
   typedef typename KAcc<T>::type C;
   C lo = KLim<T>::lo(), hi = KLim<T>::hi();
@@ -143,7 +148,7 @@ extern "C" cudaError_t cuda_ew_clip(onyx_dtype dt, const void *x, void *y, int64
 #define C_(E, T)                                                                                             \
   case E:                                                                                                    \
     clip_kernel<T><<<k_grid(n), K_BLOCK, 0, stream>>>((const T *)x, (T *)y, n, (const T *)lo_dev,            \
-                                                      (const T *)hi_dev, has_lo, lo, has_hi, hi);           \
+                                                      (const T *)hi_dev, has_lo, lo, has_hi, hi);            \
     return cudaSuccess;
     K_NUM_TYPES(C_)
 #undef C_
@@ -248,7 +253,8 @@ static __global__ void bcast2_kernel(cuda_bcast b, const A *__restrict__ a, cons
 }
 
 template <typename A, typename B, typename O, typename F>
-static void bcast2_launch(const cuda_bcast *b, const void *a, const void *c, void *y, F f, cudaStream_t stream)
+static void bcast2_launch(const cuda_bcast *b, const void *a, const void *c, void *y, F f,
+                          cudaStream_t stream)
 {
   bcast2_kernel<A, B, O, F><<<k_grid(b->n), K_BLOCK, 0, stream>>>(*b, (const A *)a, (const B *)c, (O *)y, f);
 }
@@ -264,7 +270,9 @@ extern "C" cudaError_t cuda_ew_binary(cuda_binary_op op, onyx_dtype dt, const cu
   case E: bcast2_launch<T, T, uint8_t>(b, a, bb, y, EqOp<T>(), stream); return cudaSuccess;
       K_NUM_TYPES(Q)
 #undef Q
-    case ONYX_DTYPE_BOOL: bcast2_launch<uint8_t, uint8_t, uint8_t>(b, a, bb, y, BoolEqOp(), stream); return cudaSuccess;
+    case ONYX_DTYPE_BOOL:
+      bcast2_launch<uint8_t, uint8_t, uint8_t>(b, a, bb, y, BoolEqOp(), stream);
+      return cudaSuccess;
     default: return cudaErrorInvalidValue;
     }
   }
@@ -325,10 +333,22 @@ extern "C" cudaError_t cuda_ew_where(size_t esz, const cuda_bcast *b, const void
   const uint8_t *c = (const uint8_t *)cond;
   unsigned g = k_grid(b->n);
   switch (esz) {
-  case 1: where_kernel<uint8_t><<<g, K_BLOCK, 0, stream>>>(*b, c, (const uint8_t *)x, (const uint8_t *)z, (uint8_t *)y); break;
-  case 2: where_kernel<uint16_t><<<g, K_BLOCK, 0, stream>>>(*b, c, (const uint16_t *)x, (const uint16_t *)z, (uint16_t *)y); break;
-  case 4: where_kernel<uint32_t><<<g, K_BLOCK, 0, stream>>>(*b, c, (const uint32_t *)x, (const uint32_t *)z, (uint32_t *)y); break;
-  case 8: where_kernel<uint64_t><<<g, K_BLOCK, 0, stream>>>(*b, c, (const uint64_t *)x, (const uint64_t *)z, (uint64_t *)y); break;
+  case 1:
+    where_kernel<uint8_t>
+        <<<g, K_BLOCK, 0, stream>>>(*b, c, (const uint8_t *)x, (const uint8_t *)z, (uint8_t *)y);
+    break;
+  case 2:
+    where_kernel<uint16_t>
+        <<<g, K_BLOCK, 0, stream>>>(*b, c, (const uint16_t *)x, (const uint16_t *)z, (uint16_t *)y);
+    break;
+  case 4:
+    where_kernel<uint32_t>
+        <<<g, K_BLOCK, 0, stream>>>(*b, c, (const uint32_t *)x, (const uint32_t *)z, (uint32_t *)y);
+    break;
+  case 8:
+    where_kernel<uint64_t>
+        <<<g, K_BLOCK, 0, stream>>>(*b, c, (const uint64_t *)x, (const uint64_t *)z, (uint64_t *)y);
+    break;
   default: return cudaErrorInvalidValue;
   }
   return cudaSuccess;

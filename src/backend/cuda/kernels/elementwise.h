@@ -67,7 +67,8 @@ cudaError_t cuda_ew_unary(cuda_unary_op op, onyx_dtype dt, float alpha, float be
 /* y = clamp(x, lo, hi): a bound is *lo_dev / *hi_dev (device scalars of dt) when given, else the
  * attribute value when has_lo / has_hi, else the type's limit; lo > hi gives hi everywhere. */
 cudaError_t cuda_ew_clip(onyx_dtype dt, const void *x, void *y, int64_t n, const void *lo_dev,
-                         const void *hi_dev, int has_lo, double lo, int has_hi, double hi, cudaStream_t stream);
+                         const void *hi_dev, int has_lo, double lo, int has_hi, double hi,
+                         cudaStream_t stream);
 /* y = a op b over b->nin == 2 inputs; every numeric dtype, and BOOL for EQUAL. */
 cudaError_t cuda_ew_binary(cuda_binary_op op, onyx_dtype dt, const cuda_bcast *b, const void *a,
                            const void *bb, void *y, cudaStream_t stream);

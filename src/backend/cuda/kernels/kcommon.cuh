@@ -24,7 +24,8 @@ static inline unsigned k_grid(int64_t n, int block = K_BLOCK)
 }
 
 #define K_LOOP(i, n)                                                                                         \
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n);                                  \
+       i += (int64_t)gridDim.x * blockDim.x)
 
 template <typename T> struct KAcc {
   typedef T type;

@@ -33,8 +33,8 @@ template <> __device__ __forceinline__ float pool_lowest<int8_t>() { return (flo
 template <> __device__ __forceinline__ float pool_lowest<uint8_t>() { return 0.f; }
 
 template <typename T>
-static __global__ void max_pool_kernel(cuda_pool_geom g, int64_t n, const T *__restrict__ x, T *__restrict__ y,
-                                       int64_t *__restrict__ indices)
+static __global__ void max_pool_kernel(cuda_pool_geom g, int64_t n, const T *__restrict__ x,
+                                       T *__restrict__ y, int64_t *__restrict__ indices)
 {
   const int64_t D = g.img[0], H = g.img[1], W = g.img[2], ipl = D * H * W;
   K_LOOP(i, n)
@@ -67,7 +67,8 @@ static __global__ void max_pool_kernel(cuda_pool_geom g, int64_t n, const T *__r
 }
 
 template <typename T>
-static __global__ void avg_pool_kernel(cuda_pool_geom g, int64_t n, const T *__restrict__ x, T *__restrict__ y)
+static __global__ void avg_pool_kernel(cuda_pool_geom g, int64_t n, const T *__restrict__ x,
+                                       T *__restrict__ y)
 {
   const int64_t H = g.img[1], W = g.img[2], ipl = g.img[0] * H * W;
   K_LOOP(i, n)
@@ -85,7 +86,8 @@ static __global__ void avg_pool_kernel(cuda_pool_geom g, int64_t n, const T *__r
       for (int64_t kh = lo[1]; kh < hi[1]; kh++) {
         int64_t ih = o[1] * g.s[1] - g.p[1] + kh * g.d[1];
         const T *row = src + (id * H + ih) * W;
-        for (int64_t kw = lo[2]; kw < hi[2]; kw++) sum += (float)k_ld(row[o[2] * g.s[2] - g.p[2] + kw * g.d[2]]);
+        for (int64_t kw = lo[2]; kw < hi[2]; kw++)
+          sum += (float)k_ld(row[o[2] * g.s[2] - g.p[2] + kw * g.d[2]]);
       }
     }
     int64_t cnt = g.count_include_pad ? (phi[0] - plo[0]) * (phi[1] - plo[1]) * (phi[2] - plo[2])
@@ -122,18 +124,22 @@ extern "C" cudaError_t cuda_pool_avg(onyx_dtype dt, const cuda_pool_geom *g, con
   if (n <= 0) return cudaSuccess;
   unsigned grid = k_grid(n);
   switch (dt) {
-  case ONYX_DTYPE_FLOAT: avg_pool_kernel<float><<<grid, K_BLOCK, 0, stream>>>(*g, n, (const float *)x, (float *)y); break;
-  case ONYX_DTYPE_FLOAT16: avg_pool_kernel<__half><<<grid, K_BLOCK, 0, stream>>>(*g, n, (const __half *)x, (__half *)y); break;
+  case ONYX_DTYPE_FLOAT:
+    avg_pool_kernel<float><<<grid, K_BLOCK, 0, stream>>>(*g, n, (const float *)x, (float *)y);
+    break;
+  case ONYX_DTYPE_FLOAT16:
+    avg_pool_kernel<__half><<<grid, K_BLOCK, 0, stream>>>(*g, n, (const __half *)x, (__half *)y);
+    break;
   default: return cudaErrorInvalidValue;
   }
   return cudaSuccess;
 }
 
 template <typename T>
-static __global__ void batchnorm_kernel(const T *__restrict__ x, T *__restrict__ y, const T *__restrict__ scale,
-                                        const T *__restrict__ bias, const T *__restrict__ mean,
-                                        const T *__restrict__ var, float eps, int64_t n, int64_t C, int64_t inner,
-                                        unsigned chan)
+static __global__ void batchnorm_kernel(const T *__restrict__ x, T *__restrict__ y,
+                                        const T *__restrict__ scale, const T *__restrict__ bias,
+                                        const T *__restrict__ mean, const T *__restrict__ var, float eps,
+                                        int64_t n, int64_t C, int64_t inner, unsigned chan)
 {
   K_LOOP(i, n)
   {
@@ -144,9 +150,10 @@ static __global__ void batchnorm_kernel(const T *__restrict__ x, T *__restrict__
   }
 }
 
-extern "C" cudaError_t cuda_batchnorm(onyx_dtype dt, const void *x, void *y, const void *scale, const void *bias,
-                                      const void *mean, const void *var, float eps, int64_t N, int64_t C,
-                                      int64_t inner, unsigned chan_mask, cudaStream_t stream)
+extern "C" cudaError_t cuda_batchnorm(onyx_dtype dt, const void *x, void *y, const void *scale,
+                                      const void *bias, const void *mean, const void *var, float eps,
+                                      int64_t N, int64_t C, int64_t inner, unsigned chan_mask,
+                                      cudaStream_t stream)
 {
   int64_t n = N * C * inner;
   if (n <= 0) return cudaSuccess;
@@ -154,9 +161,9 @@ extern "C" cudaError_t cuda_batchnorm(onyx_dtype dt, const void *x, void *y, con
   switch (dt) {
 #define B(E, T)                                                                                              \
   case E:                                                                                                    \
-    batchnorm_kernel<T><<<grid, K_BLOCK, 0, stream>>>((const T *)x, (T *)y, (const T *)scale, (const T *)bias, \
-                                                      (const T *)mean, (const T *)var, eps, n, C, inner,     \
-                                                      chan_mask);                                            \
+    batchnorm_kernel<T><<<grid, K_BLOCK, 0, stream>>>((const T *)x, (T *)y, (const T *)scale,                \
+                                                      (const T *)bias, (const T *)mean, (const T *)var, eps, \
+                                                      n, C, inner, chan_mask);                               \
     break;
     B(ONYX_DTYPE_FLOAT, float)
     B(ONYX_DTYPE_FLOAT16, __half)

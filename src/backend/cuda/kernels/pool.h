@@ -29,7 +29,8 @@ typedef struct cuda_pool_geom {
 /* indices may be NULL (int64 flat indices into X). */
 cudaError_t cuda_pool_max(onyx_dtype dt, const cuda_pool_geom *g, const void *x, void *y, int64_t *indices,
                           cudaStream_t stream);
-cudaError_t cuda_pool_avg(onyx_dtype dt, const cuda_pool_geom *g, const void *x, void *y, cudaStream_t stream);
+cudaError_t cuda_pool_avg(onyx_dtype dt, const cuda_pool_geom *g, const void *x, void *y,
+                          cudaStream_t stream);
 
 /* y = (x - mean) / sqrt(var + eps) * scale + bias over x of [N, C, inner]; stat k (scale, bias,
  * mean, var) is per channel when bit k of chan_mask is set, else per element of C x inner. */

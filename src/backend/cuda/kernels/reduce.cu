@@ -40,8 +40,8 @@ __device__ __forceinline__ double k_exp(double v) { return exp(v); }
 // ---- Softmax ----
 
 template <typename T, int G>
-static __global__ void softmax_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows, int64_t len,
-                                           int log_out)
+static __global__ void softmax_rows_kernel(const T *__restrict__ x, T *__restrict__ y, int64_t rows,
+                                           int64_t len, int log_out)
 {
   typedef typename KAcc<T>::type C;
   __shared__ C shared[32];
@@ -102,16 +102,18 @@ static void softmax_launch(int log_out, const void *x, void *y, int64_t outer, i
   const T *px = (const T *)x;
   T *py = (T *)y;
   if (inner > 1) {
-    softmax_lanes_kernel<T><<<k_grid(outer * inner), K_BLOCK, 0, stream>>>(px, py, outer, len, inner, log_out);
+    softmax_lanes_kernel<T>
+        <<<k_grid(outer * inner), K_BLOCK, 0, stream>>>(px, py, outer, len, inner, log_out);
   } else if (len <= 1024) {
-    softmax_rows_kernel<T, 32><<<k_grid(outer, K_BLOCK / 32), K_BLOCK, 0, stream>>>(px, py, outer, len, log_out);
+    softmax_rows_kernel<T, 32>
+        <<<k_grid(outer, K_BLOCK / 32), K_BLOCK, 0, stream>>>(px, py, outer, len, log_out);
   } else {
     softmax_rows_kernel<T, K_BLOCK><<<k_grid(outer, 1), K_BLOCK, 0, stream>>>(px, py, outer, len, log_out);
   }
 }
 
-extern "C" cudaError_t cuda_softmax(onyx_dtype dt, int log_out, const void *x, void *y, int64_t outer, int64_t len,
-                                    int64_t inner, cudaStream_t stream)
+extern "C" cudaError_t cuda_softmax(onyx_dtype dt, int log_out, const void *x, void *y, int64_t outer,
+                                    int64_t len, int64_t inner, cudaStream_t stream)
 {
   if (outer * len * inner <= 0) return cudaSuccess;
   switch (dt) {
@@ -159,9 +161,12 @@ static __global__ void reduce_rows_kernel(cuda_reduce_layout L, int kind, const 
         acc = kind == CUDA_RED_MAX ? MaxNaN()(acc, v) : acc + v;
       }
     }
-    if (kind == CUDA_RED_MAX) acc = group_reduce<G>(acc, MaxNaN(), shared);
-    else acc = group_reduce<G>(acc, SumF(), shared);
-    if (live && lane == 0) y[o] = k_st<T>((typename KAcc<T>::type)(kind == CUDA_RED_MEAN ? acc / (A)L.n_red : acc));
+    if (kind == CUDA_RED_MAX)
+      acc = group_reduce<G>(acc, MaxNaN(), shared);
+    else
+      acc = group_reduce<G>(acc, SumF(), shared);
+    if (live && lane == 0)
+      y[o] = k_st<T>((typename KAcc<T>::type)(kind == CUDA_RED_MEAN ? acc / (A)L.n_red : acc));
   }
 }
 
@@ -222,8 +227,8 @@ extern "C" cudaError_t cuda_reduce(onyx_dtype dt, cuda_reduce_kind kind, const c
 // ---- ArgMax ----
 
 template <typename T>
-static __global__ void argmax_kernel(const T *__restrict__ x, int64_t *__restrict__ y, int64_t outer, int64_t len,
-                                     int64_t inner, int last)
+static __global__ void argmax_kernel(const T *__restrict__ x, int64_t *__restrict__ y, int64_t outer,
+                                     int64_t len, int64_t inner, int last)
 {
   typedef typename KAcc<T>::type C;
   K_LOOP(l, outer * inner)

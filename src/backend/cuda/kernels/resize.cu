@@ -17,7 +17,8 @@ __device__ __forceinline__ bool resize_coords(const cuda_resize_geom &g, int64_t
 
 template <typename E>
 static __global__ void resize_nearest_kernel(cuda_resize_geom g, const E *__restrict__ x, E *__restrict__ y,
-                                             const int64_t *__restrict__ off, const uint8_t *__restrict__ outside)
+                                             const int64_t *__restrict__ off,
+                                             const uint8_t *__restrict__ outside)
 {
   const E extra = (E)g.extrapolation;
   K_LOOP(i, g.n)
@@ -82,7 +83,9 @@ extern "C" cudaError_t cuda_resize_nearest(size_t esz, const cuda_resize_geom *g
   unsigned grid = k_grid(g->n);
   switch (esz) {
 #define N_(SZ, E)                                                                                            \
-  case SZ: resize_nearest_kernel<E><<<grid, K_BLOCK, 0, stream>>>(*g, (const E *)x, (E *)y, off, outside); break;
+  case SZ:                                                                                                   \
+    resize_nearest_kernel<E><<<grid, K_BLOCK, 0, stream>>>(*g, (const E *)x, (E *)y, off, outside);          \
+    break;
     N_(1, uint8_t)
     N_(2, uint16_t)
     N_(4, uint32_t)
@@ -101,10 +104,12 @@ extern "C" cudaError_t cuda_resize_interp(onyx_dtype dt, const cuda_resize_geom 
   unsigned grid = k_grid(g->n);
   switch (dt) {
   case ONYX_DTYPE_FLOAT:
-    resize_interp_kernel<float><<<grid, K_BLOCK, 0, stream>>>(*g, (const float *)x, (float *)y, off, w, outside);
+    resize_interp_kernel<float>
+        <<<grid, K_BLOCK, 0, stream>>>(*g, (const float *)x, (float *)y, off, w, outside);
     break;
   case ONYX_DTYPE_FLOAT16:
-    resize_interp_kernel<__half><<<grid, K_BLOCK, 0, stream>>>(*g, (const __half *)x, (__half *)y, off, w, outside);
+    resize_interp_kernel<__half>
+        <<<grid, K_BLOCK, 0, stream>>>(*g, (const __half *)x, (__half *)y, off, w, outside);
     break;
   default: return cudaErrorInvalidValue;
   }

@@ -37,7 +37,8 @@ cudaError_t cuda_resize_nearest(size_t esz, const cuda_resize_geom *g, const voi
                                 const int64_t *off, const uint8_t *outside, cudaStream_t stream);
 /* Interpolation (float, float16; math in float). */
 cudaError_t cuda_resize_interp(onyx_dtype dt, const cuda_resize_geom *g, const void *x, void *y,
-                               const int64_t *off, const float *w, const uint8_t *outside, cudaStream_t stream);
+                               const int64_t *off, const float *w, const uint8_t *outside,
+                               cudaStream_t stream);
 
 #ifdef __cplusplus
 }
