@@ -1,5 +1,5 @@
 /* Runs ONNX's own backend node tests (model.onnx + test_data_set_N/{input,output}_K.pb)
- * through the public API on the CPU backend.
+ * through the public API on the CPU backend, or with --backend cuda on the GPU.
  *
  * A case is *applicable* when every op of its model is in onyx's op table;
  * the others are counted as "not applicable" and not run.  Applicable cases
@@ -10,7 +10,11 @@
  * With --expect-fail every case must instead be refused (at load or at run)
  * with a non-empty error message: for malformed-model suites.
  *
- * usage: onyx_node_tests DATA_DIR [--skips FILE]... [--filter PREFIX] [--expect-fail] [-v] */
+ * With --backend cuda, a case whose model has an op without a CUDA implementation
+ * (other than Constant and Shape, which prepare always folds) is "not applicable
+ * (no CUDA kernel)"; without a usable CUDA GPU the program says so and exits 77.
+ *
+ * usage: onyx_node_tests DATA_DIR [--skips FILE]... [--filter PREFIX] [--expect-fail] [--backend cpu|cuda] [-v] */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend/cuda/exec.h"
 #include "common/util.h"
 #include "graph/ir.h"
 #include "onnx/loader.h"
@@ -39,6 +44,7 @@ static skip_entry skips[MAX_SKIPS];
 static int n_skips;
 static int verbose;
 static int expect_fail;
+static onyx_backend backend = ONYX_BACKEND_CPU;
 
 static void load_skips(const char *path)
 {
@@ -87,8 +93,14 @@ static int applicable(const void *buf, size_t size, char *why, size_t cap)
   int ok = 1;
   for (size_t i = 0; i < mp->graph->n_node; i++) {
     const Onnx__NodeProto *n = mp->graph->node[i];
-    if (op_lookup(n->domain, n->op_type) < 0) {
+    int op = op_lookup(n->domain, n->op_type);
+    if (op < 0) {
       snprintf(why, cap, "op %s", n->op_type);
+      ok = 0;
+      break;
+    }
+    if (backend == ONYX_BACKEND_CUDA && op != ONYX_OP_CONSTANT && op != ONYX_OP_SHAPE && !cuda_op_supported(op)) {
+      snprintf(why, cap, "no CUDA kernel: %s", n->op_type);
       ok = 0;
       break;
     }
@@ -161,7 +173,10 @@ static int run_dataset(onyx_model *m, const char *dir, char *msg, size_t cap)
       goto out;
     }
   }
-  if (onyx_session_create(m, NULL, &s) != ONYX_OK) goto fail_api;
+  onyx_session_options opt;
+  onyx_session_options_init(&opt);
+  opt.backend = backend;
+  if (onyx_session_create(m, &opt, &s) != ONYX_OK) goto fail_api;
   if (n_in != onyx_model_num_inputs(m)) {
     snprintf(msg, cap, "test has %d inputs, model %d (optional inputs?)", n_in, onyx_model_num_inputs(m));
     goto out;
@@ -232,11 +247,24 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
     else if (!strcmp(argv[i], "-v")) verbose = 1;
     else if (!strcmp(argv[i], "--expect-fail")) expect_fail = 1;
+    else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
+      const char *b = argv[++i];
+      if (!strcmp(b, "cpu")) backend = ONYX_BACKEND_CPU;
+      else if (!strcmp(b, "cuda")) backend = ONYX_BACKEND_CUDA;
+      else {
+        fprintf(stderr, "unknown backend '%s' (cpu or cuda)\n", b);
+        return 2;
+      }
+    }
     else data_dir = argv[i];
   }
   if (!data_dir) {
-    fprintf(stderr, "usage: %s DATA_DIR [--skips FILE] [--filter PREFIX] [-v]\n", argv[0]);
+    fprintf(stderr, "usage: %s DATA_DIR [--skips FILE] [--filter PREFIX] [--backend cpu|cuda] [-v]\n", argv[0]);
     return 2;
+  }
+  if (backend == ONYX_BACKEND_CUDA && !onyx_cuda_available()) {
+    printf("CUDA is unavailable (a build without CUDA, or no usable GPU): nothing run\n");
+    return 77;
   }
   DIR *d = opendir(data_dir);
   if (!d) {
@@ -300,8 +328,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_skips; i++)
       if (skips[i].used) printf("  %-50s %s\n", skips[i].name, skips[i].reason);
   }
-  printf("%d passed, %d failed, %d skipped (%d not applicable: ops onyx does not claim)\n", passed, failed,
-         skipped, na);
+  printf("%d passed, %d failed, %d skipped (%d not applicable: ops onyx does not claim%s)\n", passed, failed,
+         skipped, na, backend == ONYX_BACKEND_CUDA ? " or has no CUDA kernel for" : "");
   if (unexpected) printf("%d skipped cases now pass: remove them from the skip list\n", unexpected);
   return failed ? 1 : 0;
 }

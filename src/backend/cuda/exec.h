@@ -22,5 +22,7 @@ onyx_status cuda_exec_create(const ir_graph *g, const cuda_exec_options *opt, cu
  * the graph outputs back into their host buffers, and waits. */
 onyx_status cuda_exec_run(cuda_exec *e, ir_graph *g);
 void cuda_exec_free(cuda_exec *e);
+/* Whether the CUDA backend has an implementation of op (an onyx_op); false without CUDA. */
+bool cuda_op_supported(int op);
 
 #endif

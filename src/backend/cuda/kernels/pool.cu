@@ -1,0 +1,174 @@
+// MaxPool, AveragePool and BatchNormalization: one thread per output element.
+// Semantics follow src/backend/cpu/nn_pool.c and nn_norm.c.
+#include <float.h>
+
+#include "backend/cuda/kernels/kcommon.cuh"
+#include "backend/cuda/kernels/pool.h"
+
+// Taps [lo, hi) of the window whose coordinate off + k * d lies inside [0, size).
+__device__ __forceinline__ void valid_range(int64_t off, int64_t d, int64_t size, int64_t nk, int64_t *lo,
+                                            int64_t *hi)
+{
+  int64_t l = off >= 0 ? 0 : (-off + d - 1) / d;
+  int64_t h = size - 1 - off >= 0 ? (size - 1 - off) / d + 1 : 0;
+  if (l > nk) l = nk;
+  if (h > nk) h = nk;
+  if (h < l) h = l;
+  *lo = l, *hi = h;
+}
+
+// Splits output index i into plane and 3-D position.
+__device__ __forceinline__ void pool_pos(const cuda_pool_geom &g, int64_t i, int64_t *nc, int64_t *o)
+{
+  o[2] = i % g.pos[2];
+  i /= g.pos[2];
+  o[1] = i % g.pos[1];
+  i /= g.pos[1];
+  o[0] = i % g.pos[0];
+  *nc = i / g.pos[0];
+}
+
+template <typename T> __device__ __forceinline__ float pool_lowest() { return -FLT_MAX; }
+template <> __device__ __forceinline__ float pool_lowest<int8_t>() { return (float)INT8_MIN; }
+template <> __device__ __forceinline__ float pool_lowest<uint8_t>() { return 0.f; }
+
+template <typename T>
+static __global__ void max_pool_kernel(cuda_pool_geom g, int64_t n, const T *__restrict__ x,
+                                       T *__restrict__ y, int64_t *__restrict__ indices)
+{
+  const int64_t D = g.img[0], H = g.img[1], W = g.img[2], ipl = D * H * W;
+  K_LOOP(i, n)
+  {
+    int64_t nc, o[3], lo[3], hi[3];
+    pool_pos(g, i, &nc, o);
+    for (int a = 0; a < 3; a++) valid_range(o[a] * g.s[a] - g.p[a], g.d[a], g.img[a], g.k[a], &lo[a], &hi[a]);
+    const T *src = x + nc * ipl;
+    float best = pool_lowest<T>();
+    T bestv = k_st<T>(best);
+    bool any = false;
+    int64_t bd = 0, bh = 0, bw = 0;
+    for (int64_t kd = lo[0]; kd < hi[0]; kd++) {
+      int64_t id = o[0] * g.s[0] - g.p[0] + kd * g.d[0];
+      for (int64_t kh = lo[1]; kh < hi[1]; kh++) {
+        int64_t ih = o[1] * g.s[1] - g.p[1] + kh * g.d[1];
+        const T *row = src + (id * H + ih) * W;
+        for (int64_t kw = lo[2]; kw < hi[2]; kw++) {
+          int64_t iw = o[2] * g.s[2] - g.p[2] + kw * g.d[2];
+          T v = row[iw];
+          float fv = (float)k_ld(v);
+          if (!any || fv > best) best = fv, bestv = v, bd = id, bh = ih, bw = iw, any = true;
+        }
+      }
+    }
+    y[i] = bestv;
+    if (indices) // column major (storage_order 1) reverses the spatial dims
+      indices[i] = nc * ipl + (g.storage_order ? bd + bh * D + bw * D * H : (bd * H + bh) * W + bw);
+  }
+}
+
+template <typename T>
+static __global__ void avg_pool_kernel(cuda_pool_geom g, int64_t n, const T *__restrict__ x,
+                                       T *__restrict__ y)
+{
+  const int64_t H = g.img[1], W = g.img[2], ipl = g.img[0] * H * W;
+  K_LOOP(i, n)
+  {
+    int64_t nc, o[3], lo[3], hi[3], plo[3], phi[3];
+    pool_pos(g, i, &nc, o);
+    for (int a = 0; a < 3; a++) {
+      valid_range(o[a] * g.s[a] - g.p[a], g.d[a], g.img[a], g.k[a], &lo[a], &hi[a]);
+      valid_range(o[a] * g.s[a], g.d[a], g.pimg[a], g.k[a], &plo[a], &phi[a]);
+    }
+    const T *src = x + nc * ipl;
+    float sum = 0.f;
+    for (int64_t kd = lo[0]; kd < hi[0]; kd++) {
+      int64_t id = o[0] * g.s[0] - g.p[0] + kd * g.d[0];
+      for (int64_t kh = lo[1]; kh < hi[1]; kh++) {
+        int64_t ih = o[1] * g.s[1] - g.p[1] + kh * g.d[1];
+        const T *row = src + (id * H + ih) * W;
+        for (int64_t kw = lo[2]; kw < hi[2]; kw++)
+          sum += (float)k_ld(row[o[2] * g.s[2] - g.p[2] + kw * g.d[2]]);
+      }
+    }
+    int64_t cnt = g.count_include_pad ? (phi[0] - plo[0]) * (phi[1] - plo[1]) * (phi[2] - plo[2])
+                                      : (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]);
+    y[i] = k_st<T>(cnt > 0 ? sum / (float)cnt : 0.f);
+  }
+}
+
+static int64_t pool_outputs(const cuda_pool_geom *g) { return g->planes * g->pos[0] * g->pos[1] * g->pos[2]; }
+
+extern "C" cudaError_t cuda_pool_max(onyx_dtype dt, const cuda_pool_geom *g, const void *x, void *y,
+                                     int64_t *indices, cudaStream_t stream)
+{
+  int64_t n = pool_outputs(g);
+  if (n <= 0) return cudaSuccess;
+  unsigned grid = k_grid(n);
+  switch (dt) {
+#define M(E, T)                                                                                              \
+  case E: max_pool_kernel<T><<<grid, K_BLOCK, 0, stream>>>(*g, n, (const T *)x, (T *)y, indices); break;
+    M(ONYX_DTYPE_FLOAT, float)
+    M(ONYX_DTYPE_FLOAT16, __half)
+    M(ONYX_DTYPE_INT8, int8_t)
+    M(ONYX_DTYPE_UINT8, uint8_t)
+#undef M
+  default: return cudaErrorInvalidValue;
+  }
+  return cudaSuccess;
+}
+
+extern "C" cudaError_t cuda_pool_avg(onyx_dtype dt, const cuda_pool_geom *g, const void *x, void *y,
+                                     cudaStream_t stream)
+{
+  int64_t n = pool_outputs(g);
+  if (n <= 0) return cudaSuccess;
+  unsigned grid = k_grid(n);
+  switch (dt) {
+  case ONYX_DTYPE_FLOAT:
+    avg_pool_kernel<float><<<grid, K_BLOCK, 0, stream>>>(*g, n, (const float *)x, (float *)y);
+    break;
+  case ONYX_DTYPE_FLOAT16:
+    avg_pool_kernel<__half><<<grid, K_BLOCK, 0, stream>>>(*g, n, (const __half *)x, (__half *)y);
+    break;
+  default: return cudaErrorInvalidValue;
+  }
+  return cudaSuccess;
+}
+
+template <typename T>
+static __global__ void batchnorm_kernel(const T *__restrict__ x, T *__restrict__ y,
+                                        const T *__restrict__ scale, const T *__restrict__ bias,
+                                        const T *__restrict__ mean, const T *__restrict__ var, float eps,
+                                        int64_t n, int64_t C, int64_t inner, unsigned chan)
+{
+  K_LOOP(i, n)
+  {
+    int64_t in = i % inner, c = (i / inner) % C, q = c * inner + in;
+    float s = (float)k_ld(scale[(chan & 1) ? c : q]) / sqrtf((float)k_ld(var[(chan & 8) ? c : q]) + eps);
+    float b = (float)k_ld(bias[(chan & 2) ? c : q]) - (float)k_ld(mean[(chan & 4) ? c : q]) * s;
+    y[i] = k_st<T>((float)k_ld(x[i]) * s + b);
+  }
+}
+
+extern "C" cudaError_t cuda_batchnorm(onyx_dtype dt, const void *x, void *y, const void *scale,
+                                      const void *bias, const void *mean, const void *var, float eps,
+                                      int64_t N, int64_t C, int64_t inner, unsigned chan_mask,
+                                      cudaStream_t stream)
+{
+  int64_t n = N * C * inner;
+  if (n <= 0) return cudaSuccess;
+  unsigned grid = k_grid(n);
+  switch (dt) {
+#define B(E, T)                                                                                              \
+  case E:                                                                                                    \
+    batchnorm_kernel<T><<<grid, K_BLOCK, 0, stream>>>((const T *)x, (T *)y, (const T *)scale,                \
+                                                      (const T *)bias, (const T *)mean, (const T *)var, eps, \
+                                                      n, C, inner, chan_mask);                               \
+    break;
+    B(ONYX_DTYPE_FLOAT, float)
+    B(ONYX_DTYPE_FLOAT16, __half)
+#undef B
+  default: return cudaErrorInvalidValue;
+  }
+  return cudaSuccess;
+}
