@@ -156,6 +156,89 @@ typedef struct onyx_cost {
 /* After prepare. */
 onyx_status onyx_session_cost(const onyx_session *s, onyx_cost *cost);
 
+
+/* ---- engines: a model optimised for the GPU, saved and loaded ------------ */
+typedef enum onyx_precision {
+  ONYX_PRECISION_FP32 = 0, /* FP32 math, TF32 off */
+  ONYX_PRECISION_TF32,     /* FP32 storage, TF32 tensor-core math in conv/gemm */
+  ONYX_PRECISION_FP16,     /* FP16 storage and tensor cores; engine I/O stays FP32 */
+  ONYX_PRECISION_COUNT
+} onyx_precision;
+
+/* Shape range of one input: the engine runs any shape between min and max;
+ * tactics are timed at opt. */
+typedef struct onyx_shape_range {
+  const char *name;
+  int ndim;
+  int64_t min[ONYX_MAX_DIMS], opt[ONYX_MAX_DIMS], max[ONYX_MAX_DIMS];
+} onyx_shape_range;
+
+typedef struct onyx_build_options {
+  onyx_precision precision;
+  size_t workspace;           /* bytes a layer may use for scratch (0: 1 GiB) */
+  int opt_level;              /* 0: no fusion; 1-3: graph passes (default 3) */
+  int n_shapes;               /* ranges for inputs with symbolic dims (others: as declared) */
+  const onyx_shape_range *shapes;
+  const char *timing_cache;   /* file read before and written after timing, or NULL */
+  int verbose;                /* print fused layers and tactic choices to stderr */
+} onyx_build_options;
+
+typedef struct onyx_engine onyx_engine;
+
+typedef struct onyx_layer_info {
+  const char *name;      /* fused layers: ONNX node names joined by " + " */
+  const char *op_type;
+  const char *kernel;    /* e.g. "cudnn:IMPLICIT_PRECOMP_GEMM", "onyx:pool2d" */
+  const char *precision; /* "fp32", "tf32", "fp16" */
+  int64_t tactic;
+} onyx_layer_info;
+
+typedef struct onyx_engine_memory {
+  size_t weight_bytes;     /* on the device, shared by all contexts */
+  size_t activation_bytes; /* arena per context at the opt shapes */
+  size_t workspace_bytes;  /* per context */
+} onyx_engine_memory;
+
+void onyx_build_options_init(onyx_build_options *o);
+/* Optimises, lowers to CUDA and times tactics (needs a GPU). */
+onyx_status onyx_engine_build(const onyx_model *m, const onyx_build_options *o, onyx_engine **out);
+onyx_status onyx_engine_save(const onyx_engine *e, const char *path);
+/* Refuses an engine built for another GPU or library version, naming what differs. */
+onyx_status onyx_engine_load(const char *path, onyx_engine **out);
+void onyx_engine_free(onyx_engine *e);
+int onyx_engine_num_layers(const onyx_engine *e);
+onyx_status onyx_engine_layer(const onyx_engine *e, int i, onyx_layer_info *info);
+int onyx_engine_num_inputs(const onyx_engine *e);
+int onyx_engine_num_outputs(const onyx_engine *e);
+onyx_status onyx_engine_input(const onyx_engine *e, int i, onyx_tensor_info *info);
+onyx_status onyx_engine_output(const onyx_engine *e, int i, onyx_tensor_info *info);
+onyx_status onyx_engine_get_memory(const onyx_engine *e, onyx_engine_memory *mem);
+onyx_precision onyx_engine_precision(const onyx_engine *e);
+
+/* ---- execution contexts: many per engine, one per thread/stream ---------- */
+typedef struct onyx_context onyx_context;
+
+onyx_status onyx_context_create(onyx_engine *e, onyx_context **out);
+void onyx_context_free(onyx_context *c);
+/* Input shapes within the engine's ranges (default: the opt shapes). */
+onyx_status onyx_context_set_input_shape(onyx_context *c, const char *name, int ndim, const int64_t *dims);
+/* Where an input is read from / an output written to at enqueue: host memory
+ * (staged through pinned buffers) or device memory (used directly). */
+onyx_status onyx_context_set_binding(onyx_context *c, const char *name, void *ptr, int on_device);
+/* Pinned host buffer of an input/output: fill inputs / read outputs there to
+ * skip the staging copy. Valid until the shape changes or the context is freed. */
+onyx_status onyx_context_host_buffer(onyx_context *c, const char *name, void **ptr);
+/* Queues H2D copies, the whole inference (a CUDA graph after the first run)
+ * and D2H copies on stream (a cudaStream_t; NULL: the context's own stream).
+ * Does not allocate or synchronise. */
+onyx_status onyx_context_enqueue(onyx_context *c, void *stream);
+/* Whether enqueue replays a captured CUDA graph (default on; falls back to
+ * plain launches, with a warning, where capture fails). */
+onyx_status onyx_context_use_graph(onyx_context *c, int enable);
+/* Waits for the last enqueue; host-bound outputs are then filled. */
+onyx_status onyx_context_synchronize(onyx_context *c);
+onyx_status onyx_context_output(const onyx_context *c, int i, onyx_tensor_info *info);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,14 +33,15 @@ typedef struct run_input_arg {
 static void usage(FILE *f)
 {
   fprintf(f, "usage: onyx run MODEL.onnx [--input NAME=FILE.npy|FILE.bin ...] [--shapes NAME:DIMS,...]\n"
-             "                [--output-dir DIR] [--seed N]\n"
+             "                [--output-dir DIR] [--seed N] [--backend cpu|cuda]\n"
              "  --input       bind an input to a .npy file, or to a raw little-endian file (any other\n"
              "                extension) read with the input's dtype and shape; one unknown dimension\n"
              "                is inferred from the file size\n"
              "  --shapes      concrete input shapes, e.g. input:8x3x224x224 (symbolic dims default to 1)\n"
              "  --output-dir  where each output is written as <name>.npy (default: .)\n"
              "  --seed        seed of the random values of inputs not given with --input (default 0):\n"
-             "                splitmix64; floats uniform in [-1, 1), integers 0..9, bools 0/1\n");
+             "                splitmix64; floats uniform in [-1, 1), integers 0..9, bools 0/1\n"
+             "  --backend     cpu (default) or cuda (the model's graph run layer by layer on the GPU)\n");
 }
 
 static uint64_t splitmix64(uint64_t *state)
@@ -243,6 +244,8 @@ out:
 int cmd_run(int argc, char **argv)
 {
   const char *path = NULL, *shapes_spec = NULL, *out_dir = ".";
+  onyx_session_options opt;
+  onyx_session_options_init(&opt);
   uint64_t seed = 0;
   run_input_arg *inputs = calloc((size_t)argc, sizeof(*inputs));
   int n_inputs = 0, rc = 2;
@@ -263,7 +266,7 @@ int cmd_run(int argc, char **argv)
       rc = 0;
       goto out;
     } else if (!strcmp(a, "--input") || !strcmp(a, "--shapes") || !strcmp(a, "--output-dir") ||
-               !strcmp(a, "--seed")) {
+               !strcmp(a, "--seed") || !strcmp(a, "--backend")) {
       if (++i >= argc) {
         rc = cli_fail("onyx run: %s needs a value", a);
         goto out;
@@ -283,6 +286,15 @@ int cmd_run(int argc, char **argv)
           goto out;
         }
         shapes_spec = v;
+      } else if (!strcmp(a, "--backend")) {
+        if (!strcmp(v, "cpu")) {
+          opt.backend = ONYX_BACKEND_CPU;
+        } else if (!strcmp(v, "cuda")) {
+          opt.backend = ONYX_BACKEND_CUDA;
+        } else {
+          rc = cli_fail("onyx run: bad --backend '%s': expected cpu or cuda", v);
+          goto out;
+        }
       } else if (!strcmp(a, "--output-dir")) {
         if (!*v) {
           rc = cli_fail("onyx run: --output-dir is empty");
@@ -346,7 +358,7 @@ int cmd_run(int argc, char **argv)
     rc = src;
     goto out;
   }
-  if (onyx_session_create(m, NULL, &s) != ONYX_OK) {
+  if (onyx_session_create(m, &opt, &s) != ONYX_OK) {
     cli_error("%s", onyx_last_error());
     goto out;
   }
@@ -411,7 +423,8 @@ int cmd_run(int argc, char **argv)
     }
     print_stats(&ti, data, files[i]);
   }
-  printf("inference: %.3f ms on the CPU (prepare %.3f ms)\n", t2 - t1, t1 - t0);
+  printf("inference: %.3f ms on the %s (prepare %.3f ms)\n", t2 - t1, opt.backend == ONYX_BACKEND_CUDA ? "GPU" : "CPU",
+         t1 - t0);
   rc = 0;
 out:
   for (int i = 0; files && i < n_out; i++) free(files[i]);

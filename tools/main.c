@@ -13,6 +13,7 @@ static const struct {
     {"info", cmd_info, "describe an ONNX model: I/O, ops, parameters, MACs"},
     {"run", cmd_run, "run a model once on given or random inputs; write outputs as .npy"},
     {"classify", cmd_classify, "top-k ImageNet classes of JPEG/PNG photos"},
+    {"build", cmd_build, "optimise a model for the GPU and save it as an engine file"},
 };
 
 static void usage(FILE *f)

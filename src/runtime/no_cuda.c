@@ -19,3 +19,50 @@ onyx_status cuda_exec_run(cuda_exec *e, ir_graph *g)
 void cuda_exec_free(cuda_exec *e) {}
 
 bool cuda_op_supported(int op) { return false; }
+
+/* Engines and contexts need CUDA: the API exists and refuses. */
+static onyx_status no_gpu(void)
+{
+  return onyx_error(ONYX_ERR_UNSUPPORTED, "engines need CUDA: this onyx was built without it (nvcc was not found)");
+}
+
+void onyx_build_options_init(onyx_build_options *o)
+{
+  *o = (onyx_build_options){.precision = ONYX_PRECISION_FP32, .workspace = (size_t)1 << 30, .opt_level = 3};
+}
+onyx_status onyx_engine_build(const onyx_model *m, const onyx_build_options *o, onyx_engine **out)
+{
+  if (out) *out = NULL;
+  return no_gpu();
+}
+onyx_status onyx_engine_save(const onyx_engine *e, const char *path) { return no_gpu(); }
+onyx_status onyx_engine_load(const char *path, onyx_engine **out)
+{
+  if (out) *out = NULL;
+  return no_gpu();
+}
+void onyx_engine_free(onyx_engine *e) {}
+int onyx_engine_num_layers(const onyx_engine *e) { return 0; }
+onyx_status onyx_engine_layer(const onyx_engine *e, int i, onyx_layer_info *info) { return no_gpu(); }
+int onyx_engine_num_inputs(const onyx_engine *e) { return 0; }
+int onyx_engine_num_outputs(const onyx_engine *e) { return 0; }
+onyx_status onyx_engine_input(const onyx_engine *e, int i, onyx_tensor_info *info) { return no_gpu(); }
+onyx_status onyx_engine_output(const onyx_engine *e, int i, onyx_tensor_info *info) { return no_gpu(); }
+onyx_status onyx_engine_get_memory(const onyx_engine *e, onyx_engine_memory *mem) { return no_gpu(); }
+onyx_precision onyx_engine_precision(const onyx_engine *e) { return ONYX_PRECISION_FP32; }
+onyx_status onyx_context_create(onyx_engine *e, onyx_context **out)
+{
+  if (out) *out = NULL;
+  return no_gpu();
+}
+void onyx_context_free(onyx_context *c) {}
+onyx_status onyx_context_set_input_shape(onyx_context *c, const char *name, int ndim, const int64_t *dims)
+{
+  return no_gpu();
+}
+onyx_status onyx_context_set_binding(onyx_context *c, const char *name, void *ptr, int on_device) { return no_gpu(); }
+onyx_status onyx_context_host_buffer(onyx_context *c, const char *name, void **ptr) { return no_gpu(); }
+onyx_status onyx_context_use_graph(onyx_context *c, int enable) { return no_gpu(); }
+onyx_status onyx_context_enqueue(onyx_context *c, void *stream) { return no_gpu(); }
+onyx_status onyx_context_synchronize(onyx_context *c) { return no_gpu(); }
+onyx_status onyx_context_output(const onyx_context *c, int i, onyx_tensor_info *info) { return no_gpu(); }

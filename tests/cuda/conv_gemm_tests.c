@@ -595,8 +595,9 @@ static float host_act(float x, cuda_act a)
   case CUDA_ACT_SIGMOID: return 1.f / (1.f + expf(-x));
   case CUDA_ACT_TANH: return tanhf(x);
   case CUDA_ACT_HARD_SIGMOID: return fmaxf(0.f, fminf(1.f, a.alpha * x + a.beta));
-  case CUDA_ACT_HARD_SWISH: return x * fmaxf(0.f, fminf(1.f, x * (float)(1.0 / 6.0) + 0.5f));
+  case CUDA_ACT_HARD_SWISH: return x * fmaxf(0.f, fminf(1.f, a.alpha * x + a.beta));
   case CUDA_ACT_ELU: return x >= 0 ? x : a.alpha * expm1f(x);
+  case CUDA_ACT_SILU: return x / (1.f + expf(-x));
   default: return x;
   }
 }
@@ -608,7 +609,8 @@ static int test_epilogue(bool verbose)
                            {CUDA_ACT_LEAKY_RELU, 0.1f, 0}, {CUDA_ACT_CLIP, 0.f, 6.f},
                            {CUDA_ACT_CLIP, 1.f, -1.f},     {CUDA_ACT_SIGMOID, 0, 0},
                            {CUDA_ACT_TANH, 0, 0},          {CUDA_ACT_HARD_SIGMOID, 0.2f, 0.5f},
-                           {CUDA_ACT_HARD_SWISH, 0, 0},    {CUDA_ACT_ELU, 1.3f, 0}};
+                           {CUDA_ACT_HARD_SWISH, 1.f / 6.f, 0.5f}, {CUDA_ACT_ELU, 1.3f, 0},
+                           {CUDA_ACT_SILU, 0, 0}};
   int failures = 0;
   float *y = malloc(total * sizeof(float)), *z = malloc(total * sizeof(float)),
         *bias = malloc(C * sizeof(float));

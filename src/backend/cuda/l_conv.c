@@ -38,6 +38,7 @@
 #include "backend/cuda/kernels/epilogue.h"
 #include "backend/cuda/ops_libs.h"
 #include "common/util.h"
+#include "ops/fused.h"
 #include "ops/nn.h"
 
 /* The legacy convolution API is deprecated in cuDNN 9 (the graph API replaces it); it is this
@@ -544,5 +545,28 @@ static onyx_status conv_transpose_enqueue(cuda_ctx *ctx, const cuda_layer *L)
   return epilogue(L, s, ctx, NULL);
 }
 
+/* FusedConv (graph passes): Conv with its activation and residual in the epilogue. */
+static onyx_status fused_conv_init(cuda_ctx *ctx, cuda_layer *L)
+{
+  static const cuda_act_kind kinds[FUSED_ACT_COUNT] = {
+      [FUSED_ACT_NONE] = CUDA_ACT_NONE,       [FUSED_ACT_RELU] = CUDA_ACT_RELU,
+      [FUSED_ACT_LEAKY_RELU] = CUDA_ACT_LEAKY_RELU, [FUSED_ACT_CLIP] = CUDA_ACT_CLIP,
+      [FUSED_ACT_SIGMOID] = CUDA_ACT_SIGMOID, [FUSED_ACT_SILU] = CUDA_ACT_SILU,
+      [FUSED_ACT_HARD_SWISH] = CUDA_ACT_HARD_SWISH, [FUSED_ACT_HARD_SIGMOID] = CUDA_ACT_HARD_SIGMOID,
+      [FUSED_ACT_TANH] = CUDA_ACT_TANH,
+  };
+  ONYX_TRY(conv_init(ctx, L));
+  const fused_conv_params *p = L->node->params;
+  conv_state *s = L->state;
+  if ((unsigned)p->act >= FUSED_ACT_COUNT)
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "unknown activation %d", (int)p->act);
+  s->act = (cuda_act){kinds[p->act], p->alpha, p->beta};
+  s->z = L->n_in > 3 ? L->in[3].ptr : NULL;
+  size_t len = strlen(L->kernel);
+  snprintf(L->kernel + len, sizeof(L->kernel) - len, "+%s%s", s->z ? "add+" : "", fused_act_name(p->act));
+  return ONYX_OK;
+}
+
 const cuda_op_impl cuda_conv_impl = {conv_init, conv_enqueue, conv_release};
+const cuda_op_impl cuda_fused_conv_impl = {fused_conv_init, conv_enqueue, conv_release};
 const cuda_op_impl cuda_conv_transpose_impl = {conv_transpose_init, conv_transpose_enqueue, conv_release};

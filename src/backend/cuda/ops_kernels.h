@@ -34,5 +34,7 @@ extern const cuda_op_impl cuda_k_global_pool;
 extern const cuda_op_impl cuda_k_argmax;
 /* k_resize.c */
 extern const cuda_op_impl cuda_k_resize; /* Resize, Upsample */
+/* k_pointwise.c */
+extern const cuda_op_impl cuda_fused_pointwise_impl; /* FusedPointwise (graph passes) */
 
 #endif

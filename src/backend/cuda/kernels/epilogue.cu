@@ -27,7 +27,8 @@ __device__ __forceinline__ float activate(float x, cuda_act a)
   case CUDA_ACT_SIGMOID: return 1.f / (1.f + expf(-x));
   case CUDA_ACT_TANH: return tanhf(x);
   case CUDA_ACT_HARD_SIGMOID: return fmaxf(0.f, fminf(1.f, a.alpha * x + a.beta));
-  case CUDA_ACT_HARD_SWISH: return x * fmaxf(0.f, fminf(1.f, x * (float)(1.0 / 6.0) + 0.5f));
+  case CUDA_ACT_HARD_SWISH: return x * fmaxf(0.f, fminf(1.f, a.alpha * x + a.beta));
+  case CUDA_ACT_SILU: return x * (1.f / (1.f + expf(-x)));
   case CUDA_ACT_ELU: return x >= 0.f ? x : a.alpha * expm1f(x);
   default: return x;
   }

@@ -29,8 +29,9 @@ typedef enum cuda_act_kind {
   CUDA_ACT_SIGMOID,
   CUDA_ACT_TANH,
   CUDA_ACT_HARD_SIGMOID, /* alpha, beta */
-  CUDA_ACT_HARD_SWISH,
+  CUDA_ACT_HARD_SWISH, /* x * hard_sigmoid(x; alpha, beta): alpha 1/6, beta 0.5 for ONNX HardSwish */
   CUDA_ACT_ELU, /* alpha */
+  CUDA_ACT_SILU, /* x * sigmoid(x) */
   CUDA_ACT_COUNT
 } cuda_act_kind;
 

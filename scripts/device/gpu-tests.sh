@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs on the device machine (GPU) from the repository root, with .devrun/
+# carried (made by scripts/device/prepare.sh here):
+#   1. every ONNX node test through the CUDA backend (against the expected outputs)
+#   2. the cuDNN/cuBLASLt layer tests against the CPU backend
+#   3. real models: CUDA session and FP32/TF32/FP16 engines (save -> load -> run) against the CPU
+#   4. the CLI: onyx build --verbose, onyx info on the engine
+# Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.
+set -uo pipefail
+out=${OUT:-/tmp/onyx-gpu}
+mkdir -p "$out"
+run=/tmp/onyx-devrun
+mkdir -p $run && tar xJf .devrun/payload.tar.xz -C $run && cp -r .devrun/data $run/
+export LD_LIBRARY_PATH=$run/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+export OMP_WAIT_POLICY=PASSIVE
+work=/tmp/onyx-gpu-data
+mkdir -p $work
+tar xJf $run/data/node.tar.xz -C $work
+[[ -f $run/data/models.tar.xz ]] && tar xJf $run/data/models.tar.xz -C $work
+cp models/mobilenetv2_fp32_from_qdq.onnx $work/
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+summary=()
+step() { # name, command...
+  local name=$1; shift
+  local t0=$SECONDS
+  "$@" >"$out/$name.log" 2>&1
+  local rc=$?
+  summary+=("$(printf '%-14s rc=%-3s %4ss  %s' "$name" "$rc" $((SECONDS - t0)) "$(tail -n 1 "$out/$name.log")")")
+}
+skips=()
+for f in $run/data/*.txt; do skips+=(--skips "$f"); done
+step node_cuda $run/bin/onyx_node_tests $work/node "${skips[@]}" --backend cuda
+step conv_gemm $run/bin/onyx_conv_gemm_tests
+models=($work/mobilenetv2_fp32_from_qdq.onnx)
+for m in mnist_cntk_opset1 ultraface_rfb_320 yolov8n_fp32_from_int8 yolo11n_320_fp32_from_int8; do
+  [[ -f $work/$m.onnx ]] && models+=($work/$m.onnx)
+done
+step models $run/bin/onyx_models_cuda --shapes input:1x3x224x224 "${models[@]}"
+step cli_build $run/bin/onyx build $work/mobilenetv2_fp32_from_qdq.onnx -o $work/mbv2.engine --fp16 \
+  --shapes input:1x3x224x224 --verbose
+grep -E "^(FAIL|XPASS)" "$out/node_cuda.log" | head -40
+grep -E "FAIL" "$out/conv_gemm.log" | head -20
+cat "$out/models.log" | tail -60
+head -30 "$out/cli_build.log"
+printf '%s\n' "${summary[@]}"

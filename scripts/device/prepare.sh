@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds onyx here (Release, sm_90) and gathers what a GPU run on the device
+# machine needs into .devrun/ (git-ignored; name it in the device call's
+# `carry`): binaries, the non-CUDA shared libraries the device lacks
+# (protobuf-c, stb, OpenBLAS and its Fortran runtime), and compressed test data
+# (ONNX node tests, the shared models).  Then run scripts/device/gpu-tests.sh there.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH=/usr/local/cuda/bin:$PATH
+build=build-dev
+cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
+cmake --build $build -j"$(nproc)" --target onyx_cli onyx onyx_node_tests onyx_conv_gemm_tests onyx_models_cuda >/dev/null
+
+rm -rf .devrun
+mkdir -p .devrun/bin .devrun/lib .devrun/data
+cp $build/onyx $build/tests/onnx_node/onyx_node_tests $build/tests/cuda/onyx_conv_gemm_tests \
+   $build/tests/cuda/onyx_models_cuda .devrun/bin/
+cp -L $build/libonyx.so.0 .devrun/lib/
+for lib in libprotobuf-c.so.1 libstb.so.0 libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgomp.so.1; do
+  cp -L /usr/lib/x86_64-linux-gnu/$lib .devrun/lib/
+done
+tar cf - -C /usr/share/libonnx-testdata/data node | xz -T0 -6 >.devrun/data/node.tar.xz
+cp tests/onnx_node/skips/*.txt .devrun/data/
+shared=../shared/models
+if [[ -d $shared ]]; then
+  tar cf - -C $shared mnist_cntk_opset1.onnx ultraface_rfb_320.onnx yolov8n_fp32_from_int8.onnx \
+      yolo11n_320_fp32_from_int8.onnx | xz -T0 -6 >.devrun/data/models.tar.xz
+fi
+# OpenBLAS alone is 35 MB (every CPU's kernels): ship libraries and binaries compressed
+tar cf - -C .devrun bin lib | xz -T0 -6 >.devrun/payload.tar.xz
+rm -rf .devrun/bin .devrun/lib
+du -sh .devrun

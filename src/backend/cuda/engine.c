@@ -1,0 +1,583 @@
+/* Engines (build, describe) and execution contexts.
+ *
+ * An engine keeps the model's graph, the build options, the input shape
+ * ranges and the tactic cache filled by timing at the opt shapes.  For each
+ * set of input shapes it makes (once, shared by its contexts) a plan: the
+ * graph prepared for those shapes, optimised, converted to the engine's
+ * precision, with its weights on the device.  A context owns a runner for
+ * the plan of its current shapes (handles, arena, layers with the cached
+ * tactics), pinned staging buffers, and the CUDA graph it replays. */
+#include "backend/cuda/engine.h"
+
+#include <cudnn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "engine/precision.h"
+#include "graph/passes/passes.h"
+#include "runtime/model.h"
+
+static const char *const precision_names[ONYX_PRECISION_COUNT] = {"fp32", "tf32", "fp16"};
+
+void onyx_build_options_init(onyx_build_options *o)
+{
+  memset(o, 0, sizeof(*o));
+  o->precision = ONYX_PRECISION_FP32;
+  o->workspace = (size_t)1 << 30;
+  o->opt_level = 3;
+}
+
+onyx_status engine_fingerprint_here(eng_fingerprint *fp)
+{
+  memset(fp, 0, sizeof(*fp));
+  int dev, rt;
+  struct cudaDeviceProp prop;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
+  CUDA_CHECK(cudaRuntimeGetVersion(&rt));
+  snprintf(fp->gpu_name, sizeof(fp->gpu_name), "%s", prop.name);
+  fp->cc_major = (uint32_t)prop.major;
+  fp->cc_minor = (uint32_t)prop.minor;
+  fp->cuda_runtime = (uint32_t)rt;
+  fp->cudnn = (uint32_t)cudnnGetVersion();
+  fp->cublaslt = (uint32_t)cublasLtGetVersion();
+  return ONYX_OK;
+}
+
+/* ---- plans per input shapes ----------------------------------------------- */
+
+static cuda_build_opts engine_cuda_opts(const onyx_engine *e)
+{
+  cuda_build_opts o = {.allow_tf32 = e->precision == ONYX_PRECISION_TF32,
+                       .fp16 = e->precision == ONYX_PRECISION_FP16,
+                       .workspace_limit = e->workspace};
+  return o;
+}
+
+static bool same_dims(const onyx_engine *e, const int64_t (*a)[ONYX_MAX_DIMS], const int64_t (*b)[ONYX_MAX_DIMS])
+{
+  for (int i = 0; i < e->n_inputs && i < 8; i++)
+    if (memcmp(a[i], b[i], (size_t)e->inputs[i].ndim * sizeof(int64_t))) return false;
+  return true;
+}
+
+/* The prepared, optimised, precision-converted graph for these input shapes. */
+static onyx_status engine_specialise(const onyx_engine *e, const int64_t (*dims)[ONYX_MAX_DIMS], ir_graph **out,
+                                     precision_report *rep)
+{
+  ir_graph *g = ir_graph_clone(e->model);
+  if (!g) return ONYX_ERR_NO_MEMORY;
+  for (int i = 0; i < e->n_inputs; i++) {
+    ir_tensor *t = &g->tensors[e->inputs[i].tensor];
+    memcpy(t->dims, dims[i], (size_t)t->ndim * sizeof(int64_t));
+  }
+  cpu_ctx cpu;
+  cpu_ctx_init(&cpu, 0);
+  onyx_status st = graph_prepare(g, &cpu);
+  cpu_ctx_free(&cpu);
+  if (st == ONYX_OK) st = graph_optimize(g, e->opt_level, NULL);
+  if (st == ONYX_OK && e->precision == ONYX_PRECISION_FP16) st = precision_convert_fp16(g, rep);
+  if (st != ONYX_OK) {
+    ir_graph_free(g);
+    return st;
+  }
+  *out = g;
+  return ONYX_OK;
+}
+
+/* A plan for these shapes, made once per engine and shared (caller releases). */
+static onyx_status engine_plan(onyx_engine *e, const int64_t (*dims)[ONYX_MAX_DIMS], cuda_plan **out)
+{
+  onyx_status st = ONYX_OK;
+  pthread_mutex_lock(&e->lock);
+  for (int i = 0; i < e->n_plans; i++)
+    if (same_dims(e, e->plans[i].dims, dims)) {
+      cuda_plan_retain(e->plans[i].plan);
+      *out = e->plans[i].plan;
+      goto out_unlock;
+    }
+  ir_graph *g;
+  precision_report rep;
+  if ((st = engine_specialise(e, dims, &g, &rep)) != ONYX_OK) goto out_unlock;
+  cuda_plan *p;
+  if ((st = cuda_plan_create(g, &p)) != ONYX_OK) goto out_unlock;
+  if (!onyx_grow((void **)&e->plans, &e->cap_plans, e->n_plans + 1, sizeof(*e->plans))) {
+    cuda_plan_release(p);
+    st = ONYX_ERR_NO_MEMORY;
+    goto out_unlock;
+  }
+  engine_plan_slot *slot = &e->plans[e->n_plans++];
+  memcpy(slot->dims, dims, sizeof(slot->dims));
+  slot->plan = p; /* the slot's reference */
+  cuda_plan_retain(p);
+  *out = p;
+out_unlock:
+  pthread_mutex_unlock(&e->lock);
+  return st;
+}
+
+/* ---- engine ------------------------------------------------------------------ */
+
+static void engine_layers_free(onyx_engine *e)
+{
+  for (int i = 0; i < e->n_layers; i++) {
+    free(e->layers[i].name);
+    free(e->layers[i].op_type);
+    free(e->layers[i].kernel);
+  }
+  free(e->layers);
+  e->layers = NULL;
+  e->n_layers = 0;
+}
+
+void onyx_engine_free(onyx_engine *e)
+{
+  if (!e) return;
+  for (int i = 0; i < e->n_plans; i++) cuda_plan_release(e->plans[i].plan);
+  free(e->plans);
+  engine_layers_free(e);
+  tactic_cache_free(&e->tactics);
+  free(e->inputs);
+  ir_graph_free(e->model);
+  pthread_mutex_destroy(&e->lock);
+  free(e);
+}
+
+onyx_status engine_new(ir_graph *model, onyx_engine **out)
+{
+  onyx_engine *e = onyx_calloc(1, sizeof(*e));
+  if (!e) {
+    ir_graph_free(model);
+    return ONYX_ERR_NO_MEMORY;
+  }
+  e->model = model;
+  pthread_mutex_init(&e->lock, NULL);
+  tactic_cache_init(&e->tactics);
+  e->inputs = onyx_calloc((size_t)(model->n_inputs ? model->n_inputs : 1), sizeof(engine_input));
+  if (!e->inputs) {
+    onyx_engine_free(e);
+    return ONYX_ERR_NO_MEMORY;
+  }
+  e->n_inputs = model->n_inputs;
+  if (e->n_inputs > 8) {
+    onyx_engine_free(e);
+    return onyx_error(ONYX_ERR_UNSUPPORTED, "engines take at most 8 inputs, the model has %d", model->n_inputs);
+  }
+  *out = e;
+  return ONYX_OK;
+}
+
+/* Input ranges from the declared shapes and the build options. */
+static onyx_status engine_set_ranges(onyx_engine *e, const onyx_build_options *o)
+{
+  for (int i = 0; i < e->n_inputs; i++) {
+    engine_input *in = &e->inputs[i];
+    const ir_tensor *t = &e->model->tensors[e->model->inputs[i]];
+    in->tensor = e->model->inputs[i];
+    in->ndim = t->ndim;
+    const onyx_shape_range *r = NULL;
+    for (int k = 0; k < o->n_shapes; k++)
+      if (o->shapes[k].name && strcmp(o->shapes[k].name, t->name) == 0) r = &o->shapes[k];
+    for (int d = 0; d < t->ndim; d++) {
+      if (r) {
+        if (r->ndim != t->ndim)
+          return onyx_error(ONYX_ERR_SHAPE, "shape range for input '%s' has rank %d, the input has rank %d", t->name,
+                            r->ndim, t->ndim);
+        in->min[d] = r->min[d], in->opt[d] = r->opt[d], in->max[d] = r->max[d];
+        if (t->dims[d] >= 0 && (in->min[d] != t->dims[d] || in->max[d] != t->dims[d]))
+          return onyx_error(ONYX_ERR_SHAPE, "input '%s' dimension %d is fixed at %lld by the model", t->name, d,
+                            (long long)t->dims[d]);
+        if (!(in->min[d] >= 0 && in->min[d] <= in->opt[d] && in->opt[d] <= in->max[d]))
+          return onyx_error(ONYX_ERR_SHAPE, "input '%s' dimension %d: need 0 <= min <= opt <= max", t->name, d);
+      } else if (t->dims[d] < 0) {
+        return onyx_error(ONYX_ERR_SHAPE, "input '%s' has a symbolic dimension %d ('%s'): give its shapes when building",
+                          t->name, d, t->dim_param[d] ? t->dim_param[d] : "?");
+      } else {
+        in->min[d] = in->opt[d] = in->max[d] = t->dims[d];
+      }
+    }
+  }
+  return ONYX_OK;
+}
+
+static onyx_status record_layers(onyx_engine *e, const cuda_runner *r)
+{
+  engine_layers_free(e);
+  e->layers = onyx_calloc((size_t)(r->n_layers ? r->n_layers : 1), sizeof(engine_layer));
+  if (!e->layers) return ONYX_ERR_NO_MEMORY;
+  for (int i = 0; i < r->n_layers; i++) {
+    const cuda_layer *L = &r->layers[i];
+    engine_layer *el = &e->layers[e->n_layers++];
+    el->name = onyx_strdup(L->node->name);
+    el->op_type = onyx_strdup(L->node->op_type);
+    el->kernel = onyx_strdup(L->kernel[0] ? L->kernel : "onyx");
+    el->tactic = L->tactic;
+    if (!el->name || !el->op_type || !el->kernel) return ONYX_ERR_NO_MEMORY;
+  }
+  e->memory.weight_bytes = r->plan->weights_size;
+  e->memory.activation_bytes = r->plan->arena_size;
+  e->memory.workspace_bytes = r->ctx.workspace_size;
+  return ONYX_OK;
+}
+
+static void opt_dims(const onyx_engine *e, int64_t (*dims)[ONYX_MAX_DIMS])
+{
+  memset(dims, 0, 8 * sizeof(*dims));
+  for (int i = 0; i < e->n_inputs; i++) memcpy(dims[i], e->inputs[i].opt, sizeof(dims[i]));
+}
+
+/* Times every layer at the opt shapes (tactics go to e->tactics). */
+static onyx_status engine_tune(onyx_engine *e)
+{
+  int64_t dims[8][ONYX_MAX_DIMS];
+  opt_dims(e, dims);
+  cuda_plan *p;
+  ONYX_TRY(engine_plan(e, (const int64_t(*)[ONYX_MAX_DIMS])dims, &p));
+  cuda_build_opts o = engine_cuda_opts(e);
+  cuda_runner r;
+  onyx_status st = cuda_runner_init(&r, p, &o, &e->tactics, true);
+  cuda_plan_release(p);
+  if (st != ONYX_OK) return st;
+  st = record_layers(e, &r);
+  cuda_runner_free(&r);
+  return st;
+}
+
+onyx_status onyx_engine_build(const onyx_model *m, const onyx_build_options *opt, onyx_engine **out)
+{
+  if (!m || !out) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_engine_build: NULL argument");
+  *out = NULL;
+  onyx_build_options def;
+  onyx_build_options_init(&def);
+  const onyx_build_options *o = opt ? opt : &def;
+  if ((unsigned)o->precision >= ONYX_PRECISION_COUNT)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "unknown precision %d", (int)o->precision);
+  if (!onyx_cuda_available()) return onyx_error(ONYX_ERR_UNSUPPORTED, "building an engine needs a CUDA GPU; none is available");
+  ir_graph *g;
+  ONYX_TRY(engine_copy_graph(m->g, &g));
+  onyx_engine *e;
+  ONYX_TRY(engine_new(g, &e));
+  e->precision = o->precision;
+  e->workspace = o->workspace ? o->workspace : (size_t)1 << 30;
+  e->opt_level = o->opt_level;
+  onyx_status st = engine_set_ranges(e, o);
+  if (st == ONYX_OK) st = engine_fingerprint_here(&e->fp);
+  if (st == ONYX_OK) {
+    snprintf(e->fp.precision, sizeof(e->fp.precision), "%s", precision_names[e->precision]);
+    snprintf(e->fp.build_options, sizeof(e->fp.build_options), "opt_level=%d workspace=%zu", e->opt_level,
+             e->workspace);
+  }
+  if (st == ONYX_OK && o->timing_cache) st = engine_timing_cache_load(e, o->timing_cache);
+  if (st == ONYX_OK) st = engine_tune(e);
+  if (st == ONYX_OK && o->timing_cache) st = engine_timing_cache_save(e, o->timing_cache);
+  if (st != ONYX_OK) {
+    onyx_engine_free(e);
+    return st;
+  }
+  *out = e;
+  return ONYX_OK;
+}
+
+int onyx_engine_num_layers(const onyx_engine *e) { return e ? e->n_layers : 0; }
+
+onyx_status onyx_engine_layer(const onyx_engine *e, int i, onyx_layer_info *info)
+{
+  if (!e || !info || i < 0 || i >= e->n_layers)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_engine_layer: no layer %d", i);
+  info->name = e->layers[i].name;
+  info->op_type = e->layers[i].op_type;
+  info->kernel = e->layers[i].kernel;
+  info->precision = precision_names[e->precision];
+  info->tactic = e->layers[i].tactic;
+  return ONYX_OK;
+}
+
+int onyx_engine_num_inputs(const onyx_engine *e) { return e ? e->model->n_inputs : 0; }
+int onyx_engine_num_outputs(const onyx_engine *e) { return e ? e->model->n_outputs : 0; }
+
+onyx_status onyx_engine_input(const onyx_engine *e, int i, onyx_tensor_info *info)
+{
+  if (!e || !info || i < 0 || i >= e->model->n_inputs)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_engine_input: no input %d", i);
+  model_tensor_info(&e->model->tensors[e->model->inputs[i]], info);
+  return ONYX_OK;
+}
+
+onyx_status onyx_engine_output(const onyx_engine *e, int i, onyx_tensor_info *info)
+{
+  if (!e || !info || i < 0 || i >= e->model->n_outputs)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_engine_output: no output %d", i);
+  model_tensor_info(&e->model->tensors[e->model->outputs[i]], info);
+  return ONYX_OK;
+}
+
+onyx_status onyx_engine_get_memory(const onyx_engine *e, onyx_engine_memory *mem)
+{
+  if (!e || !mem) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_engine_get_memory: NULL argument");
+  *mem = e->memory;
+  return ONYX_OK;
+}
+
+onyx_precision onyx_engine_precision(const onyx_engine *e) { return e ? e->precision : ONYX_PRECISION_FP32; }
+
+/* ---- contexts ----------------------------------------------------------------- */
+
+typedef struct binding {
+  int tensor;       /* model graph index (same index in every plan's graph) */
+  bool is_input;
+  void *user;       /* caller's pointer, or NULL: the pinned buffer is the binding */
+  bool on_device;
+  void *pinned;     /* staging, sized for the current shape */
+  size_t bytes;
+} binding;
+
+struct onyx_context {
+  onyx_engine *e;
+  int64_t dims[8][ONYX_MAX_DIMS];
+  bool stale;          /* shapes changed since the runner was made */
+  cuda_runner r;
+  bool have_runner;
+  binding *b;          /* inputs then outputs */
+  int n_b;
+  bool use_graph, graph_failed;
+  cudaGraphExec_t gexec;
+  cudaEvent_t done;
+};
+
+static void context_drop_graph(onyx_context *c)
+{
+  if (c->gexec) cudaGraphExecDestroy(c->gexec);
+  c->gexec = NULL;
+}
+
+static void context_drop_runner(onyx_context *c)
+{
+  context_drop_graph(c);
+  for (int i = 0; i < c->n_b; i++) {
+    if (c->b[i].pinned) cudaFreeHost(c->b[i].pinned);
+    c->b[i].pinned = NULL;
+    c->b[i].bytes = 0;
+  }
+  if (c->have_runner) cuda_runner_free(&c->r);
+  c->have_runner = false;
+}
+
+void onyx_context_free(onyx_context *c)
+{
+  if (!c) return;
+  if (c->done) cudaEventSynchronize(c->done);
+  context_drop_runner(c);
+  if (c->done) cudaEventDestroy(c->done);
+  free(c->b);
+  free(c);
+}
+
+onyx_status onyx_context_create(onyx_engine *e, onyx_context **out)
+{
+  if (!e || !out) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_create: NULL argument");
+  *out = NULL;
+  onyx_context *c = onyx_calloc(1, sizeof(*c));
+  if (!c) return ONYX_ERR_NO_MEMORY;
+  c->e = e;
+  c->use_graph = true;
+  c->stale = true;
+  opt_dims(e, c->dims);
+  c->n_b = e->model->n_inputs + e->model->n_outputs;
+  c->b = onyx_calloc((size_t)c->n_b, sizeof(binding));
+  onyx_status st = c->b ? ONYX_OK : ONYX_ERR_NO_MEMORY;
+  for (int i = 0; st == ONYX_OK && i < c->n_b; i++) {
+    c->b[i].is_input = i < e->model->n_inputs;
+    c->b[i].tensor = c->b[i].is_input ? e->model->inputs[i] : e->model->outputs[i - e->model->n_inputs];
+  }
+  if (st == ONYX_OK) {
+    cudaError_t err = cudaEventCreateWithFlags(&c->done, cudaEventDisableTiming);
+    if (err != cudaSuccess) st = cuda_status(err, "cudaEventCreate", __FILE__, __LINE__);
+  }
+  if (st != ONYX_OK) {
+    onyx_context_free(c);
+    return st;
+  }
+  *out = c;
+  return ONYX_OK;
+}
+
+static int find_binding(const onyx_context *c, const char *name)
+{
+  for (int i = 0; i < c->n_b; i++)
+    if (strcmp(c->e->model->tensors[c->b[i].tensor].name, name) == 0) return i;
+  return -1;
+}
+
+onyx_status onyx_context_set_input_shape(onyx_context *c, const char *name, int ndim, const int64_t *dims)
+{
+  if (!c || !name || (ndim && !dims)) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_set_input_shape: NULL argument");
+  int i = find_binding(c, name);
+  if (i < 0 || !c->b[i].is_input) return onyx_error(ONYX_ERR_INVALID_ARG, "the engine has no input named '%s'", name);
+  const engine_input *in = &c->e->inputs[i];
+  if (ndim != in->ndim)
+    return onyx_error(ONYX_ERR_SHAPE, "input '%s' has rank %d, got %d dimensions", name, in->ndim, ndim);
+  for (int d = 0; d < ndim; d++)
+    if (dims[d] < in->min[d] || dims[d] > in->max[d])
+      return onyx_error(ONYX_ERR_SHAPE, "input '%s' dimension %d = %lld is outside the engine's range [%lld, %lld]",
+                        name, d, (long long)dims[d], (long long)in->min[d], (long long)in->max[d]);
+  if (memcmp(c->dims[i], dims, (size_t)ndim * sizeof(int64_t)) != 0) {
+    memcpy(c->dims[i], dims, (size_t)ndim * sizeof(int64_t));
+    c->stale = true;
+  }
+  return ONYX_OK;
+}
+
+/* Makes the runner and staging for the current shapes (allocates: happens on
+ * the first enqueue and after a shape change, never in steady state). */
+static onyx_status context_ready(onyx_context *c)
+{
+  if (!c->stale) return ONYX_OK;
+  if (c->done) CUDA_CHECK(cudaEventSynchronize(c->done));
+  context_drop_runner(c);
+  cuda_plan *p;
+  ONYX_TRY(engine_plan(c->e, (const int64_t(*)[ONYX_MAX_DIMS])c->dims, &p));
+  cuda_build_opts o = engine_cuda_opts(c->e);
+  onyx_status st = cuda_runner_init(&c->r, p, &o, &c->e->tactics, false);
+  cuda_plan_release(p);
+  if (st != ONYX_OK) return st;
+  c->have_runner = true;
+  for (int i = 0; i < c->n_b; i++) {
+    binding *b = &c->b[i];
+    b->bytes = ir_tensor_bytes(&c->r.plan->g->tensors[b->tensor]);
+    cudaError_t err = cudaMallocHost(&b->pinned, b->bytes ? b->bytes : 1);
+    if (err != cudaSuccess) return cuda_status(err, "cudaMallocHost (staging)", __FILE__, __LINE__);
+  }
+  c->stale = false;
+  return ONYX_OK;
+}
+
+onyx_status onyx_context_set_binding(onyx_context *c, const char *name, void *ptr, int on_device)
+{
+  if (!c || !name) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_set_binding: NULL argument");
+  int i = find_binding(c, name);
+  if (i < 0) return onyx_error(ONYX_ERR_INVALID_ARG, "the engine has no input or output named '%s'", name);
+  if (c->b[i].user != ptr || c->b[i].on_device != (on_device != 0)) context_drop_graph(c); /* addresses changed */
+  c->b[i].user = ptr;
+  c->b[i].on_device = on_device != 0;
+  return ONYX_OK;
+}
+
+onyx_status onyx_context_host_buffer(onyx_context *c, const char *name, void **ptr)
+{
+  if (!c || !name || !ptr) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_host_buffer: NULL argument");
+  int i = find_binding(c, name);
+  if (i < 0) return onyx_error(ONYX_ERR_INVALID_ARG, "the engine has no input or output named '%s'", name);
+  ONYX_TRY(context_ready(c));
+  *ptr = c->b[i].pinned;
+  return ONYX_OK;
+}
+
+onyx_status onyx_context_use_graph(onyx_context *c, int enable)
+{
+  if (!c) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_use_graph: NULL context");
+  c->use_graph = enable != 0;
+  if (!c->use_graph) context_drop_graph(c);
+  return ONYX_OK;
+}
+
+/* The whole inference on the context's stream: copies in, layers, copies out. */
+static onyx_status context_launch_all(onyx_context *c)
+{
+  cudaStream_t s = c->r.ctx.stream;
+  const ir_graph *g = c->r.plan->g;
+  for (int i = 0; i < c->n_b; i++) {
+    const binding *b = &c->b[i];
+    if (!b->is_input || !b->bytes) continue;
+    void *d = cuda_runner_tensor(&c->r, b->tensor);
+    if (!d) continue;
+    const void *src = (b->user && b->on_device) ? b->user : b->pinned;
+    CUDA_CHECK(cudaMemcpyAsync(d, src, b->bytes, b->on_device && b->user ? cudaMemcpyDeviceToDevice
+                                                                         : cudaMemcpyHostToDevice, s));
+  }
+  ONYX_TRY(cuda_runner_enqueue(&c->r));
+  for (int i = 0; i < c->n_b; i++) {
+    const binding *b = &c->b[i];
+    if (b->is_input || !b->bytes || g->tensors[b->tensor].is_const) continue;
+    void *d = cuda_runner_tensor(&c->r, b->tensor);
+    void *dst = (b->user && b->on_device) ? b->user : b->pinned;
+    CUDA_CHECK(cudaMemcpyAsync(dst, d, b->bytes, b->on_device && b->user ? cudaMemcpyDeviceToDevice
+                                                                         : cudaMemcpyDeviceToHost, s));
+  }
+  return ONYX_OK;
+}
+
+static void context_capture(onyx_context *c)
+{
+  cudaStream_t s = c->r.ctx.stream;
+  cudaGraph_t graph = NULL;
+  if (cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) != cudaSuccess) goto failed;
+  onyx_status st = context_launch_all(c);
+  cudaError_t err = cudaStreamEndCapture(s, &graph);
+  if (st != ONYX_OK || err != cudaSuccess) goto failed;
+  if (cudaGraphInstantiate(&c->gexec, graph, 0) != cudaSuccess) goto failed;
+  cudaGraphDestroy(graph);
+  return;
+failed:
+  if (graph) cudaGraphDestroy(graph);
+  c->gexec = NULL;
+  (void)cudaGetLastError();
+  if (!c->graph_failed)
+    fprintf(stderr, "onyx: warning: CUDA graph capture failed (%s); launching layers one by one\n",
+            onyx_last_error()[0] ? onyx_last_error() : "capture refused");
+  c->graph_failed = true;
+}
+
+onyx_status onyx_context_enqueue(onyx_context *c, void *stream)
+{
+  if (!c) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_enqueue: NULL context");
+  ONYX_TRY(context_ready(c));
+  cudaStream_t own = c->r.ctx.stream, user = stream ? (cudaStream_t)stream : own;
+  for (int i = 0; i < c->n_b; i++) { /* host inputs go through pinned staging */
+    const binding *b = &c->b[i];
+    if (b->is_input && b->user && !b->on_device && b->bytes) memcpy(b->pinned, b->user, b->bytes);
+  }
+  if (c->use_graph && !c->gexec && !c->graph_failed) context_capture(c);
+  if (c->gexec) {
+    CUDA_CHECK(cudaGraphLaunch(c->gexec, user));
+  } else {
+    if (user != own) { /* order the context's stream after the caller's */
+      CUDA_CHECK(cudaEventRecord(c->done, user));
+      CUDA_CHECK(cudaStreamWaitEvent(own, c->done, 0));
+    }
+    ONYX_TRY(context_launch_all(c));
+    if (user != own) {
+      CUDA_CHECK(cudaEventRecord(c->done, own));
+      CUDA_CHECK(cudaStreamWaitEvent(user, c->done, 0));
+    }
+  }
+  CUDA_CHECK(cudaEventRecord(c->done, user));
+  return ONYX_OK;
+}
+
+onyx_status onyx_context_synchronize(onyx_context *c)
+{
+  if (!c) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_synchronize: NULL context");
+  CUDA_CHECK(cudaEventSynchronize(c->done));
+  if (!c->have_runner) return ONYX_OK;
+  const ir_graph *g = c->r.plan->g;
+  for (int i = 0; i < c->n_b; i++) {
+    const binding *b = &c->b[i];
+    if (b->is_input || (b->user && b->on_device) || !b->bytes) continue;
+    const ir_tensor *t = &g->tensors[b->tensor];
+    const void *src = t->is_const ? t->data : b->pinned; /* folded outputs never touch the GPU */
+    if (b->user) memcpy(b->user, src, b->bytes);
+    else if (t->is_const) memcpy(b->pinned, src, b->bytes);
+  }
+  return ONYX_OK;
+}
+
+onyx_status onyx_context_output(const onyx_context *c, int i, onyx_tensor_info *info)
+{
+  if (!c || !info || i < 0 || i >= c->e->model->n_outputs)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_output: no output %d", i);
+  if (!c->have_runner) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_output: nothing has been enqueued yet");
+  model_tensor_info(&c->r.plan->g->tensors[c->e->model->outputs[i]], info);
+  return ONYX_OK;
+}

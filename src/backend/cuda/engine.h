@@ -1,0 +1,58 @@
+/* Engine and context internals (the public API is in onyx.h). */
+#ifndef ONYX_BACKEND_CUDA_ENGINE_H
+#define ONYX_BACKEND_CUDA_ENGINE_H
+
+#include <pthread.h>
+
+#include "backend/cuda/plan.h"
+#include "engine/format.h"
+#include "engine/tactics.h"
+
+typedef struct engine_input {
+  int tensor;                 /* index in the model graph */
+  int ndim;
+  int64_t min[ONYX_MAX_DIMS], opt[ONYX_MAX_DIMS], max[ONYX_MAX_DIMS];
+} engine_input;
+
+typedef struct engine_layer {
+  char *name, *op_type, *kernel;
+  int64_t tactic;
+} engine_layer;
+
+typedef struct engine_plan_slot {
+  int64_t dims[8][ONYX_MAX_DIMS]; /* input shapes it was made for (first 8 inputs) */
+  cuda_plan *plan;
+} engine_plan_slot;
+
+struct onyx_engine {
+  ir_graph *model;            /* the model's graph, as loaded (owned) */
+  onyx_precision precision;
+  size_t workspace;
+  int opt_level;
+  engine_input *inputs;
+  int n_inputs;
+  tactic_cache tactics;
+  engine_layer *layers;       /* what runs at the opt shapes, for info/--verbose */
+  int n_layers;
+  onyx_engine_memory memory;
+  eng_fingerprint fp;
+  pthread_mutex_t lock;       /* guards plans */
+  engine_plan_slot *plans;
+  int n_plans, cap_plans;
+};
+
+/* Describes this machine's GPU and libraries (precision/options left empty). */
+onyx_status engine_fingerprint_here(eng_fingerprint *fp);
+/* An empty engine around a graph it takes (also on failure). */
+onyx_status engine_new(ir_graph *model, onyx_engine **out);
+
+/* engine_io.c */
+/* A deep copy owning everything (a write/read round trip through graph_io). */
+onyx_status engine_copy_graph(const ir_graph *src, ir_graph **out);
+/* Loads an engine without checking it against this machine (for `onyx info`). */
+onyx_status engine_load_for_info(const char *path, onyx_engine **out);
+/* --timing-cache: merge a saved cache (absent file: nothing) / save the engine's. */
+onyx_status engine_timing_cache_load(onyx_engine *e, const char *path);
+onyx_status engine_timing_cache_save(const onyx_engine *e, const char *path);
+
+#endif
