@@ -188,6 +188,7 @@ ir_graph *ir_graph_clone(const ir_graph *src)
     ir_node *n = &g->nodes[i];
     n->op = s->op;
     n->opset = s->opset;
+    n->folded = s->folded;
     n->n_in = s->n_in;
     n->n_out = s->n_out;
     g->n_nodes++;

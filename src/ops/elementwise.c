@@ -310,7 +310,13 @@ onyx_status op_infer_dropout(ir_graph *g, ir_node *n)
     else
       known = false;
   }
-  if (known && training && ratio > 0)
+  if (!known) { /* decide now: a session specialises on these inputs' values and prepares again */
+    if (r && !r->is_const) r->value_wanted = true;
+    if (t && !t->is_const) t->value_wanted = true;
+    return op_error(n, ONYX_ERR_UNSUPPORTED,
+                    "ratio/training_mode must be known before running (training-mode dropout is not supported)");
+  }
+  if (training && ratio > 0)
     return op_error(n, ONYX_ERR_UNSUPPORTED,
                     "training-mode dropout (ratio %g) is random; onyx runs inference only", ratio);
   ir_tensor_set(ir_out(g, n, 0), x->dtype, x->ndim, x->dims);

@@ -88,6 +88,7 @@ static int cpu_reference(onyx_model *m, io *x)
   for (int i = 0; i < x->n_out; i++) {
     const void *d;
     onyx_session_output(s, i, &x->out_info[i], &d);
+    x->out_info[i].name = NULL; /* the session's copy of the name dies with it */
     x->ref_n[i] = numel(&x->out_info[i]);
     x->ref[i] = malloc((size_t)x->ref_n[i] * sizeof(float));
     memcpy(x->ref[i], d, (size_t)x->ref_n[i] * sizeof(float));
@@ -243,13 +244,18 @@ int main(int argc, char **argv)
     memset(&x, 0, sizeof(x));
     x.n_in = onyx_model_num_inputs(m);
     x.n_out = onyx_model_num_outputs(m);
+    int n_dyn_shapes = 0; /* ranges only for inputs with symbolic dims */
+    onyx_shape_range dyn[8];
     for (int i = 0; i < x.n_in && i < 8; i++) {
       onyx_model_input(m, i, &x.in_info[i]);
       for (int d = 0; d < x.in_info[i].ndim; d++)
         if (x.in_info[i].dims[d] < 0) {
           x.in_info[i].dims[d] = 1;
           for (int k = 0; k < n_shapes; k++)
-            if (!strcmp(shapes[k].name, x.in_info[i].name)) x.in_info[i].dims[d] = shapes[k].opt[d];
+            if (!strcmp(shapes[k].name, x.in_info[i].name)) {
+              x.in_info[i].dims[d] = shapes[k].opt[d];
+              if (n_dyn_shapes == 0 || dyn[n_dyn_shapes - 1].name != shapes[k].name) dyn[n_dyn_shapes++] = shapes[k];
+            }
         }
       int64_t n = numel(&x.in_info[i]);
       x.in[i] = malloc((size_t)n * sizeof(float));
@@ -259,8 +265,13 @@ int main(int argc, char **argv)
       failures++;
       printf("FAIL %s cpu: %s\n", path, onyx_last_error());
     } else {
+      for (int i = 0; i < x.n_out; i++) { /* names owned by the model (the CPU session's copy is gone) */
+        onyx_tensor_info decl;
+        onyx_model_output(m, i, &decl);
+        x.out_info[i].name = decl.name;
+      }
       run_session_cuda(path, m, &x);
-      run_engines(path, m, &x, n_shapes, shapes);
+      run_engines(path, m, &x, n_dyn_shapes, dyn);
     }
     for (int i = 0; i < 8; i++) {
       free(x.in[i]);

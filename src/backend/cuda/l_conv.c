@@ -563,7 +563,8 @@ static onyx_status fused_conv_init(cuda_ctx *ctx, cuda_layer *L)
   s->act = (cuda_act){kinds[p->act], p->alpha, p->beta};
   s->z = L->n_in > 3 ? L->in[3].ptr : NULL;
   size_t len = strlen(L->kernel);
-  snprintf(L->kernel + len, sizeof(L->kernel) - len, "+%s%s", s->z ? "add+" : "", fused_act_name(p->act));
+  snprintf(L->kernel + len, sizeof(L->kernel) - len, "%s%s%s", s->z ? "+add" : "", p->act ? "+" : "",
+           fused_act_name(p->act));
   return ONYX_OK;
 }
 
