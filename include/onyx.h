@@ -235,6 +235,14 @@ onyx_status onyx_context_enqueue(onyx_context *c, void *stream);
 /* Whether enqueue replays a captured CUDA graph (default on; falls back to
  * plain launches, with a warning, where capture fails). */
 onyx_status onyx_context_use_graph(onyx_context *c, int enable);
+typedef struct onyx_layer_time {
+  const char *name, *op_type, *kernel; /* valid while the context's shapes stay */
+  float median_ms;
+} onyx_layer_time;
+/* Per-layer GPU times from a separate run (iters inferences with events
+ * between layers, so the main numbers are not perturbed); fills up to cap
+ * entries, *n gets the number of layers. */
+onyx_status onyx_context_profile(onyx_context *c, int iters, onyx_layer_time *out, int cap, int *n);
 /* Waits for the last enqueue; host-bound outputs are then filled. */
 onyx_status onyx_context_synchronize(onyx_context *c);
 onyx_status onyx_context_output(const onyx_context *c, int i, onyx_tensor_info *info);

@@ -66,3 +66,7 @@ onyx_status onyx_context_use_graph(onyx_context *c, int enable) { return no_gpu(
 onyx_status onyx_context_enqueue(onyx_context *c, void *stream) { return no_gpu(); }
 onyx_status onyx_context_synchronize(onyx_context *c) { return no_gpu(); }
 onyx_status onyx_context_output(const onyx_context *c, int i, onyx_tensor_info *info) { return no_gpu(); }
+onyx_status onyx_context_profile(onyx_context *c, int iters, onyx_layer_time *out, int cap, int *n)
+{
+  return no_gpu();
+}

@@ -581,3 +581,21 @@ onyx_status onyx_context_output(const onyx_context *c, int i, onyx_tensor_info *
   model_tensor_info(&c->r.plan->g->tensors[c->e->model->outputs[i]], info);
   return ONYX_OK;
 }
+
+onyx_status onyx_context_profile(onyx_context *c, int iters, onyx_layer_time *out, int cap, int *n)
+{
+  if (!c || !n || iters < 1 || (cap > 0 && !out))
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_profile: bad argument");
+  ONYX_TRY(context_ready(c));
+  CUDA_CHECK(cudaEventSynchronize(c->done));
+  float *ms = onyx_calloc((size_t)c->r.n_layers + 1, sizeof(float));
+  if (!ms) return ONYX_ERR_NO_MEMORY;
+  onyx_status st = cuda_runner_profile(&c->r, iters, ms);
+  *n = c->r.n_layers;
+  for (int i = 0; st == ONYX_OK && i < c->r.n_layers && i < cap; i++) {
+    const cuda_layer *L = &c->r.layers[i];
+    out[i] = (onyx_layer_time){L->node->name, L->node->op_type, L->kernel, ms[i]};
+  }
+  free(ms);
+  return st;
+}

@@ -307,3 +307,45 @@ onyx_status cuda_runner_enqueue(cuda_runner *r)
   }
   return ONYX_OK;
 }
+
+static int cmp_float(const void *a, const void *b)
+{
+  float x = *(const float *)a, y = *(const float *)b;
+  return x < y ? -1 : x > y;
+}
+
+onyx_status cuda_runner_profile(cuda_runner *r, int iters, float *ms)
+{
+  int n = r->n_layers;
+  onyx_status st = ONYX_OK;
+  cudaEvent_t *ev = onyx_calloc((size_t)n + 1, sizeof(cudaEvent_t));
+  float *t = onyx_calloc((size_t)n * (size_t)iters + 1, sizeof(float));
+  if (!ev || !t) {
+    st = ONYX_ERR_NO_MEMORY;
+    goto out;
+  }
+  for (int i = 0; i <= n; i++)
+    if (cudaEventCreate(&ev[i]) != cudaSuccess) {
+      st = onyx_error(ONYX_ERR_BACKEND, "cudaEventCreate failed");
+      goto out;
+    }
+  for (int it = 0; it < iters && st == ONYX_OK; it++) {
+    cudaEventRecord(ev[0], r->ctx.stream);
+    for (int i = 0; i < n && st == ONYX_OK; i++) {
+      st = cuda_ops[r->layers[i].node->op]->enqueue(&r->ctx, &r->layers[i]);
+      cudaEventRecord(ev[i + 1], r->ctx.stream);
+    }
+    if (cudaEventSynchronize(ev[n]) != cudaSuccess) st = onyx_error(ONYX_ERR_BACKEND, "profiling run failed");
+    for (int i = 0; i < n && st == ONYX_OK; i++) cudaEventElapsedTime(&t[(size_t)i * iters + it], ev[i], ev[i + 1]);
+  }
+  for (int i = 0; i < n && st == ONYX_OK; i++) {
+    qsort(&t[(size_t)i * iters], (size_t)iters, sizeof(float), cmp_float);
+    ms[i] = t[(size_t)i * iters + iters / 2];
+  }
+out:
+  for (int i = 0; ev && i <= n; i++)
+    if (ev[i]) cudaEventDestroy(ev[i]);
+  free(ev);
+  free(t);
+  return st;
+}

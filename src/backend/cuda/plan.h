@@ -41,6 +41,10 @@ onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts
 void cuda_runner_free(cuda_runner *r);
 /* Launches every layer on r->ctx.stream. */
 onyx_status cuda_runner_enqueue(cuda_runner *r);
+/* Per-layer GPU time: runs the whole inference iters times with events
+ * around every layer; ms[i] gets layer i's median (a separate, slower run:
+ * the events add gaps the CUDA graph does not have). */
+onyx_status cuda_runner_profile(cuda_runner *r, int iters, float *ms);
 /* Device address of tensor t (arena or weights), NULL if it has none. */
 void *cuda_runner_tensor(const cuda_runner *r, int t);
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The GPU benchmark, in one device call (see bench/RESULTS.md for recorded runs):
+# ResNet18 (torchvision, seeded random weights, exported here) and YOLOv8n at
+# FP32 and FP16, batch 1/32/256: onyx's GPU compute median beside PyTorch eager
+# and torch.compile measured in the same call, plus build/compile times.
+# Needs .devrun (scripts/device/prepare.sh, which also builds onyx_gpu_bench).
+#   bench/run_gpu_bench.sh [--modes eager,reduce-overhead,max-autotune]
+set -uo pipefail
+modes=${1:-eager,reduce-overhead}
+out=${OUT:-/tmp/onyx-bench}
+mkdir -p "$out"
+run=/tmp/onyx-devrun
+mkdir -p $run && tar xJf .devrun/payload.tar.xz -C $run && cp -r .devrun/data $run/
+export LD_LIBRARY_PATH=$run/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+work=/tmp/onyx-bench-data
+mkdir -p $work
+[[ -f $run/data/models.tar.xz ]] && tar xJf $run/data/models.tar.xz -C $work
+res=$out/results.jsonl
+: >"$res"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
+python3 bench/torch_baseline.py --export $work/resnet18.onnx 2>"$out/export.log" || tail "$out/export.log"
+for prec in fp32 fp16; do
+  for b in 1 32 256; do
+    $run/bin/onyx_gpu_bench $work/resnet18.onnx --$prec --batch $b --name resnet18 >>"$res" 2>>"$out/onyx.log"
+  done
+  for b in 1 32; do  # YOLOv8n is exported with a fixed batch of 1: batch 32 needs a dynamic export
+    [[ $b == 1 ]] && $run/bin/onyx_gpu_bench $work/yolov8n_fp32_from_int8.onnx --$prec --batch 1 --name yolov8n \
+      >>"$res" 2>>"$out/onyx.log"
+  done
+done
+timeout 420 python3 bench/torch_baseline.py --modes "$modes" >>"$res" 2>"$out/torch.log" || tail -5 "$out/torch.log"
+python3 - "$res" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+print(f"{'model':9} {'prec':5} {'batch':>5}  {'engine':22} {'median ms':>10} {'img/s':>10} {'build/compile s':>16}")
+for r in sorted(rows, key=lambda r: (r['model'], r['precision'], r['batch'], r['engine'])):
+    print(f"{r['model']:9} {r['precision']:5} {r['batch']:>5}  {r['engine']:22} {r['median_ms']:>10.4f} "
+          f"{r['images_per_s']:>10.1f} {r.get('build_s', r.get('compile_s', 0)):>16.2f}")
+PY

@@ -1,0 +1,89 @@
+"""PyTorch baselines for the GPU benchmark (run on the device, in the same call as onyx).
+
+For ResNet18 (torchvision architecture, seeded random weights - the same weights
+exported to ONNX for onyx by --export) this times, with CUDA events after
+warm-up, the median of >= N iterations of model(x) on device-resident input:
+eager FP32 (TF32 off), eager FP16 (model.half()), and torch.compile in the modes
+asked for, reporting compile time too.  Prints one JSON line per measurement.
+
+  python3 torch_baseline.py --export resnet18.onnx          # export only
+  python3 torch_baseline.py --batches 1,32,256 --modes eager,reduce-overhead,max-autotune
+"""
+import argparse, json, statistics, sys, time
+
+import torch
+import torchvision
+
+
+def make_resnet18():
+    torch.manual_seed(0)
+    m = torchvision.models.resnet18(weights=None)
+    with torch.no_grad():  # non-trivial BatchNorm statistics, as the tests use
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.2, 0.2)
+                mod.running_var.uniform_(0.5, 1.5)
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.uniform_(-0.2, 0.2)
+    return m.eval()
+
+
+def time_fn(fn, x, iters, warmup_s=1.0):
+    torch.cuda.synchronize()
+    t0 = time.time()
+    while time.time() - t0 < warmup_s:
+        fn(x)
+    torch.cuda.synchronize()
+    times = []
+    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    for _ in range(iters):
+        a.record()
+        fn(x)
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b))
+    times.sort()
+    return times
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--export')
+    ap.add_argument('--batches', default='1,32,256')
+    ap.add_argument('--precisions', default='fp32,fp16')
+    ap.add_argument('--modes', default='eager,reduce-overhead')
+    ap.add_argument('--iters', type=int, default=200)
+    args = ap.parse_args()
+    if args.export:
+        m = make_resnet18()
+        torch.onnx.export(m, torch.randn(1, 3, 224, 224), args.export, opset_version=17,
+                          input_names=['input'], output_names=['logits'],
+                          dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}}, dynamo=False)
+        return
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    for prec in args.precisions.split(','):
+        for mode in args.modes.split(','):
+            for batch in [int(b) for b in args.batches.split(',')]:
+                torch._dynamo.reset()
+                m = make_resnet18().cuda()
+                x = torch.rand(batch, 3, 224, 224, device='cuda')
+                if prec == 'fp16':
+                    m, x = m.half(), x.half()
+                t0 = time.time()
+                with torch.inference_mode():
+                    fn = m if mode == 'eager' else torch.compile(m, mode=mode)
+                    fn(x)  # compile (or load) here
+                    torch.cuda.synchronize()
+                    compile_s = time.time() - t0
+                    times = time_fn(fn, x, args.iters)
+                med = statistics.median(times)
+                print(json.dumps({'engine': 'torch-' + mode, 'model': 'resnet18', 'precision': prec, 'batch': batch,
+                                  'iters': len(times), 'median_ms': round(med, 4), 'min_ms': round(times[0], 4),
+                                  'images_per_s': round(batch * 1e3 / med, 1), 'compile_s': round(compile_s, 2)}),
+                      flush=True)
+
+
+if __name__ == '__main__':
+    main()
