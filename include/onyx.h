@@ -205,7 +205,14 @@ onyx_status onyx_engine_build(const onyx_model *m, const onyx_build_options *o, 
 onyx_status onyx_engine_save(const onyx_engine *e, const char *path);
 /* Refuses an engine built for another GPU or library version, naming what differs. */
 onyx_status onyx_engine_load(const char *path, onyx_engine **out);
+/* Reads an engine file for description only (no GPU or matching system
+ * needed); contexts cannot be created from it. */
+onyx_status onyx_engine_inspect(const char *path, onyx_engine **out);
 void onyx_engine_free(onyx_engine *e);
+/* What it was built for: "NVIDIA H200 (sm_90), CUDA runtime 13000, cuDNN 91400, cuBLASLt 130000". */
+const char *onyx_engine_target(const onyx_engine *e);
+/* The shape range of input i (name, min/opt/max). */
+onyx_status onyx_engine_input_range(const onyx_engine *e, int i, onyx_shape_range *r);
 int onyx_engine_num_layers(const onyx_engine *e);
 onyx_status onyx_engine_layer(const onyx_engine *e, int i, onyx_layer_info *info);
 int onyx_engine_num_inputs(const onyx_engine *e);

@@ -68,6 +68,24 @@ void cli_shapes_free(cli_shape *shapes, int n)
 
 int cli_shapes_parse(const char *spec, const onyx_model *m, cli_shape **out, int *n_out)
 {
+  int n = onyx_model_num_inputs(m);
+  const char **names = calloc((size_t)n + 1, sizeof(*names));
+  if (!names) {
+    cli_error("out of memory");
+    return 1;
+  }
+  for (int i = 0; i < n; i++) {
+    onyx_tensor_info ti;
+    onyx_model_input(m, i, &ti);
+    names[i] = ti.name;
+  }
+  int rc = cli_shapes_parse_names(spec, names, n, out, n_out);
+  free(names);
+  return rc;
+}
+
+int cli_shapes_parse_names(const char *spec, const char *const *names, int n_names, cli_shape **out, int *n_out)
+{
   *out = NULL;
   *n_out = 0;
   if (!spec) return 0;
@@ -90,11 +108,7 @@ int cli_shapes_parse(const char *spec, const onyx_model *m, cli_shape **out, int
     }
     *colon = '\0';
     int found = 0;
-    for (int i = 0; i < onyx_model_num_inputs(m) && !found; i++) {
-      onyx_tensor_info ti;
-      onyx_model_input(m, i, &ti);
-      found = !strcmp(ti.name, tok);
-    }
+    for (int i = 0; i < n_names && !found; i++) found = !strcmp(names[i], tok);
     if (!found) {
       cli_error("--shapes names '%s', which is not an input of the model", tok);
       rc = 2;
@@ -159,3 +173,19 @@ int cli_apply_shapes(onyx_session *s, const onyx_model *m, const char *spec)
   cli_shapes_free(shapes, n_shapes);
   return rc;
 }
+
+int cli_parse_size(const char *v, size_t *out)
+{
+  char *end;
+  errno = 0;
+  double x = strtod(v, &end);
+  if (end == v || errno || x < 0) return -1;
+  double mul = 1;
+  if (*end == 'K' || *end == 'k') mul = 1024, end++;
+  else if (*end == 'M' || *end == 'm') mul = 1024.0 * 1024, end++;
+  else if (*end == 'G' || *end == 'g') mul = 1024.0 * 1024 * 1024, end++;
+  if (*end) return -1;
+  *out = (size_t)(x * mul);
+  return 0;
+}
+

@@ -1,7 +1,6 @@
 /* onyx build MODEL.onnx -o MODEL.engine [--fp32|--tf32|--fp16] [--workspace SIZE]
  *   [--shapes NAME:DIMS,...] [--min-shapes ...] [--opt-shapes ...] [--max-shapes ...]
  *   [--timing-cache FILE] [--opt-level 0..3] [--verbose] */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,21 +23,6 @@ static void usage(FILE *f)
           "  --timing-cache FILE   reuse and update timings across builds\n"
           "  --opt-level N         0: no graph fusion ... 3: all passes (default 3)\n"
           "  --verbose             list the layers (fused ONNX nodes joined by ' + ') and their kernels\n");
-}
-
-static int parse_size(const char *v, size_t *out)
-{
-  char *end;
-  errno = 0;
-  double x = strtod(v, &end);
-  if (end == v || errno || x < 0) return -1;
-  double mul = 1;
-  if (*end == 'K' || *end == 'k') mul = 1024, end++;
-  else if (*end == 'M' || *end == 'm') mul = 1024.0 * 1024, end++;
-  else if (*end == 'G' || *end == 'g') mul = 1024.0 * 1024 * 1024, end++;
-  if (*end) return -1;
-  *out = (size_t)(x * mul);
-  return 0;
 }
 
 static double now_s(void)
@@ -116,7 +100,7 @@ int cmd_build(int argc, char **argv)
       else if (!strcmp(a, "--max-shapes")) spec[3] = v;
       else if (!strcmp(a, "--timing-cache")) o.timing_cache = v;
       else if (!strcmp(a, "--workspace")) {
-        if (parse_size(v, &o.workspace) || o.workspace == 0)
+        if (cli_parse_size(v, &o.workspace) || o.workspace == 0)
           return cli_fail("onyx build: bad --workspace '%s': expected a size such as 512M or 2G", v);
       } else {
         if (strlen(v) != 1 || v[0] < '0' || v[0] > '3') return cli_fail("onyx build: bad --opt-level '%s': 0 to 3", v);

@@ -1,6 +1,7 @@
 /* onyx info MODEL.onnx [--shapes NAME:1x3x224x224,...]
  * Prints producer, versions, I/O, op histogram, parameters and, for concrete
  * input shapes (symbolic dims default to 1), MACs and FLOPs. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +39,63 @@ static int cmp_count(const void *a, const void *b)
   return strcmp(x->op, y->op);
 }
 
+/* Engine files start with the container's magic. */
+static bool is_engine_file(const char *path)
+{
+  char magic[8] = {0};
+  FILE *f = fopen(path, "rb");
+  if (!f) return false;
+  size_t n = fread(magic, 1, sizeof(magic), f);
+  fclose(f);
+  return n == sizeof(magic) && memcmp(magic, "ONYXENG", 8) == 0;
+}
+
+static int engine_info(const char *path)
+{
+  onyx_engine *e;
+  if (onyx_engine_inspect(path, &e) != ONYX_OK) {
+    cli_error("%s", onyx_last_error());
+    return 1;
+  }
+  static const char *const prec[] = {"fp32", "tf32", "fp16"};
+  printf("engine:     %s\nbuilt for:  %s\nprecision:  %s\ninputs:\n", path, onyx_engine_target(e),
+         prec[onyx_engine_precision(e)]);
+  char a[160], b[160], c[160];
+  onyx_tensor_info ti;
+  for (int i = 0; i < onyx_engine_num_inputs(e); i++) {
+    onyx_shape_range r;
+    onyx_engine_input(e, i, &ti);
+    onyx_engine_input_range(e, i, &r);
+    printf("  %-24s %-8s min %s  opt %s  max %s\n", ti.name, onyx_dtype_name(ti.dtype),
+           cli_dims_str(r.ndim, r.min, a, sizeof(a)), cli_dims_str(r.ndim, r.opt, b, sizeof(b)),
+           cli_dims_str(r.ndim, r.max, c, sizeof(c)));
+  }
+  printf("outputs:\n");
+  for (int i = 0; i < onyx_engine_num_outputs(e); i++) {
+    onyx_engine_output(e, i, &ti);
+    print_tensor(&ti);
+  }
+  onyx_engine_memory mem;
+  onyx_engine_get_memory(e, &mem);
+  printf("memory:     weights %.2f MB (shared by contexts), activations %.2f MB + workspace %.2f MB per context\n",
+         (double)mem.weight_bytes / 1e6, (double)mem.activation_bytes / 1e6, (double)mem.workspace_bytes / 1e6);
+  printf("layers:     %d (at the opt shapes)\n", onyx_engine_num_layers(e));
+  for (int i = 0; i < onyx_engine_num_layers(e); i++) {
+    onyx_layer_info li;
+    onyx_engine_layer(e, i, &li);
+    printf("  [%3d] %-16s %-5s %-36s ", i, li.op_type, li.precision, li.kernel);
+    if (li.tactic == INT64_MIN) printf("%-7s", "-");
+    else printf("%-7lld", (long long)li.tactic);
+    printf(" %s\n", li.name);
+  }
+  onyx_engine_free(e);
+  return 0;
+}
+
 static void usage(FILE *f)
 {
   fprintf(f, "usage: onyx info MODEL.onnx [--shapes NAME:DIMS[,NAME:DIMS...]]\n"
+             "       onyx info MODEL.engine   (layers, kernels, tactics, bindings, memory; no GPU needed)\n"
              "  --shapes  concrete input shapes for MACs/FLOPs, e.g. input:8x3x224x224\n"
              "            (symbolic dimensions default to 1)\n");
 }
@@ -67,6 +122,10 @@ int cmd_info(int argc, char **argv)
   if (!path) {
     usage(stderr);
     return cli_fail("onyx info: no model given");
+  }
+  if (is_engine_file(path)) {
+    if (shapes) return cli_fail("onyx info: --shapes applies to models, not engines");
+    return engine_info(path);
   }
   onyx_model *m = NULL;
   onyx_session *s = NULL;

@@ -1,6 +1,8 @@
-/* onyx run MODEL.onnx [--input NAME=FILE.npy|FILE.bin ...] [--shapes NAME:DIMS,...]
- *                     [--output-dir DIR] [--seed N]
- * Runs a model once on the CPU and writes every output as DIR/<name>.npy.
+/* onyx run (MODEL.onnx | --engine FILE) [--input NAME=FILE.npy|FILE.bin ...] [--shapes NAME:DIMS,...]
+ *          [--output-dir DIR] [--seed N] [--backend cpu|cuda] [--fp32|--tf32|--fp16] [--workspace SIZE]
+ *          [--opt-level N] [--timing-cache FILE]
+ * Runs a model once (CPU backend, or a GPU engine built here or loaded) and
+ * writes every output as DIR/<name>.npy.
  *
  * Inputs not given with --input are filled from splitmix64 seeded with --seed
  * (default 0); one generator runs over the inputs in model order, one draw u
@@ -33,7 +35,8 @@ typedef struct run_input_arg {
 static void usage(FILE *f)
 {
   fprintf(f, "usage: onyx run MODEL.onnx [--input NAME=FILE.npy|FILE.bin ...] [--shapes NAME:DIMS,...]\n"
-             "                [--output-dir DIR] [--seed N] [--backend cpu|cuda]\n"
+             "                [--output-dir DIR] [--seed N] [--backend cpu|cuda] [--engine FILE]\n"
+             "                [--fp32|--tf32|--fp16] [--workspace SIZE] [--opt-level N] [--timing-cache FILE]\n"
              "  --input       bind an input to a .npy file, or to a raw little-endian file (any other\n"
              "                extension) read with the input's dtype and shape; one unknown dimension\n"
              "                is inferred from the file size\n"
@@ -41,7 +44,9 @@ static void usage(FILE *f)
              "  --output-dir  where each output is written as <name>.npy (default: .)\n"
              "  --seed        seed of the random values of inputs not given with --input (default 0):\n"
              "                splitmix64; floats uniform in [-1, 1), integers 0..9, bools 0/1\n"
-             "  --backend     cpu (default) or cuda (the model's graph run layer by layer on the GPU)\n");
+             "  --backend     cpu (default) or cuda: an engine is built for these shapes with the build flags\n"
+             "                below (as `onyx build` takes them) and run once\n"
+             "  --engine      run a saved engine (`onyx build`) instead of a model\n");
 }
 
 static uint64_t splitmix64(uint64_t *state)
@@ -166,8 +171,74 @@ static double now_ms(void)
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* What the run goes through: a session (CPU, or the CUDA backend layer by
+ * layer) or an engine context (GPU: built here from build flags, or loaded). */
+typedef struct target {
+  const onyx_model *m;
+  onyx_session *s;
+  onyx_engine *e;
+  onyx_context *c;
+} target;
+
+static int target_num_inputs(const target *t)
+{
+  return t->e ? onyx_engine_num_inputs(t->e) : onyx_model_num_inputs(t->m);
+}
+static int target_num_outputs(const target *t)
+{
+  return t->e ? onyx_engine_num_outputs(t->e) : onyx_model_num_outputs(t->m);
+}
+static void target_input(const target *t, int i, onyx_tensor_info *ti)
+{
+  if (t->e) onyx_engine_input(t->e, i, ti);
+  else onyx_model_input(t->m, i, ti);
+}
+static void target_output_decl(const target *t, int i, onyx_tensor_info *ti)
+{
+  if (t->e) onyx_engine_output(t->e, i, ti);
+  else onyx_model_output(t->m, i, ti);
+}
+
+static onyx_status target_set_input(target *t, const char *name, const npy_array *a)
+{
+  if (!t->e) return onyx_session_set_input(t->s, name, a->dtype, a->ndim, a->dims, a->data ? a->data : "");
+  onyx_tensor_info decl = {0};
+  for (int i = 0; i < onyx_engine_num_inputs(t->e); i++) {
+    target_input(t, i, &decl);
+    if (!strcmp(decl.name, name)) break;
+  }
+  if (a->dtype != decl.dtype)
+    return onyx_error(ONYX_ERR_SHAPE, "input '%s' expects %s data, got %s", name, onyx_dtype_name(decl.dtype),
+                      onyx_dtype_name(a->dtype));
+  void *buf;
+  ONYX_TRY(onyx_context_set_input_shape(t->c, name, a->ndim, a->dims));
+  ONYX_TRY(onyx_context_host_buffer(t->c, name, &buf));
+  if (a->nbytes) memcpy(buf, a->data, a->nbytes);
+  return ONYX_OK;
+}
+
+static onyx_status target_run(target *t)
+{
+  if (!t->e) {
+    ONYX_TRY(onyx_session_prepare(t->s));
+    return onyx_session_run(t->s);
+  }
+  ONYX_TRY(onyx_context_enqueue(t->c, NULL));
+  return onyx_context_synchronize(t->c);
+}
+
+static onyx_status target_output(target *t, int i, onyx_tensor_info *ti, const void **data)
+{
+  if (!t->e) return onyx_session_output(t->s, i, ti, data);
+  void *buf;
+  ONYX_TRY(onyx_context_output(t->c, i, ti));
+  ONYX_TRY(onyx_context_host_buffer(t->c, ti->name, &buf));
+  *data = buf;
+  return ONYX_OK;
+}
+
 /* Reads or generates one input's data and binds it.  Returns an exit code. */
-static int bind_input(onyx_session *s, const onyx_tensor_info *decl, const cli_shape *shape, const char *path,
+static int bind_input(target *t, const onyx_tensor_info *decl, const cli_shape *shape, const char *path,
                       uint64_t *rng, uint64_t seed)
 {
   npy_array a = {0};
@@ -230,8 +301,7 @@ static int bind_input(onyx_session *s, const onyx_tensor_info *decl, const cli_s
               onyx_dtype_name(a.dtype));
     goto out;
   }
-  if (onyx_session_set_input(s, decl->name, a.dtype, a.ndim, a.dims, a.data ? a.data : "") != ONYX_OK)
-    goto err;
+  if (target_set_input(t, decl->name, &a) != ONYX_OK) goto err;
   rc = 0;
   goto out;
 err:
@@ -241,19 +311,51 @@ out:
   return rc;
 }
 
+/* Shape ranges (min = opt = max) for an in-memory engine: --shapes, else the
+ * declared shape with symbolic dims set to 1. */
+static int fixed_ranges(const onyx_model *m, const cli_shape *shapes, int n_shapes, onyx_shape_range *r)
+{
+  int n = 0;
+  for (int i = 0; i < onyx_model_num_inputs(m) && i < 8; i++) {
+    onyx_tensor_info ti;
+    onyx_model_input(m, i, &ti);
+    const cli_shape *sh = cli_shapes_find(shapes, n_shapes, ti.name);
+    onyx_shape_range *x = &r[n++];
+    memset(x, 0, sizeof(*x));
+    x->name = ti.name;
+    x->ndim = sh ? sh->ndim : ti.ndim;
+    for (int d = 0; d < x->ndim; d++) {
+      int64_t v = sh ? sh->dims[d] : ti.dims[d] < 0 ? 1 : ti.dims[d];
+      x->min[d] = x->opt[d] = x->max[d] = v;
+    }
+  }
+  return n;
+}
+
+static int parse_backend(const char *v, onyx_backend *b)
+{
+  if (!strcmp(v, "cpu")) *b = ONYX_BACKEND_CPU;
+  else if (!strcmp(v, "cuda")) *b = ONYX_BACKEND_CUDA;
+  else return cli_fail("onyx run: bad --backend '%s': expected cpu or cuda", v);
+  return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
-  const char *path = NULL, *shapes_spec = NULL, *out_dir = ".";
-  onyx_session_options opt;
-  onyx_session_options_init(&opt);
+  const char *path = NULL, *engine_path = NULL, *shapes_spec = NULL, *out_dir = ".";
+  onyx_backend backend = ONYX_BACKEND_CPU;
+  onyx_build_options bo;
+  onyx_build_options_init(&bo);
+  bool build_flags = false;
   uint64_t seed = 0;
   run_input_arg *inputs = calloc((size_t)argc, sizeof(*inputs));
   int n_inputs = 0, rc = 2;
   onyx_model *m = NULL;
-  onyx_session *s = NULL;
+  target t = {0};
   cli_shape *shapes = NULL;
   int n_shapes = 0;
   char **files = NULL;
+  const char **names = NULL;
   int n_out = 0;
   if (!inputs) {
     cli_error("out of memory");
@@ -265,8 +367,12 @@ int cmd_run(int argc, char **argv)
       usage(stdout);
       rc = 0;
       goto out;
+    } else if (!strcmp(a, "--fp32") || !strcmp(a, "--tf32") || !strcmp(a, "--fp16")) {
+      bo.precision = a[3] == '3' ? ONYX_PRECISION_FP32 : a[2] == 't' ? ONYX_PRECISION_TF32 : ONYX_PRECISION_FP16;
+      build_flags = true;
     } else if (!strcmp(a, "--input") || !strcmp(a, "--shapes") || !strcmp(a, "--output-dir") ||
-               !strcmp(a, "--seed") || !strcmp(a, "--backend")) {
+               !strcmp(a, "--seed") || !strcmp(a, "--backend") || !strcmp(a, "--engine") ||
+               !strcmp(a, "--workspace") || !strcmp(a, "--opt-level") || !strcmp(a, "--timing-cache")) {
       if (++i >= argc) {
         rc = cli_fail("onyx run: %s needs a value", a);
         goto out;
@@ -287,14 +393,26 @@ int cmd_run(int argc, char **argv)
         }
         shapes_spec = v;
       } else if (!strcmp(a, "--backend")) {
-        if (!strcmp(v, "cpu")) {
-          opt.backend = ONYX_BACKEND_CPU;
-        } else if (!strcmp(v, "cuda")) {
-          opt.backend = ONYX_BACKEND_CUDA;
-        } else {
-          rc = cli_fail("onyx run: bad --backend '%s': expected cpu or cuda", v);
+        if ((rc = parse_backend(v, &backend))) goto out;
+        rc = 2;
+      } else if (!strcmp(a, "--engine")) {
+        engine_path = v;
+      } else if (!strcmp(a, "--workspace")) {
+        if (cli_parse_size(v, &bo.workspace) || !bo.workspace) {
+          rc = cli_fail("onyx run: bad --workspace '%s': expected a size such as 512M or 2G", v);
           goto out;
         }
+        build_flags = true;
+      } else if (!strcmp(a, "--opt-level")) {
+        if (strlen(v) != 1 || v[0] < '0' || v[0] > '3') {
+          rc = cli_fail("onyx run: bad --opt-level '%s': 0 to 3", v);
+          goto out;
+        }
+        bo.opt_level = v[0] - '0';
+        build_flags = true;
+      } else if (!strcmp(a, "--timing-cache")) {
+        bo.timing_cache = v;
+        build_flags = true;
       } else if (!strcmp(a, "--output-dir")) {
         if (!*v) {
           rc = cli_fail("onyx run: --output-dir is empty");
@@ -322,26 +440,49 @@ int cmd_run(int argc, char **argv)
       goto out;
     }
   }
-  if (!path) {
+  if (!path && !engine_path) {
     usage(stderr);
     rc = cli_fail("onyx run: no model given");
     goto out;
   }
+  if (path && engine_path) {
+    rc = cli_fail("onyx run: give a model or --engine, not both");
+    goto out;
+  }
+  if (engine_path) backend = ONYX_BACKEND_CUDA;
+  if (build_flags && (engine_path || backend != ONYX_BACKEND_CUDA)) {
+    rc = cli_fail("onyx run: build flags (--fp16, --workspace, ...) need a model and --backend cuda");
+    goto out;
+  }
   rc = 1;
-  if (onyx_model_load(path, &m) != ONYX_OK) {
+  double t0 = now_ms();
+  if (engine_path) {
+    if (onyx_engine_load(engine_path, &t.e) != ONYX_OK) {
+      cli_error("%s", onyx_last_error());
+      goto out;
+    }
+  } else if (onyx_model_load(path, &m) != ONYX_OK) {
     cli_error("%s", onyx_last_error());
     goto out;
   }
-  int n_model_in = onyx_model_num_inputs(m);
-  /* Every --input must name a model input, once. */
+  t.m = m;
+  int n_in = target_num_inputs(&t);
+  names = calloc((size_t)n_in + 1, sizeof(*names));
+  if (!names) {
+    cli_error("out of memory");
+    goto out;
+  }
+  for (int i = 0; i < n_in; i++) {
+    onyx_tensor_info ti;
+    target_input(&t, i, &ti);
+    names[i] = ti.name;
+  }
+  /* Every --input must name an input, once. */
   for (int k = 0; k < n_inputs; k++) {
     size_t len = (size_t)(strchr(inputs[k].name, '=') - inputs[k].name);
     int found = -1;
-    for (int i = 0; i < n_model_in && found < 0; i++) {
-      onyx_tensor_info ti;
-      onyx_model_input(m, i, &ti);
-      if (strlen(ti.name) == len && !memcmp(ti.name, inputs[k].name, len)) found = i;
-    }
+    for (int i = 0; i < n_in && found < 0; i++)
+      if (strlen(names[i]) == len && !memcmp(names[i], inputs[k].name, len)) found = i;
     for (int j = 0; j < k; j++)
       if (!strncmp(inputs[j].name, inputs[k].name, len + 1)) {
         rc = cli_fail("onyx run: --input gives '%.*s' twice", (int)len, inputs[k].name);
@@ -353,40 +494,47 @@ int cmd_run(int argc, char **argv)
       goto out;
     }
   }
-  int src = cli_shapes_parse(shapes_spec, m, &shapes, &n_shapes);
+  int src = cli_shapes_parse_names(shapes_spec, names, n_in, &shapes, &n_shapes);
   if (src) {
     rc = src;
     goto out;
   }
-  if (onyx_session_create(m, &opt, &s) != ONYX_OK) {
+  onyx_status st;
+  if (t.e) {
+    st = onyx_context_create(t.e, &t.c);
+  } else if (backend == ONYX_BACKEND_CUDA) { /* an engine for exactly these shapes, built here */
+    onyx_shape_range ranges[8];
+    bo.shapes = ranges;
+    bo.n_shapes = fixed_ranges(m, shapes, n_shapes, ranges);
+    st = onyx_engine_build(m, &bo, &t.e);
+    if (st == ONYX_OK) st = onyx_context_create(t.e, &t.c);
+  } else {
+    st = onyx_session_create(m, NULL, &t.s);
+  }
+  if (st != ONYX_OK) {
     cli_error("%s", onyx_last_error());
     goto out;
   }
   uint64_t rng = seed;
-  for (int i = 0; i < n_model_in; i++) {
+  for (int i = 0; i < n_in; i++) {
     onyx_tensor_info ti;
-    onyx_model_input(m, i, &ti);
+    target_input(&t, i, &ti);
     const char *file = NULL;
     for (int k = 0; k < n_inputs && !file; k++) {
       size_t len = strlen(ti.name);
       if (!strncmp(inputs[k].name, ti.name, len) && inputs[k].name[len] == '=') file = inputs[k].path;
     }
-    if (bind_input(s, &ti, cli_shapes_find(shapes, n_shapes, ti.name), file, &rng, seed)) goto out;
-  }
-  double t0 = now_ms();
-  if (onyx_session_prepare(s) != ONYX_OK) {
-    cli_error("%s", onyx_last_error());
-    goto out;
+    if (bind_input(&t, &ti, cli_shapes_find(shapes, n_shapes, ti.name), file, &rng, seed)) goto out;
   }
   double t1 = now_ms();
-  if (onyx_session_run(s) != ONYX_OK) {
+  if (target_run(&t) != ONYX_OK) {
     cli_error("%s", onyx_last_error());
     goto out;
   }
   double t2 = now_ms();
 
   /* Output file names: sanitised, and distinct. */
-  n_out = onyx_model_num_outputs(m);
+  n_out = target_num_outputs(&t);
   files = calloc((size_t)n_out + 1, sizeof(*files));
   if (!files) {
     cli_error("out of memory");
@@ -394,7 +542,7 @@ int cmd_run(int argc, char **argv)
   }
   for (int i = 0; i < n_out; i++) {
     onyx_tensor_info ti;
-    onyx_model_output(m, i, &ti);
+    target_output_decl(&t, i, &ti);
     char safe[256];
     sanitise(ti.name, safe, sizeof(safe));
     size_t len = strlen(out_dir) + strlen(safe) + 6;
@@ -416,21 +564,26 @@ int cmd_run(int argc, char **argv)
   for (int i = 0; i < n_out; i++) {
     onyx_tensor_info ti;
     const void *data;
-    if (onyx_session_output(s, i, &ti, &data) != ONYX_OK ||
-        npy_write(files[i], ti.dtype, ti.ndim, ti.dims, data) != ONYX_OK) {
+    if (target_output(&t, i, &ti, &data) != ONYX_OK || npy_write(files[i], ti.dtype, ti.ndim, ti.dims, data) != ONYX_OK) {
       cli_error("%s", onyx_last_error());
       goto out;
     }
     print_stats(&ti, data, files[i]);
   }
-  printf("inference: %.3f ms on the %s (prepare %.3f ms)\n", t2 - t1, opt.backend == ONYX_BACKEND_CUDA ? "GPU" : "CPU",
-         t1 - t0);
+  if (t.e)
+    printf("inference: %.3f ms on the GPU, first run: engine %s %.0f ms before it\n", t2 - t1,
+           engine_path ? "loaded" : "built", t1 - t0);
+  else
+    printf("inference: %.3f ms on the CPU (prepare included)\n", t2 - t1);
   rc = 0;
 out:
   for (int i = 0; files && i < n_out; i++) free(files[i]);
   free(files);
+  free(names);
   cli_shapes_free(shapes, n_shapes);
-  onyx_session_free(s);
+  onyx_session_free(t.s);
+  onyx_context_free(t.c);
+  onyx_engine_free(t.e);
   onyx_model_free(m);
   free(inputs);
   return rc;

@@ -4,7 +4,10 @@
 #   1. every ONNX node test through the CUDA backend (against the expected outputs)
 #   2. the cuDNN/cuBLASLt layer tests against the CPU backend
 #   3. real models: CUDA session and FP32/TF32/FP16 engines (save -> load -> run) against the CPU
-#   4. the CLI: onyx build --verbose, onyx info on the engine
+#   4. many contexts on one engine from several threads; a timing-cache rebuild
+#   5. compute-sanitizer memcheck over the model checks of two small models
+#   6. the CLI: onyx build --verbose, onyx info / run --engine, run --backend cuda --fp16
+#      (the MNIST engine is kept in $OUT: tests/engine/data's fixture comes from there)
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.
 set -uo pipefail
 out=${OUT:-/tmp/onyx-gpu}
@@ -36,10 +39,22 @@ for m in mnist_cntk_opset1 ultraface_rfb_320 yolov8n_fp32_from_int8 yolo11n_320_
   [[ -f $work/$m.onnx ]] && models+=($work/$m.onnx)
 done
 step models $run/bin/onyx_models_cuda --shapes input:1x3x224x224 "${models[@]}"
+step contexts $run/bin/onyx_contexts_cuda $work/mobilenetv2_fp32_from_qdq.onnx 4 20
+if command -v compute-sanitizer >/dev/null; then
+  step memcheck compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
+    $run/bin/onyx_models_cuda $work/mnist_cntk_opset1.onnx $work/ultraface_rfb_320.onnx
+fi
 step cli_build $run/bin/onyx build $work/mobilenetv2_fp32_from_qdq.onnx -o $work/mbv2.engine --fp16 \
   --shapes input:1x3x224x224 --verbose
+step cli_mnist $run/bin/onyx build $work/mnist_cntk_opset1.onnx -o "$out/mnist_fp16.engine" --fp16
+step cli_info $run/bin/onyx info $work/mbv2.engine
+step cli_run_engine $run/bin/onyx run --engine $work/mbv2.engine --output-dir $work/o1 --seed 3
+step cli_run_cuda $run/bin/onyx run $work/mobilenetv2_fp32_from_qdq.onnx --backend cuda --fp16 --output-dir $work/o2 --seed 3
+step cli_run_cpu $run/bin/onyx run $work/mobilenetv2_fp32_from_qdq.onnx --output-dir $work/o3 --seed 3
 grep -E "^(FAIL|XPASS)" "$out/node_cuda.log" | head -40
 grep -E "FAIL" "$out/conv_gemm.log" | head -20
 cat "$out/models.log" | tail -60
-head -30 "$out/cli_build.log"
+head -12 "$out/cli_build.log"
+head -20 "$out/cli_info.log"; cat "$out/cli_run_engine.log" "$out/cli_run_cuda.log" "$out/cli_run_cpu.log"
+tail -3 "$out/contexts.log"; tail -15 "$out/memcheck.log" 2>/dev/null
 printf '%s\n' "${summary[@]}"

@@ -70,3 +70,10 @@ onyx_status onyx_context_profile(onyx_context *c, int iters, onyx_layer_time *ou
 {
   return no_gpu();
 }
+onyx_status onyx_engine_inspect(const char *path, onyx_engine **out)
+{
+  if (out) *out = NULL;
+  return no_gpu();
+}
+const char *onyx_engine_target(const onyx_engine *e) { return ""; }
+onyx_status onyx_engine_input_range(const onyx_engine *e, int i, onyx_shape_range *r) { return no_gpu(); }

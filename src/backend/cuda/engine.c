@@ -322,6 +322,30 @@ onyx_status onyx_engine_get_memory(const onyx_engine *e, onyx_engine_memory *mem
 
 onyx_precision onyx_engine_precision(const onyx_engine *e) { return e ? e->precision : ONYX_PRECISION_FP32; }
 
+const char *onyx_engine_target(const onyx_engine *e)
+{
+  if (!e) return "";
+  onyx_engine *m = (onyx_engine *)e; /* formatted on demand; the fingerprint never changes */
+  snprintf(m->target, sizeof(m->target), "%s (sm_%u%u), CUDA runtime %u, cuDNN %u, cuBLASLt %u, %s, %s",
+           e->fp.gpu_name, e->fp.cc_major, e->fp.cc_minor, e->fp.cuda_runtime, e->fp.cudnn, e->fp.cublaslt,
+           e->fp.precision, e->fp.build_options);
+  return e->target;
+}
+
+onyx_status onyx_engine_input_range(const onyx_engine *e, int i, onyx_shape_range *r)
+{
+  if (!e || !r || i < 0 || i >= e->n_inputs)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_engine_input_range: no input %d", i);
+  const engine_input *in = &e->inputs[i];
+  memset(r, 0, sizeof(*r));
+  r->name = e->model->tensors[in->tensor].name;
+  r->ndim = in->ndim;
+  memcpy(r->min, in->min, sizeof(r->min));
+  memcpy(r->opt, in->opt, sizeof(r->opt));
+  memcpy(r->max, in->max, sizeof(r->max));
+  return ONYX_OK;
+}
+
 /* ---- contexts ----------------------------------------------------------------- */
 
 typedef struct binding {
@@ -378,6 +402,8 @@ onyx_status onyx_context_create(onyx_engine *e, onyx_context **out)
 {
   if (!e || !out) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_create: NULL argument");
   *out = NULL;
+  if (e->inspect_only)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "this engine was opened for inspection only (onyx_engine_load runs it)");
   onyx_context *c = onyx_calloc(1, sizeof(*c));
   if (!c) return ONYX_ERR_NO_MEMORY;
   c->e = e;

@@ -36,6 +36,8 @@ struct onyx_engine {
   int n_layers;
   onyx_engine_memory memory;
   eng_fingerprint fp;
+  char target[512];           /* fp as text, for onyx_engine_target */
+  bool inspect_only;          /* loaded by onyx_engine_inspect: no contexts */
   pthread_mutex_t lock;       /* guards plans */
   engine_plan_slot *plans;
   int n_plans, cap_plans;
@@ -49,8 +51,6 @@ onyx_status engine_new(ir_graph *model, onyx_engine **out);
 /* engine_io.c */
 /* A deep copy owning everything (a write/read round trip through graph_io). */
 onyx_status engine_copy_graph(const ir_graph *src, ir_graph **out);
-/* Loads an engine without checking it against this machine (for `onyx info`). */
-onyx_status engine_load_for_info(const char *path, onyx_engine **out);
 /* --timing-cache: merge a saved cache (absent file: nothing) / save the engine's. */
 onyx_status engine_timing_cache_load(onyx_engine *e, const char *path);
 onyx_status engine_timing_cache_save(const onyx_engine *e, const char *path);

@@ -217,10 +217,13 @@ onyx_status onyx_engine_load(const char *path, onyx_engine **out)
   return engine_load(path, true, out);
 }
 
-onyx_status engine_load_for_info(const char *path, onyx_engine **out)
+onyx_status onyx_engine_inspect(const char *path, onyx_engine **out)
 {
+  if (!path || !out) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_engine_inspect: NULL argument");
   *out = NULL;
-  return engine_load(path, false, out);
+  ONYX_TRY(engine_load(path, false, out));
+  (*out)->inspect_only = true;
+  return ONYX_OK;
 }
 
 /* ---- timing cache files: the same container with one TACTICS section ------ */
