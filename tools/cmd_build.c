@@ -155,7 +155,9 @@ int cmd_build(int argc, char **argv)
     for (int i = 0; i < onyx_engine_num_layers(e); i++) {
       onyx_layer_info li;
       onyx_engine_layer(e, i, &li);
-      printf("  [%3d] %-18s %-28s tactic %-6lld %s\n", i, li.op_type, li.kernel, (long long)li.tactic, li.name);
+      char tactic[32] = "-"; /* own kernels have no tactic */
+      if (li.tactic != INT64_MIN) snprintf(tactic, sizeof(tactic), "%lld", (long long)li.tactic);
+      printf("  [%3d] %-16s %-36s tactic %-6s %s\n", i, li.op_type, li.kernel, tactic, li.name);
     }
   }
   rc = 0;
