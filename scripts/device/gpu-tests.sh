@@ -39,6 +39,8 @@ for m in mnist_cntk_opset1 ultraface_rfb_320 yolov8n_fp32_from_int8 yolo11n_320_
   [[ -f $work/$m.onnx ]] && models+=($work/$m.onnx)
 done
 step models $run/bin/onyx_models_cuda --shapes input:1x3x224x224 "${models[@]}"
+python3 tests/cuda/export_torchvision.py $work/tv >"$out/export.log" 2>&1
+step torchvision $run/bin/onyx_models_cuda $work/tv/*.onnx
 step contexts $run/bin/onyx_contexts_cuda $work/mobilenetv2_fp32_from_qdq.onnx 4 20
 if command -v compute-sanitizer >/dev/null; then
   step memcheck compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
@@ -57,4 +59,8 @@ cat "$out/models.log" | tail -60
 head -12 "$out/cli_build.log"
 head -20 "$out/cli_info.log"; cat "$out/cli_run_engine.log" "$out/cli_run_cuda.log" "$out/cli_run_cpu.log"
 tail -3 "$out/contexts.log"; tail -15 "$out/memcheck.log" 2>/dev/null
+grep -E "FAIL|^/" "$out/torchvision.log" | head -30
+
 printf '%s\n' "${summary[@]}"
+# $OUT brings back at most 8 files: the logs go back as one archive, beside the MNIST engine fixture
+(cd "$out" && tar czf logs.tgz ./*.log gpu.txt && rm -f ./*.log gpu.txt)

@@ -87,6 +87,25 @@ static onyx_status engine_specialise(const onyx_engine *e, const int64_t (*dims)
   return ONYX_OK;
 }
 
+/* Warnings about the FP16 conversion, as TensorRT gives them. */
+static void report_fp16(const precision_report *r)
+{
+  if (r->subnormal) {
+    fprintf(stderr, "onyx: warning: Detected subnormal FP16 values: %lld weight values of %d layer(s) are below "
+                    "FP16's smallest normal number and lose precision:", (long long)r->subnormal,
+            r->n_subnormal_layers);
+    for (int i = 0; i < r->n_subnormal_layers && i < PRECISION_NAMES; i++)
+      fprintf(stderr, "%s '%s'", i ? "," : "", r->subnormal_layers[i]);
+    fprintf(stderr, "%s\n", r->n_subnormal_layers > PRECISION_NAMES ? ", ..." : "");
+  }
+  for (int i = 0; i < r->n_fp32_layers && i < PRECISION_NAMES; i++)
+    fprintf(stderr, "onyx: warning: layer '%s' runs in FP32: its weights hold values beyond FP16's range (65504)\n",
+            r->fp32_layers[i]);
+  if (r->n_fp32_layers > PRECISION_NAMES)
+    fprintf(stderr, "onyx: warning: ... and %d more layers run in FP32 for the same reason\n",
+            r->n_fp32_layers - PRECISION_NAMES);
+}
+
 /* A plan for these shapes, made once per engine and shared (caller releases). */
 static onyx_status engine_plan(onyx_engine *e, const int64_t (*dims)[ONYX_MAX_DIMS], cuda_plan **out)
 {
@@ -100,7 +119,12 @@ static onyx_status engine_plan(onyx_engine *e, const int64_t (*dims)[ONYX_MAX_DI
     }
   ir_graph *g;
   precision_report rep;
+  memset(&rep, 0, sizeof(rep));
   if ((st = engine_specialise(e, dims, &g, &rep)) != ONYX_OK) goto out_unlock;
+  if (e->report_precision) {
+    e->report_precision = false;
+    report_fp16(&rep);
+  }
   cuda_plan *p;
   if ((st = cuda_plan_create(g, &p)) != ONYX_OK) goto out_unlock;
   if (!onyx_grow((void **)&e->plans, &e->cap_plans, e->n_plans + 1, sizeof(*e->plans))) {
@@ -270,6 +294,7 @@ onyx_status onyx_engine_build(const onyx_model *m, const onyx_build_options *opt
              e->workspace);
   }
   if (st == ONYX_OK && o->timing_cache) st = engine_timing_cache_load(e, o->timing_cache);
+  e->report_precision = true;
   if (st == ONYX_OK) st = engine_tune(e);
   if (st == ONYX_OK && o->timing_cache) st = engine_timing_cache_save(e, o->timing_cache);
   if (st != ONYX_OK) {

@@ -38,6 +38,7 @@ struct onyx_engine {
   eng_fingerprint fp;
   char target[512];           /* fp as text, for onyx_engine_target */
   bool inspect_only;          /* loaded by onyx_engine_inspect: no contexts */
+  bool report_precision;      /* building: print the FP16 conversion report of the first plan */
   pthread_mutex_t lock;       /* guards plans */
   engine_plan_slot *plans;
   int n_plans, cap_plans;

@@ -4,11 +4,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/util.h"
 #include "engine/memplan.h"
 
 #define NOWHERE SIZE_MAX
+
+static double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static size_t align256(size_t x) { return (x + 255) / 256 * 256; }
 
@@ -264,11 +272,19 @@ onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts
     st = ONYX_ERR_NO_MEMORY;
     goto fail;
   }
+  double t0 = now_s();
+  bool progress = false; /* a build that takes over a second says how far it is */
   for (int s = 0; s < p->n_steps; s++) {
     cuda_layer *L = &r->layers[r->n_layers++];
     if ((st = layer_init(r, L, &p->g->nodes[p->steps[s]], cache, tune)) != ONYX_OK) goto fail;
     if (L->workspace > r->ctx.workspace_size) r->ctx.workspace_size = L->workspace;
+    double el = now_s() - t0;
+    if (tune && (progress || el > 1.0)) {
+      fprintf(stderr, "\ronyx: timing tactics: layer %d/%d, %.1f s", s + 1, p->n_steps, el);
+      progress = true;
+    }
   }
+  if (progress) fprintf(stderr, "\n");
   if (r->ctx.workspace_size) {
     cudaError_t err = cudaMalloc(&r->ctx.workspace, r->ctx.workspace_size);
     if (err != cudaSuccess) {
