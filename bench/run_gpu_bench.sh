@@ -28,7 +28,14 @@ for prec in fp32 fp16; do
       >>"$res" 2>>"$out/onyx.log"
   done
 done
-timeout 420 python3 bench/torch_baseline.py --modes "$modes" >>"$res" 2>"$out/torch.log" || tail -5 "$out/torch.log"
+timeout 300 python3 bench/torch_baseline.py --modes "$modes" >>"$res" 2>"$out/torch.log" || tail -5 "$out/torch.log"
+# YOLOv8n as PyTorch: rebuilt from the same ONNX file by onnx2torch (carried as a wheel)
+if ls $run/data/onnx2torch-*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site $run/data/onnx2torch-*.whl >/dev/null 2>&1
+  PYTHONPATH=/tmp/site timeout 200 python3 bench/torch_baseline.py --modes "$modes" --batches 1 \
+    --onnx $work/yolov8n_fp32_from_int8.onnx --name yolov8n --size 640 >>"$res" 2>>"$out/torch.log" ||
+    tail -5 "$out/torch.log"
+fi
 python3 - "$res" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]

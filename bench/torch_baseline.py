@@ -28,6 +28,14 @@ def make_resnet18():
     return m.eval()
 
 
+def make_from_onnx(path):
+    """A PyTorch module rebuilt from an ONNX file by onnx2torch (YOLOv8n has no other PyTorch form on the
+    device: ultralytics is not installed). Same weights, same graph."""
+    import onnx
+    import onnx2torch
+    return onnx2torch.convert(onnx.load(path)).eval()
+
+
 def time_fn(fn, x, iters, warmup_s=1.0):
     torch.cuda.synchronize()
     t0 = time.time()
@@ -53,6 +61,9 @@ def main():
     ap.add_argument('--precisions', default='fp32,fp16')
     ap.add_argument('--modes', default='eager,reduce-overhead')
     ap.add_argument('--iters', type=int, default=200)
+    ap.add_argument('--onnx', help='time a module rebuilt from this ONNX file (onnx2torch) instead of ResNet18')
+    ap.add_argument('--name', default='resnet18')
+    ap.add_argument('--size', type=int, default=224)
     args = ap.parse_args()
     if args.export:
         m = make_resnet18()
@@ -67,19 +78,24 @@ def main():
         for mode in args.modes.split(','):
             for batch in [int(b) for b in args.batches.split(',')]:
                 torch._dynamo.reset()
-                m = make_resnet18().cuda()
-                x = torch.rand(batch, 3, 224, 224, device='cuda')
+                m = (make_from_onnx(args.onnx) if args.onnx else make_resnet18()).cuda()
+                x = torch.rand(batch, 3, args.size, args.size, device='cuda')
                 if prec == 'fp16':
                     m, x = m.half(), x.half()
                 t0 = time.time()
-                with torch.inference_mode():
-                    fn = m if mode == 'eager' else torch.compile(m, mode=mode)
-                    fn(x)  # compile (or load) here
-                    torch.cuda.synchronize()
-                    compile_s = time.time() - t0
-                    times = time_fn(fn, x, args.iters)
+                try:
+                    with torch.inference_mode():
+                        fn = m if mode == 'eager' else torch.compile(m, mode=mode)
+                        fn(x)  # compile (or load) here
+                        torch.cuda.synchronize()
+                        compile_s = time.time() - t0
+                        times = time_fn(fn, x, args.iters)
+                except Exception as e:  # report and go on with the other configurations
+                    print(f'{args.name} {prec} {mode} batch {batch}: {type(e).__name__}: {str(e)[:300]}',
+                          file=sys.stderr, flush=True)
+                    continue
                 med = statistics.median(times)
-                print(json.dumps({'engine': 'torch-' + mode, 'model': 'resnet18', 'precision': prec, 'batch': batch,
+                print(json.dumps({'engine': 'torch-' + mode, 'model': args.name, 'precision': prec, 'batch': batch,
                                   'iters': len(times), 'median_ms': round(med, 4), 'min_ms': round(times[0], 4),
                                   'images_per_s': round(batch * 1e3 / med, 1), 'compile_s': round(compile_s, 2)}),
                       flush=True)

@@ -21,6 +21,8 @@ for lib in libprotobuf-c.so.1 libstb.so.0 libopenblas.so.0 libgfortran.so.5 libq
 done
 tar cf - -C /usr/share/libonnx-testdata/data node | xz -T0 -6 >.devrun/data/node.tar.xz
 cp tests/onnx_node/skips/*.txt .devrun/data/
+# PyTorch baselines of models that exist only as ONNX (bench/torch_baseline.py --onnx): onnx2torch, pure Python
+python3 -m pip download -q --no-deps --only-binary=:all: -d .devrun/data onnx2torch==1.5.15 || true
 shared=../shared/models
 if [[ -d $shared ]]; then
   tar cf - -C $shared mnist_cntk_opset1.onnx ultraface_rfb_320.onnx yolov8n_fp32_from_int8.onnx \
