@@ -4,7 +4,9 @@
 #   1. every ONNX node test through the CUDA backend (against the expected outputs)
 #   2. the cuDNN/cuBLASLt layer tests against the CPU backend
 #   3. real models: CUDA session and FP32/TF32/FP16 engines (save -> load -> run) against the CPU
-#   4. the CLI: onyx build --verbose, onyx info on the engine
+#   4. channels-last FP16 engines of small conv graphs against the CPU and row-major FP16, and the
+#      layout pass on the real models (which layers run NHWC, reformats)
+#   5. the CLI: onyx build --verbose, onyx info on the engine
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.
 set -uo pipefail
 out=${OUT:-/tmp/onyx-gpu}
@@ -36,10 +38,14 @@ for m in mnist_cntk_opset1 ultraface_rfb_320 yolov8n_fp32_from_int8 yolo11n_320_
   [[ -f $work/$m.onnx ]] && models+=($work/$m.onnx)
 done
 step models $run/bin/onyx_models_cuda --shapes input:1x3x224x224 "${models[@]}"
+step nhwc $run/bin/onyx_nhwc_tests
+step layout $run/bin/onyx_layout_tests $work
 step cli_build $run/bin/onyx build $work/mobilenetv2_fp32_from_qdq.onnx -o $work/mbv2.engine --fp16 \
   --shapes input:1x3x224x224 --verbose
 grep -E "^(FAIL|XPASS)" "$out/node_cuda.log" | head -40
 grep -E "FAIL" "$out/conv_gemm.log" | head -20
 cat "$out/models.log" | tail -60
+grep -E "FAIL|graphs," "$out/nhwc.log" | head -20
+tail -8 "$out/layout.log"
 head -30 "$out/cli_build.log"
 printf '%s\n' "${summary[@]}"
