@@ -39,7 +39,7 @@ static onyx_status copy_init(cuda_ctx *ctx, cuda_layer *L)
   if (kc_bytes(x) != kc_bytes(y) || x->dtype != y->dtype)
     return cuda_layer_error(L, ONYX_ERR_INTERNAL, "input and output sizes differ");
   snprintf(L->kernel, sizeof(L->kernel), "cudaMemcpyAsync");
-  if (row_major(x) && row_major(y)) return ONYX_OK;
+  if ((row_major(x) && row_major(y)) || kc_same_layout(x, y)) return ONYX_OK;
   int64_t cs[ONYX_MAX_DIMS];
   s->strided = true;
   ONYX_TRY(kc_elem_size(L, x->dtype, &s->esz));
