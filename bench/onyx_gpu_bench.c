@@ -150,8 +150,8 @@ int main(int argc, char **argv)
   printf("{\"engine\":\"%s\",\"model\":\"%s\",\"precision\":\"%s\",\"batch\":%d,\"iters\":%d,"
          "\"median_ms\":%.4f,\"min_ms\":%.4f,\"mean_ms\":%.4f,\"p90_ms\":%.4f,\"images_per_s\":%.1f,"
          "\"build_s\":%.2f,\"layers\":%d}\n",
-         label, name, prec[o.precision], batch, iters, ms[iters / 2], ms[0], sum / iters, ms[(iters * 9) / 10],
-         batch * 1e3 / ms[iters / 2], build_s, onyx_engine_num_layers(e));
+         label, name, prec[o.precision], batch, iters, ms[iters / 2], ms[0], sum / iters,
+         ms[(iters * 9) / 10], batch * 1e3 / ms[iters / 2], build_s, onyx_engine_num_layers(e));
   free(ms);
   if (profile) { /* per-layer table on stderr, slowest first */
     onyx_layer_time lt[1024];

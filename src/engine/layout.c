@@ -30,11 +30,11 @@ typedef struct use {
 typedef struct lctx {
   ir_graph *g;
   int nn, nt;
-  uint8_t *kind, *mode; /* per node */
-  bool *filter;         /* per node: FILTER cap (input 1 is a filter) */
+  uint8_t *kind, *mode;  /* per node */
+  bool *filter;          /* per node: FILTER cap (input 1 is a filter) */
   bool *feature, *fixed; /* per tensor: a non-constant feature map; one that must stay row-major */
-  uint8_t *lay;         /* per tensor: layout under the current modes */
-  int *first;           /* consumers of t: uses[first[t] .. first[t + 1]) */
+  uint8_t *lay;          /* per tensor: layout under the current modes */
+  int *first;            /* consumers of t: uses[first[t] .. first[t + 1]) */
   use *uses;
   int *uf; /* union-find over nodes */
 } lctx;
@@ -128,11 +128,16 @@ static onyx_status ctx_init(lctx *c, ir_graph *g, const uint8_t *caps)
     const ir_node *n = &g->nodes[i];
     int cap = (n->op >= 0 && n->op < ONYX_OP_COUNT) ? caps[n->op] : LAYOUT_CAP_ROW_MAJOR;
     c->filter[i] = cap == LAYOUT_CAP_FILTER;
-    if (n->folded) c->kind[i] = K_SKIP;
-    else if (cap == LAYOUT_CAP_STRIDED) c->kind[i] = K_STRIDED;
-    else if (cap == LAYOUT_CAP_STRIDED_IN) c->kind[i] = K_STRIDED_IN;
-    else if ((cap == LAYOUT_CAP_UNIFORM || cap == LAYOUT_CAP_FILTER) && mode_eligible(c, i)) c->kind[i] = K_MODE;
-    else c->kind[i] = K_ROW;
+    if (n->folded)
+      c->kind[i] = K_SKIP;
+    else if (cap == LAYOUT_CAP_STRIDED)
+      c->kind[i] = K_STRIDED;
+    else if (cap == LAYOUT_CAP_STRIDED_IN)
+      c->kind[i] = K_STRIDED_IN;
+    else if ((cap == LAYOUT_CAP_UNIFORM || cap == LAYOUT_CAP_FILTER) && mode_eligible(c, i))
+      c->kind[i] = K_MODE;
+    else
+      c->kind[i] = K_ROW;
     c->mode[i] = c->kind[i] == K_MODE ? CL : ROW;
   }
   return ONYX_OK;
@@ -343,7 +348,8 @@ static uint16_t *to_krsc(const ir_tensor *w)
   for (int64_t m = 0; m < M; m++)
     for (int64_t c = 0; c < C; c++)
       for (int64_t r = 0; r < R; r++)
-        for (int64_t s = 0; s < S; s++) out[((m * R + r) * S + s) * C + c] = in[((m * C + c) * R + r) * S + s];
+        for (int64_t s = 0; s < S; s++)
+          out[((m * R + r) * S + s) * C + c] = in[((m * C + c) * R + r) * S + s];
   return out;
 }
 

@@ -82,8 +82,8 @@ static int cpu_reference(onyx_model *m, io *x)
   onyx_session *s;
   if (onyx_session_create(m, NULL, &s) != ONYX_OK) return -1;
   for (int i = 0; i < x->n_in; i++)
-    if (onyx_session_set_input(s, x->in[i].name, x->in[i].dtype, x->in[i].ndim, x->in[i].dims, x->in_data[i]) !=
-        ONYX_OK)
+    if (onyx_session_set_input(s, x->in[i].name, x->in[i].dtype, x->in[i].ndim, x->in[i].dims,
+                               x->in_data[i]) != ONYX_OK)
       goto fail;
   if (onyx_session_run(s) != ONYX_OK) goto fail;
   for (int i = 0; i < x->n_out; i++) {
@@ -112,8 +112,10 @@ static onyx_engine *run_fp16(onyx_model *m, const io *x, bool nhwc, float **got)
   onyx_context *c = NULL;
   onyx_status st = onyx_engine_build(m, &o, &e);
   if (st == ONYX_OK) st = onyx_context_create(e, &c);
-  for (int i = 0; st == ONYX_OK && i < x->n_in; i++) st = onyx_context_set_binding(c, x->in[i].name, x->in_data[i], 0);
-  for (int i = 0; st == ONYX_OK && i < x->n_out; i++) st = onyx_context_set_binding(c, x->out[i].name, got[i], 0);
+  for (int i = 0; st == ONYX_OK && i < x->n_in; i++)
+    st = onyx_context_set_binding(c, x->in[i].name, x->in_data[i], 0);
+  for (int i = 0; st == ONYX_OK && i < x->n_out; i++)
+    st = onyx_context_set_binding(c, x->out[i].name, got[i], 0);
   for (int rep = 0; st == ONYX_OK && rep < 2; rep++) { /* the second run replays the captured graph */
     st = onyx_context_enqueue(c, NULL);
     if (st == ONYX_OK) st = onyx_context_synchronize(c);
@@ -180,11 +182,13 @@ static void run_graph(const layout_graph *lg)
   }
   for (int i = 0; i < x.n_out; i++) {
     int64_t n = numel(&x.out[i]);
-    cmp c = compare(x.ref[i], nhwc[i], n), c0 = compare(x.ref[i], rowm[i], n), cc = compare(rowm[i], nhwc[i], n);
+    cmp c = compare(x.ref[i], nhwc[i], n), c0 = compare(x.ref[i], rowm[i], n),
+        cc = compare(rowm[i], nhwc[i], n);
     bool ok = c.cosine > 0.9999 && c.err_scale <= 2e-2 && cc.cosine > 0.9999;
-    printf("  %-4s nhwc vs cpu: cosine %.7f err/scale %.2e | row-major vs cpu: %.7f %.2e | nhwc vs row-major: "
-           "%.7f  %s\n",
-           x.out[i].name, c.cosine, c.err_scale, c0.cosine, c0.err_scale, cc.cosine, ok ? "ok" : "FAIL");
+    printf(
+        "  %-4s nhwc vs cpu: cosine %.7f err/scale %.2e | row-major vs cpu: %.7f %.2e | nhwc vs row-major: "
+        "%.7f  %s\n",
+        x.out[i].name, c.cosine, c.err_scale, c0.cosine, c0.err_scale, cc.cosine, ok ? "ok" : "FAIL");
     if (!ok) fail(lg->name, "outputs differ");
   }
   int nhwc_layers = 0, reformats = 0, n = onyx_engine_num_layers(e);
@@ -213,8 +217,10 @@ int main(int argc, char **argv)
 {
   const char *filter = NULL;
   for (int a = 1; a < argc; a++) {
-    if (!strcmp(argv[a], "-v")) verbose = 1;
-    else if (!strcmp(argv[a], "--filter") && a + 1 < argc) filter = argv[++a];
+    if (!strcmp(argv[a], "-v"))
+      verbose = 1;
+    else if (!strcmp(argv[a], "--filter") && a + 1 < argc)
+      filter = argv[++a];
   }
   if (!onyx_cuda_available()) {
     printf("no CUDA GPU: skipped\n");

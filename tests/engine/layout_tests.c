@@ -114,23 +114,24 @@ static stats check_graph(const char *name, const ir_graph *g, const ir_graph *re
     if (feature(g, t) && x->producer >= 0) s.features++; /* tensors of fused-away nodes have none */
     if (x->layout != IR_LAYOUT_CHANNELS_LAST) continue;
     s.cl_tensors++;
-    CHECK(x->ndim == 4 && x->dtype == ONYX_DTYPE_FLOAT16, "%s: '%s' is channels-last but not 4-D float16", name,
-          x->name);
+    CHECK(x->ndim == 4 && x->dtype == ONYX_DTYPE_FLOAT16, "%s: '%s' is channels-last but not 4-D float16",
+          name, x->name);
     CHECK(!is_io(g, t), "%s: '%s' is channels-last and a graph input/output", name, x->name);
     if (x->is_const) { /* a KRSC filter: only channels-last FILTER nodes read it, as input 1 */
       for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         for (int k = 0; k < n->n_in; k++)
           if (n->in[k] == t && !n->folded)
-            CHECK(k == 1 && cuda_op_layouts[n->op] == LAYOUT_CAP_FILTER, "%s: KRSC filter '%s' read by %s '%s'",
-                  name, x->name, n->op_type, n->name);
+            CHECK(k == 1 && cuda_op_layouts[n->op] == LAYOUT_CAP_FILTER,
+                  "%s: KRSC filter '%s' read by %s '%s'", name, x->name, n->op_type, n->name);
       }
       const ir_tensor *r = reference_filter(ref, x->name);
-      CHECK(r && r->ndim == 4 && r->dtype == ONYX_DTYPE_FLOAT16 && r->data && x->data, "%s: filter '%s' has no reference",
-            name, x->name);
+      CHECK(r && r->ndim == 4 && r->dtype == ONYX_DTYPE_FLOAT16 && r->data && x->data,
+            "%s: filter '%s' has no reference", name, x->name);
       if (!r || !r->data || !x->data || r->ndim != 4) continue;
       const int64_t M = r->dims[0], C = r->dims[1], R = r->dims[2], S = r->dims[3];
-      CHECK(memcmp(r->dims, x->dims, sizeof(r->dims[0]) * 4) == 0, "%s: filter '%s' dims changed", name, x->name);
+      CHECK(memcmp(r->dims, x->dims, sizeof(r->dims[0]) * 4) == 0, "%s: filter '%s' dims changed", name,
+            x->name);
       const uint16_t *kcrs = r->data, *krsc = x->data;
       int64_t bad = 0;
       for (int64_t m = 0; m < M; m++)
@@ -148,7 +149,8 @@ static stats check_graph(const char *name, const ir_graph *g, const ir_graph *re
     if (n->folded) continue;
     for (int k = 0; k < n->n_in; k++) { /* sorted: every input is made before */
       int t = n->in[k];
-      if (t >= 0 && g->tensors[t].producer >= 0) CHECK(g->tensors[t].producer < i, "%s: node '%s' unsorted", name, n->name);
+      if (t >= 0 && g->tensors[t].producer >= 0)
+        CHECK(g->tensors[t].producer < i, "%s: node '%s' unsorted", name, n->name);
     }
     int cap = cuda_op_layouts[n->op];
     if (n->op == ONYX_OP_IDENTITY && n->n_in == 1 && n->n_out == 1 && cl(g, n->in[0]) != cl(g, n->out[0]))
@@ -156,9 +158,11 @@ static stats check_graph(const char *name, const ir_graph *g, const ir_graph *re
     switch (cap) {
     case LAYOUT_CAP_ROW_MAJOR:
       for (int k = 0; k < n->n_in; k++)
-        CHECK(!cl(g, n->in[k]), "%s: row-major %s '%s' reads channels-last input %d", name, n->op_type, n->name, k);
+        CHECK(!cl(g, n->in[k]), "%s: row-major %s '%s' reads channels-last input %d", name, n->op_type,
+              n->name, k);
       for (int k = 0; k < n->n_out; k++)
-        CHECK(!cl(g, n->out[k]), "%s: row-major %s '%s' writes channels-last output %d", name, n->op_type, n->name, k);
+        CHECK(!cl(g, n->out[k]), "%s: row-major %s '%s' writes channels-last output %d", name, n->op_type,
+              n->name, k);
       break;
     case LAYOUT_CAP_STRIDED_IN:
       for (int k = 0; k < n->n_out; k++)
@@ -174,7 +178,8 @@ static stats check_graph(const char *name, const ir_graph *g, const ir_graph *re
         for (int k = 0; k < cnt; k++) {
           if (!side && cap == LAYOUT_CAP_FILTER && k == 1) continue;
           if (!feature(g, ts[k])) {
-            CHECK(!cl(g, ts[k]), "%s: %s '%s': non-feature tensor %d is channels-last", name, n->op_type, n->name, k);
+            CHECK(!cl(g, ts[k]), "%s: %s '%s': non-feature tensor %d is channels-last", name, n->op_type,
+                  n->name, k);
             continue;
           }
           any = true;
@@ -185,13 +190,14 @@ static stats check_graph(const char *name, const ir_graph *g, const ir_graph *re
       if (any) s.mode_nodes++;
       if (lay == 1) s.cl_nodes++;
       if (cap == LAYOUT_CAP_FILTER && n->n_in > 1) {
-        CHECK(cl(g, n->in[1]) == (lay == 1), "%s: %s '%s': filter layout %d, maps %d", name, n->op_type, n->name,
-              (int)cl(g, n->in[1]), lay);
+        CHECK(cl(g, n->in[1]) == (lay == 1), "%s: %s '%s': filter layout %d, maps %d", name, n->op_type,
+              n->name, (int)cl(g, n->in[1]), lay);
         if (lay == 1) s.filters++;
       }
       break;
     }
-    default: break;
+    default:
+      break;
     }
   }
   return s;
@@ -219,12 +225,13 @@ static void test_small_graphs(void)
     CHECK(ref && g, "%s: specialise", lg->name);
     if (ref && g) {
       stats s = check_graph(lg->name, g, ref);
-      printf("  %-15s %2d/%2d nodes channels-last, %2d/%2d maps, %d reformats, %d KRSC filters  (%s)\n", lg->name,
-             s.cl_nodes, s.mode_nodes, s.cl_tensors - rep.filters, s.features, s.reformats, rep.filters, lg->what);
-      CHECK(rep.reformats == s.reformats, "%s: report says %d reformats, graph has %d", lg->name, rep.reformats,
-            s.reformats);
-      CHECK(rep.filters == s.filters || lg->expect_filters < 0, "%s: report says %d filters, graph has %d", lg->name,
-            rep.filters, s.filters);
+      printf("  %-15s %2d/%2d nodes channels-last, %2d/%2d maps, %d reformats, %d KRSC filters  (%s)\n",
+             lg->name, s.cl_nodes, s.mode_nodes, s.cl_tensors - rep.filters, s.features, s.reformats,
+             rep.filters, lg->what);
+      CHECK(rep.reformats == s.reformats, "%s: report says %d reformats, graph has %d", lg->name,
+            rep.reformats, s.reformats);
+      CHECK(rep.filters == s.filters || lg->expect_filters < 0, "%s: report says %d filters, graph has %d",
+            lg->name, rep.filters, s.filters);
       if (lg->expect_reformats >= 0)
         CHECK(s.reformats == lg->expect_reformats, "%s: %d reformats, expected %d", lg->name, s.reformats,
               lg->expect_reformats);
@@ -232,20 +239,22 @@ static void test_small_graphs(void)
         CHECK(rep.filters == lg->expect_filters, "%s: %d KRSC filters, expected %d", lg->name, rep.filters,
               lg->expect_filters);
       /* specifics */
-      if (!strcmp(lg->name, "resnet_block") || !strcmp(lg->name, "yolo_like") || !strcmp(lg->name, "depthwise_asym"))
-        CHECK(s.cl_nodes == s.mode_nodes && s.cl_tensors - rep.filters > 0, "%s: not channels-last throughout",
-              lg->name);
+      if (!strcmp(lg->name, "resnet_block") || !strcmp(lg->name, "yolo_like") ||
+          !strcmp(lg->name, "depthwise_asym"))
+        CHECK(s.cl_nodes == s.mode_nodes && s.cl_tensors - rep.filters > 0,
+              "%s: not channels-last throughout", lg->name);
       if (!strcmp(lg->name, "softmax_small")) CHECK(s.cl_tensors == 0, "%s: channels-last tensors", lg->name);
       if (!strcmp(lg->name, "softmax_large")) {
         int a = ir_find_tensor(g, "c1:nchw"), b = -1;
         for (int t = 0; t < g->n_tensors; t++)
           if (strstr(g->tensors[t].name, ":nhwc")) b = t;
-        CHECK(a >= 0 && !cl(g, a) && b >= 0 && cl(g, b), "%s: reformats to row-major and back expected", lg->name);
+        CHECK(a >= 0 && !cl(g, a) && b >= 0 && cl(g, b), "%s: reformats to row-major and back expected",
+              lg->name);
       }
       if (!strcmp(lg->name, "shared_weight")) {
         int w = ir_find_tensor(g, "c1_w"), k = ir_find_tensor(g, "c1_w:krsc");
-        CHECK(w >= 0 && k >= 0 && !cl(g, w) && cl(g, k), "%s: the filter keeps KCRS for Where, a KRSC twin for Conv",
-              lg->name);
+        CHECK(w >= 0 && k >= 0 && !cl(g, w) && cl(g, k),
+              "%s: the filter keeps KCRS for Where, a KRSC twin for Conv", lg->name);
       }
       if (!strcmp(lg->name, "conv_output")) {
         int y = ir_find_tensor(g, "y:fp16");
@@ -292,8 +301,8 @@ static void test_models(const char *dir)
    * yolo11n's attention block (C2PSA) feeds its "pe" conv from Reshapes: that conv stays
    * row-major and one reformat leads back to the channels-last "proj" conv */
   static const model_expect models[] = {
-      {"mobilenetv2_fp32_from_qdq.onnx", 0, true}, {"mnist_cntk_opset1.onnx", 0, true},
-      {"ultraface_rfb_320.onnx", 0, true},          {"yolov8n_fp32_from_int8.onnx", 0, true},
+      {"mobilenetv2_fp32_from_qdq.onnx", 0, true},   {"mnist_cntk_opset1.onnx", 0, true},
+      {"ultraface_rfb_320.onnx", 0, true},           {"yolov8n_fp32_from_int8.onnx", 0, true},
       {"yolo11n_320_fp32_from_int8.onnx", 1, false},
   };
   for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
@@ -318,17 +327,19 @@ static void test_models(const char *dir)
         if (!g->nodes[n].folded && cuda_op_layouts[g->nodes[n].op] == LAYOUT_CAP_FILTER &&
             feature(g, g->nodes[n].out[0]))
           convs++, convs_cl += cl(g, g->nodes[n].in[1]);
-      printf("  %-32s %3d/%3d nodes channels-last (convs %d/%d), %3d/%3d maps, %d reformats, %d KRSC filters\n",
-             models[i].file, s.cl_nodes, s.mode_nodes, convs_cl, convs, s.cl_tensors - rep.filters, s.features,
-             s.reformats, rep.filters);
+      printf(
+          "  %-32s %3d/%3d nodes channels-last (convs %d/%d), %3d/%3d maps, %d reformats, %d KRSC filters\n",
+          models[i].file, s.cl_nodes, s.mode_nodes, convs_cl, convs, s.cl_tensors - rep.filters, s.features,
+          s.reformats, rep.filters);
       CHECK(s.reformats <= models[i].max_reformats, "%s: %d reformats (at most %d expected)", models[i].file,
             s.reformats, models[i].max_reformats);
       if (models[i].all_convs_cl)
-        CHECK(convs_cl == convs && convs > 0, "%s: %d of %d convs channels-last", models[i].file, convs_cl, convs);
-      CHECK(s.cl_tensors > 0 || !strcmp(models[i].file, "mnist_cntk_opset1.onnx"), "%s: nothing channels-last",
-            models[i].file);
-      CHECK(rep.reformats == s.reformats, "%s: report %d vs graph %d reformats", models[i].file, rep.reformats,
-            s.reformats);
+        CHECK(convs_cl == convs && convs > 0, "%s: %d of %d convs channels-last", models[i].file, convs_cl,
+              convs);
+      CHECK(s.cl_tensors > 0 || !strcmp(models[i].file, "mnist_cntk_opset1.onnx"),
+            "%s: nothing channels-last", models[i].file);
+      CHECK(rep.reformats == s.reformats, "%s: report %d vs graph %d reformats", models[i].file,
+            rep.reformats, s.reformats);
     }
     ir_graph_free(ref);
     ir_graph_free(g);

@@ -53,7 +53,8 @@ static onyx_status copy_init(cuda_ctx *ctx, cuda_layer *L)
     kc_contiguous(y->ndim, y->dims, cs);
     kc_strided_plan(&s->c, y->ndim, y->dims, cs, 0, y->strides, 0);
   } else {
-    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "a reshape between two channels-last tensors (layout pass)");
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL,
+                            "a reshape between two channels-last tensors (layout pass)");
   }
   snprintf(L->kernel, sizeof(L->kernel), "onyx:strided_copy_%s",
            cuda_tensor_channels_last(y) ? "to_nhwc" : "to_nchw");
@@ -64,7 +65,8 @@ static onyx_status copy_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const copy_state *s = L->state;
   if (L->n_out < 1 || !L->out[0].ptr) return ONYX_OK;
-  if (s->strided) return kc_launched(L, cuda_copy_strided(s->esz, &s->c, L->in[0].ptr, L->out[0].ptr, ctx->stream));
+  if (s->strided)
+    return kc_launched(L, cuda_copy_strided(s->esz, &s->c, L->in[0].ptr, L->out[0].ptr, ctx->stream));
   return kc_copy(ctx, L->out[0].ptr, L->in[0].ptr, kc_bytes(&L->out[0]));
 }
 
@@ -357,7 +359,8 @@ static onyx_status cast_enqueue(cuda_ctx *ctx, const cuda_layer *L)
   const cast_state *s = L->state;
   onyx_dtype from = L->in[0].dtype, to = L->out[0].dtype;
   if (s->strided) {
-    if (from == to) return kc_launched(L, cuda_copy_strided(s->esz, &s->c, L->in[0].ptr, L->out[0].ptr, ctx->stream));
+    if (from == to)
+      return kc_launched(L, cuda_copy_strided(s->esz, &s->c, L->in[0].ptr, L->out[0].ptr, ctx->stream));
     return kc_launched(L, cuda_ew_cast_strided(from, to, &s->c, L->in[0].ptr, L->out[0].ptr, ctx->stream));
   }
   if (from == to) return kc_copy(ctx, L->out[0].ptr, L->in[0].ptr, kc_bytes(&L->out[0]));

@@ -104,10 +104,13 @@ static void lift(int nsp, const int64_t *v, int64_t fill, int64_t *out)
   for (int i = 0; i < nsp; i++) out[lead + i] = v[i];
 }
 
-static cudnnTensorFormat_t cudnn_format(const conv_state *s) { return s->nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW; }
+static cudnnTensorFormat_t cudnn_format(const conv_state *s)
+{
+  return s->nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+}
 
-static onyx_status set_tensor(const cuda_layer *L, cudnnTensorDescriptor_t d, const conv_state *s, int nd, int64_t n,
-                              int64_t c, const int64_t *sp)
+static onyx_status set_tensor(const cuda_layer *L, cudnnTensorDescriptor_t d, const conv_state *s, int nd,
+                              int64_t n, int64_t c, const int64_t *sp)
 {
   int dims[5];
   int64_t total = n * c;
@@ -357,7 +360,8 @@ static onyx_status check_layouts(const cuda_layer *L, conv_state *s, bool allow_
 {
   s->nhwc = L->n_in > 1 && cuda_tensor_channels_last(&L->in[1]);
   if (s->nhwc && !allow_cl)
-    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "channels-last tensors are not supported here (layout pass)");
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL,
+                            "channels-last tensors are not supported here (layout pass)");
   const cuda_tensor *t[3] = {&L->in[0], &L->out[0], L->n_in > 3 ? &L->in[3] : NULL};
   for (int k = 0; k < 3; k++) {
     if (!t[k] || !t[k]->ptr || cuda_tensor_channels_last(t[k]) == s->nhwc || layout_neutral(t[k])) continue;

@@ -166,7 +166,8 @@ static void put_tensor_sig(char *buf, size_t cap, size_t *off, const cuda_tensor
   *off += (size_t)snprintf(buf + *off, *off < cap ? cap - *off : 0, "%s[", onyx_dtype_name(t->dtype));
   for (int d = 0; d < t->ndim && *off < cap; d++)
     *off += (size_t)snprintf(buf + *off, cap - *off, d ? ",%lld" : "%lld", (long long)t->dims[d]);
-  if (*off < cap) *off += (size_t)snprintf(buf + *off, cap - *off, "]%s", cuda_tensor_channels_last(t) ? "cl" : "");
+  if (*off < cap) /* "cl": channels-last (a different tactic from the row-major layer) */
+    *off += (size_t)snprintf(buf + *off, cap - *off, "]%s", cuda_tensor_channels_last(t) ? "cl" : "");
 }
 
 static uint64_t attrs_digest(const ir_node *n)

@@ -404,7 +404,8 @@ static __global__ void cast_kernel(const S *__restrict__ x, void *__restrict__ y
 
 // The same through a strided copy's offsets (the two sides in different layouts).
 template <typename S>
-static __global__ void cast_strided_kernel(cuda_strided c, const S *__restrict__ x, void *__restrict__ y, int to)
+static __global__ void cast_strided_kernel(cuda_strided c, const S *__restrict__ x, void *__restrict__ y,
+                                           int to)
 {
   K_LOOP(i, c.n)
   {
@@ -449,8 +450,8 @@ extern "C" cudaError_t cuda_ew_cast(onyx_dtype from, onyx_dtype to, const void *
   }
 }
 
-extern "C" cudaError_t cuda_ew_cast_strided(onyx_dtype from, onyx_dtype to, const cuda_strided *c, const void *x,
-                                            void *y, cudaStream_t stream)
+extern "C" cudaError_t cuda_ew_cast_strided(onyx_dtype from, onyx_dtype to, const cuda_strided *c,
+                                            const void *x, void *y, cudaStream_t stream)
 {
   if (!cast_dtype_ok(from) || !cast_dtype_ok(to)) return cudaErrorInvalidValue;
   if (c->n <= 0) return cudaSuccess;

@@ -84,8 +84,8 @@ cudaError_t cuda_ew_cast(onyx_dtype from, onyx_dtype to, const void *x, void *y,
                          cudaStream_t stream);
 /* Cast through a strided copy's offsets, for each of its c->n elements: y[dst] = (to) x[src] (the
  * input and output in different layouts). */
-cudaError_t cuda_ew_cast_strided(onyx_dtype from, onyx_dtype to, const cuda_strided *c, const void *x, void *y,
-                                 cudaStream_t stream);
+cudaError_t cuda_ew_cast_strided(onyx_dtype from, onyx_dtype to, const cuda_strided *c, const void *x,
+                                 void *y, cudaStream_t stream);
 /* Every element of y (esz bytes: 1, 2, 4, 8) becomes the bytes of value (low esz bytes). */
 cudaError_t cuda_ew_fill(size_t esz, uint64_t value, void *y, int64_t n, cudaStream_t stream);
 

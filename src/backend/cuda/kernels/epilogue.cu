@@ -63,8 +63,8 @@ cudaError_t conv_epilogue_launch(T *y, const T *bias, const T *z, int64_t outer,
   const int64_t total = outer * channels * inner;
   if (total <= 0) return cudaSuccess;
   const int block = 256;
-  conv_epilogue_kernel<T><<<grid_for(total, block), block, 0, stream>>>(y, bias, z, total, channels, inner, act,
-                                                                        channels_last);
+  conv_epilogue_kernel<T>
+      <<<grid_for(total, block), block, 0, stream>>>(y, bias, z, total, channels, inner, act, channels_last);
   return cudaGetLastError();
 }
 
@@ -108,7 +108,8 @@ cudaError_t window_copy_launch(T *dst, const T *src, const T *bias, int64_t n, i
   const int64_t total = n * c * w.dd[0] * w.dd[1] * w.dd[2];
   if (total <= 0) return cudaSuccess;
   const int block = 256;
-  window_copy_kernel<T><<<grid_for(total, block), block, 0, stream>>>(dst, src, bias, total, c, w, channels_last);
+  window_copy_kernel<T>
+      <<<grid_for(total, block), block, 0, stream>>>(dst, src, bias, total, c, w, channels_last);
   return cudaGetLastError();
 }
 
@@ -152,8 +153,8 @@ extern "C" cudaError_t cuda_window_copy(void *dst, const void *src, const void *
   win3 w;
   for (int i = 0; i < 3; i++) w.dd[i] = dst_dims[i], w.sd[i] = src_dims[i], w.off[i] = off[i];
   if (fp16)
-    return window_copy_launch((__half *)dst, (const __half *)src, (const __half *)bias, n, c, w, channels_last,
-                              stream);
+    return window_copy_launch((__half *)dst, (const __half *)src, (const __half *)bias, n, c, w,
+                              channels_last, stream);
   return window_copy_launch((float *)dst, (const float *)src, (const float *)bias, n, c, w, channels_last,
                             stream);
 }

@@ -79,7 +79,8 @@ K_LIM(uint64_t, 0, UINT64_MAX)
 #define K_NUM_TYPES(X) K_FLOAT_TYPES(X) K_SINT_TYPES(X) K_UINT_TYPES(X)
 
 // Source and destination offsets of element i of a strided copy (cuda_strided, copy.h).
-__device__ __forceinline__ void k_strided_offsets(const cuda_strided &c, int64_t i, int64_t *src, int64_t *dst)
+__device__ __forceinline__ void k_strided_offsets(const cuda_strided &c, int64_t i, int64_t *src,
+                                                  int64_t *dst)
 {
   int64_t so = c.src_base, dof = c.dst_base;
   if (c.small) {

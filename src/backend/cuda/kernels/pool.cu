@@ -92,7 +92,8 @@ static __global__ void max_pool_kernel(cuda_pool_geom g, int64_t n, const T *__r
     }
     y[i] = bestv;
     if (indices) // column major (storage_order 1) reverses the spatial dims
-      indices[at.logical] = at.nc * ipl + (g.storage_order ? bd + bh * D + bw * D * H : (bd * H + bh) * W + bw);
+      indices[at.logical] =
+          at.nc * ipl + (g.storage_order ? bd + bh * D + bw * D * H : (bd * H + bh) * W + bw);
   }
 }
 
