@@ -161,9 +161,8 @@ bool kc_same_layout(const cuda_tensor *a, const cuda_tensor *b)
 
 onyx_status kc_need_same_layout(const cuda_layer *L)
 {
-  for (int k = 0; k < L->n_out; k++)
-    if (L->out[k].ptr && !kc_same_layout(&L->out[k], &L->in[0]))
-      return cuda_layer_error(L, ONYX_ERR_INTERNAL, "output %d is not laid out as input 0 (layout pass)", k);
+  if (L->n_out > 0 && L->out[0].ptr && !kc_same_layout(&L->out[0], &L->in[0]))
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "output 0 is not laid out as input 0 (layout pass)");
   return ONYX_OK;
 }
 

@@ -48,7 +48,7 @@ void cuda_strided_init(cuda_strided *c, int ndim, const int64_t *dims, const int
 void kc_phys_order(const cuda_tensor *t, int *perm);
 /* Same dims, and the same strides along every dim of extent > 1 (one flat pass serves both). */
 bool kc_same_layout(const cuda_tensor *a, const cuda_tensor *b);
-/* An error unless the layer's tensors all share a layout (for flat kernels). */
+/* An error unless output 0 has input 0's shape and layout (for flat kernels). */
 onyx_status kc_need_same_layout(const cuda_layer *L);
 /* Whether any 4-D input or output of the layer is channels-last (UNIFORM kernels' mode). */
 bool kc_layer_channels_last(const cuda_layer *L);
