@@ -8,7 +8,9 @@
  * layer.  (Host transfers are not in it; `onyx bench` reports those apart.)
  *
  * usage: onyx_gpu_bench MODEL.onnx [--fp32|--tf32|--fp16] [--batch N] [--iters N] [--warmup-ms N]
- *                       [--name LABEL] [--opt-level N] */
+ *                       [--name LABEL] [--opt-level N] [--engine-label LABEL] [--profile]
+ * (--engine-label names the "engine" field, "onyx" by default: e.g. "onyx-nchw" for a run with
+ * ONYX_FP16_NHWC=0, FP16 engines kept row-major) */
 #include <cuda_runtime_api.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +50,7 @@ static int cmp_float(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-  const char *path = NULL, *name = "model";
+  const char *path = NULL, *name = "model", *label = "onyx";
   onyx_build_options o;
   onyx_build_options_init(&o);
   int batch = 1, iters = 200, profile = 0;
@@ -63,6 +65,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--name") && i + 1 < argc) name = argv[++i];
     else if (!strcmp(argv[i], "--opt-level") && i + 1 < argc) o.opt_level = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--profile")) profile = 1;
+    else if (!strcmp(argv[i], "--engine-label") && i + 1 < argc) label = argv[++i];
     else path = argv[i];
   }
   if (!path || batch < 1 || iters < 1) {
@@ -144,11 +147,11 @@ int main(int argc, char **argv)
   }
   qsort(ms, (size_t)iters, sizeof(float), cmp_float);
   static const char *const prec[] = {"fp32", "tf32", "fp16"};
-  printf("{\"engine\":\"onyx\",\"model\":\"%s\",\"precision\":\"%s\",\"batch\":%d,\"iters\":%d,"
+  printf("{\"engine\":\"%s\",\"model\":\"%s\",\"precision\":\"%s\",\"batch\":%d,\"iters\":%d,"
          "\"median_ms\":%.4f,\"min_ms\":%.4f,\"mean_ms\":%.4f,\"p90_ms\":%.4f,\"images_per_s\":%.1f,"
          "\"build_s\":%.2f,\"layers\":%d}\n",
-         name, prec[o.precision], batch, iters, ms[iters / 2], ms[0], sum / iters, ms[(iters * 9) / 10],
-         batch * 1e3 / ms[iters / 2], build_s, onyx_engine_num_layers(e));
+         label, name, prec[o.precision], batch, iters, ms[iters / 2], ms[0], sum / iters,
+         ms[(iters * 9) / 10], batch * 1e3 / ms[iters / 2], build_s, onyx_engine_num_layers(e));
   free(ms);
   if (profile) { /* per-layer table on stderr, slowest first */
     onyx_layer_time lt[1024];

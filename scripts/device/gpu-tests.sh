@@ -6,7 +6,9 @@
 #   3. real models: CUDA session and FP32/TF32/FP16 engines (save -> load -> run) against the CPU
 #   4. many contexts on one engine from several threads; a timing-cache rebuild
 #   5. compute-sanitizer memcheck over the model checks of two small models
-#   6. the CLI: onyx build --verbose, onyx info / run --engine, run --backend cuda --fp16
+#   6. channels-last FP16 engines of small conv graphs against the CPU and row-major FP16, and the
+#      layout pass on the real models (which layers run NHWC, reformats)
+#   7. the CLI: onyx build --verbose, onyx info / run --engine, run --backend cuda --fp16
 #      (the MNIST engine is kept in $OUT: tests/engine/data's fixture comes from there)
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.
 set -uo pipefail
@@ -46,6 +48,8 @@ if command -v compute-sanitizer >/dev/null; then
   step memcheck compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
     $run/bin/onyx_models_cuda $work/mnist_cntk_opset1.onnx $work/ultraface_rfb_320.onnx
 fi
+step nhwc $run/bin/onyx_nhwc_tests
+step layout $run/bin/onyx_layout_tests $work
 step cli_build $run/bin/onyx build $work/mobilenetv2_fp32_from_qdq.onnx -o $work/mbv2.engine --fp16 \
   --shapes input:1x3x224x224 --verbose
 step cli_mnist $run/bin/onyx build $work/mnist_cntk_opset1.onnx -o "$out/mnist_fp16.engine" --fp16
@@ -61,6 +65,9 @@ head -20 "$out/cli_info.log"; cat "$out/cli_run_engine.log" "$out/cli_run_cuda.l
 tail -3 "$out/contexts.log"; tail -15 "$out/memcheck.log" 2>/dev/null
 grep -E "FAIL|^/" "$out/torchvision.log" | head -30
 
+grep -E "FAIL|graphs," "$out/nhwc.log" | head -20
+tail -8 "$out/layout.log"
+head -30 "$out/cli_build.log"
 printf '%s\n' "${summary[@]}"
 # $OUT brings back at most 8 files: the logs go back as one archive, beside the MNIST engine fixture
 (cd "$out" && tar czf logs.tgz ./*.log gpu.txt && rm -f ./*.log gpu.txt)

@@ -75,6 +75,7 @@ static onyx_status add_cast(ir_graph *g, int src, int dst, const char *name)
   n.op = ONYX_OP_CAST;
   n.opset = 13;
   n.n_in = n.n_out = n.n_attrs = 1;
+  n.owns_node_data = true; /* its attrs and params are freed with it, also in a cloned graph */
   n.in[0] = src;
   n.out[0] = dst;
   n.attrs[0].type = IR_ATTR_INT;

@@ -51,7 +51,18 @@ struct ir_tensor {
   bool is_initializer;
   bool value_wanted;        /* shape inference needs its value (a shape input): see onyx_session_prepare */
   int producer;             /* node index, or -1 */
+  uint8_t layout;           /* physical order (ir_layout): logical dims stay NCHW whatever it is */
 };
+
+/* How a tensor's elements lie in memory.  Channels-last applies to 4-D tensors
+ * (N, C, H, W) only: element (n, c, h, w) at ((n * H + h) * W + w) * C + c.  A
+ * 4-D constant filter (M, C, kh, kw) in channels-last is stored KRSC
+ * (M, kh, kw, C), which is the same formula.  Set by the layout pass of FP16
+ * engines (engine/layout.h); never stored in engine files (plans are rebuilt). */
+typedef enum ir_layout {
+  IR_LAYOUT_ROW_MAJOR = 0,
+  IR_LAYOUT_CHANNELS_LAST = 1,
+} ir_layout;
 
 typedef struct ir_node {
   char *name;     /* never NULL: loader names anonymous nodes "<op>_<index>" */

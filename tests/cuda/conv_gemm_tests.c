@@ -631,7 +631,7 @@ static int test_epilogue(bool verbose)
       cudaMemcpy(dz, z, total * 4, cudaMemcpyHostToDevice);
       cudaMemcpy(db, bias, C * 4, cudaMemcpyHostToDevice);
       cudaError_t e =
-          cuda_conv_epilogue(dy, with ? db : NULL, with ? dz : NULL, false, N, C, I, acts[a], NULL);
+          cuda_conv_epilogue(dy, with ? db : NULL, with ? dz : NULL, false, N, C, I, acts[a], false, NULL);
       if (e == cudaSuccess) e = cudaMemcpy(out, dy, total * 4, cudaMemcpyDeviceToHost);
       int bad = e != cudaSuccess;
       for (int64_t i = 0; !bad && i < total; i++) {

@@ -52,3 +52,21 @@ int64_t cuda_tensor_numel(const cuda_tensor *t)
   for (int i = 0; i < t->ndim; i++) n *= t->dims[i];
   return n;
 }
+
+void cuda_tensor_set_strides(cuda_tensor *t)
+{
+  if (t->layout != IR_LAYOUT_CHANNELS_LAST || t->ndim != 4) {
+    cuda_tensor_contiguous(t);
+    return;
+  }
+  const int64_t C = t->dims[1], H = t->dims[2], W = t->dims[3];
+  t->strides[0] = H * W * C;
+  t->strides[1] = 1;
+  t->strides[2] = W * C;
+  t->strides[3] = C;
+}
+
+bool cuda_tensor_channels_last(const cuda_tensor *t)
+{
+  return t->ndim == 4 && t->layout == IR_LAYOUT_CHANNELS_LAST;
+}

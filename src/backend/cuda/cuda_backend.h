@@ -18,9 +18,11 @@
  *
  * Tensors are described by cuda_tensor: a device pointer, the storage dtype
  * (FLOAT, FLOAT16 for FP16 activations/weights, INT64/INT32/BOOL/... for index
- * and mask data), logical dims in ONNX order, and element strides (contiguous
- * row-major now; NHWC feature maps are dims NCHW with strides H*W*C, 1, W*C, C).
- * Kernels take strides rather than assuming a layout wherever that is cheap. */
+ * and mask data), logical dims in ONNX order, and element strides: row-major, or
+ * for a channels-last feature map of an FP16 engine (layout IR_LAYOUT_CHANNELS_LAST,
+ * set by engine/layout.c) dims N, C, H, W with strides H*W*C, 1, W*C, C.  Which
+ * layouts an implementation accepts is declared in cuda_op_layouts[] (layouts.h);
+ * a layer whose tensors it was not promised must refuse them in init(). */
 #ifndef ONYX_BACKEND_CUDA_BACKEND_H
 #define ONYX_BACKEND_CUDA_BACKEND_H
 
@@ -43,6 +45,7 @@ typedef struct cuda_tensor {
   int ndim;
   int64_t dims[ONYX_MAX_DIMS];
   int64_t strides[ONYX_MAX_DIMS]; /* in elements */
+  uint8_t layout;                 /* ir_layout: IR_LAYOUT_CHANNELS_LAST only for 4-D tensors */
   void *ptr;                      /* device address (NULL for an omitted optional input) */
 } cuda_tensor;
 
@@ -108,6 +111,10 @@ onyx_status cublas_status(cublasStatus_t st, const char *call, const char *file,
 
 /* Contiguous row-major strides for dims. */
 void cuda_tensor_contiguous(cuda_tensor *t);
+/* Strides for t->layout: row-major, or channels-last (4-D: H*W*C, 1, W*C, C). */
+void cuda_tensor_set_strides(cuda_tensor *t);
+/* Whether t is a channels-last 4-D tensor. */
+bool cuda_tensor_channels_last(const cuda_tensor *t);
 int64_t cuda_tensor_numel(const cuda_tensor *t);
 
 #endif

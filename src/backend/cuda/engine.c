@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "backend/cuda/layouts.h"
+#include "engine/layout.h"
 #include "engine/precision.h"
 #include "graph/passes/passes.h"
 #include "runtime/model.h"
@@ -63,6 +65,13 @@ static bool same_dims(const onyx_engine *e, const int64_t (*a)[ONYX_MAX_DIMS], c
   return true;
 }
 
+/* ONYX_FP16_NHWC=0 keeps FP16 engines row-major (for comparisons); read when a plan is made. */
+static bool nhwc_enabled(void)
+{
+  const char *v = getenv("ONYX_FP16_NHWC");
+  return !(v && strcmp(v, "0") == 0);
+}
+
 /* The prepared, optimised, precision-converted graph for these input shapes. */
 static onyx_status engine_specialise(const onyx_engine *e, const int64_t (*dims)[ONYX_MAX_DIMS], ir_graph **out,
                                      precision_report *rep)
@@ -79,6 +88,9 @@ static onyx_status engine_specialise(const onyx_engine *e, const int64_t (*dims)
   cpu_ctx_free(&cpu);
   if (st == ONYX_OK) st = graph_optimize(g, e->opt_level, NULL);
   if (st == ONYX_OK && e->precision == ONYX_PRECISION_FP16) st = precision_convert_fp16(g, rep);
+  /* FP16 feature maps channels-last: cuDNN's fast FP16 tensor-core convolutions are NHWC ones */
+  if (st == ONYX_OK && e->precision == ONYX_PRECISION_FP16 && nhwc_enabled())
+    st = layout_assign_nhwc(g, cuda_op_layouts, NULL);
   if (st != ONYX_OK) {
     ir_graph_free(g);
     return st;

@@ -90,25 +90,25 @@ void kc_broadcast_strides(int out_ndim, const int64_t *out_dims, int in_ndim, co
   }
 }
 
-void cuda_bcast_init(cuda_bcast *b, int out_ndim, const int64_t *out_dims, int nin, const int *in_ndim,
-                     const int64_t *const *in_dims)
+/* Merges the dims of a broadcast whose per-input strides (0 where broadcast) are given in
+ * iteration order; the last dim is the fastest. */
+static void bcast_merge(cuda_bcast *b, int ndim, const int64_t *dims, int nin,
+                        const int64_t (*full)[ONYX_MAX_DIMS])
 {
-  int64_t full[CUDA_BCAST_MAX_IN][ONYX_MAX_DIMS];
   memset(b, 0, sizeof(*b));
   b->nin = nin;
-  for (int k = 0; k < nin; k++) kc_broadcast_strides(out_ndim, out_dims, in_ndim[k], in_dims[k], full[k]);
   b->n = 1;
-  for (int d = 0; d < out_ndim; d++) {
-    b->n *= out_dims[d];
-    if (out_dims[d] == 1) continue; /* every input has extent 1 here */
+  for (int d = 0; d < ndim; d++) {
+    b->n *= dims[d];
+    if (dims[d] == 1) continue; /* every input has extent 1 here */
     int m = b->ndim - 1;
     bool merge = m >= 0;
-    for (int k = 0; merge && k < nin; k++) merge = b->str[k][m] == full[k][d] * out_dims[d];
+    for (int k = 0; merge && k < nin; k++) merge = b->str[k][m] == full[k][d] * dims[d];
     if (merge) {
-      b->dims[m] *= out_dims[d];
+      b->dims[m] *= dims[d];
       for (int k = 0; k < nin; k++) b->str[k][m] = full[k][d];
     } else {
-      b->dims[b->ndim] = out_dims[d];
+      b->dims[b->ndim] = dims[d];
       for (int k = 0; k < nin; k++) b->str[k][b->ndim] = full[k][d];
       b->ndim++;
     }
@@ -120,6 +120,79 @@ void cuda_bcast_init(cuda_bcast *b, int out_ndim, const int64_t *out_dims, int n
   b->flat = b->ndim == 1;
   for (int k = 0; k < nin; k++) b->flat = b->flat && (b->str[k][0] == 0 || b->str[k][0] == 1);
   b->small = b->n <= INT32_MAX;
+}
+
+void cuda_bcast_init(cuda_bcast *b, int out_ndim, const int64_t *out_dims, int nin, const int *in_ndim,
+                     const int64_t *const *in_dims)
+{
+  int64_t full[CUDA_BCAST_MAX_IN][ONYX_MAX_DIMS];
+  for (int k = 0; k < nin; k++) kc_broadcast_strides(out_ndim, out_dims, in_ndim[k], in_dims[k], full[k]);
+  bcast_merge(b, out_ndim, out_dims, nin, (const int64_t(*)[ONYX_MAX_DIMS])full);
+}
+
+void kc_bcast_plan(cuda_bcast *b, const cuda_tensor *y, int nin, const int *in_ndim,
+                   const int64_t *const *in_dims, const int64_t *const *in_strides)
+{
+  int perm[ONYX_MAX_DIMS];
+  int64_t dims[ONYX_MAX_DIMS], full[CUDA_BCAST_MAX_IN][ONYX_MAX_DIMS];
+  kc_phys_order(y, perm);
+  for (int i = 0; i < y->ndim; i++) dims[i] = y->dims[perm[i]];
+  for (int k = 0; k < nin; k++)
+    for (int i = 0; i < y->ndim; i++) {
+      int d = perm[i], j = d - (y->ndim - in_ndim[k]);
+      full[k][i] = (j < 0 || (in_dims[k][j] == 1 && y->dims[d] != 1)) ? 0 : in_strides[k][j];
+    }
+  bcast_merge(b, y->ndim, dims, nin, (const int64_t(*)[ONYX_MAX_DIMS])full);
+}
+
+void kc_phys_order(const cuda_tensor *t, int *perm)
+{
+  static const int cl[4] = {0, 2, 3, 1};
+  for (int d = 0; d < t->ndim; d++) perm[d] = cuda_tensor_channels_last(t) ? cl[d] : d;
+}
+
+bool kc_same_layout(const cuda_tensor *a, const cuda_tensor *b)
+{
+  if (a->ndim != b->ndim) return false;
+  for (int d = 0; d < a->ndim; d++)
+    if (a->dims[d] != b->dims[d] || (a->dims[d] > 1 && a->strides[d] != b->strides[d])) return false;
+  return true;
+}
+
+onyx_status kc_need_same_layout(const cuda_layer *L)
+{
+  if (L->n_out > 0 && L->out[0].ptr && !kc_same_layout(&L->out[0], &L->in[0]))
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "output 0 is not laid out as input 0 (layout pass)");
+  return ONYX_OK;
+}
+
+bool kc_layer_channels_last(const cuda_layer *L)
+{
+  for (int k = 0; k < L->n_in; k++)
+    if (cuda_tensor_channels_last(&L->in[k])) return true;
+  for (int k = 0; k < L->n_out; k++)
+    if (cuda_tensor_channels_last(&L->out[k])) return true;
+  return false;
+}
+
+void kc_strided_plan(cuda_strided *c, int ndim, const int64_t *dims, const int64_t *src_str, int64_t src_base,
+                     const int64_t *dst_str, int64_t dst_base)
+{
+  int order[ONYX_MAX_DIMS];
+  int64_t d2[ONYX_MAX_DIMS], s2[ONYX_MAX_DIMS], t2[ONYX_MAX_DIMS];
+  for (int d = 0; d < ndim; d++) order[d] = d;
+  for (int i = 1; i < ndim; i++) /* stable insertion sort, largest destination stride first */
+    for (int j = i; j > 0 && dst_str[order[j - 1]] < dst_str[order[j]]; j--) {
+      int tmp = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = tmp;
+    }
+  for (int i = 0; i < ndim; i++) {
+    d2[i] = dims[order[i]];
+    s2[i] = src_str[order[i]];
+    t2[i] = dst_str[order[i]];
+  }
+  cuda_strided_init(c, ndim, d2, s2, src_base, t2, dst_base);
 }
 
 void cuda_strided_init(cuda_strided *c, int ndim, const int64_t *dims, const int64_t *src_str,

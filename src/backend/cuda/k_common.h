@@ -41,4 +41,25 @@ void cuda_bcast_init(cuda_bcast *b, int out_ndim, const int64_t *out_dims, int n
 void cuda_strided_init(cuda_strided *c, int ndim, const int64_t *dims, const int64_t *src_str,
                        int64_t src_base, const int64_t *dst_str, int64_t dst_base);
 
+/* ---- layouts (channels-last feature maps of FP16 engines) ---- */
+
+/* The order of t's dims in memory, outermost first: 0, 2, 3, 1 for a channels-last tensor,
+ * else 0 .. ndim-1.  A dense tensor is row-major in this order. */
+void kc_phys_order(const cuda_tensor *t, int *perm);
+/* Same dims, and the same strides along every dim of extent > 1 (one flat pass serves both). */
+bool kc_same_layout(const cuda_tensor *a, const cuda_tensor *b);
+/* An error unless output 0 has input 0's shape and layout (for flat kernels). */
+onyx_status kc_need_same_layout(const cuda_layer *L);
+/* Whether any 4-D input or output of the layer is channels-last (UNIFORM kernels' mode). */
+bool kc_layer_channels_last(const cuda_layer *L);
+/* cuda_strided_init with the dims visited in the destination's memory order (stable sort by
+ * dst stride, largest first), so that consecutive threads write consecutive elements. */
+void kc_strided_plan(cuda_strided *c, int ndim, const int64_t *dims, const int64_t *src_str, int64_t src_base,
+                     const int64_t *dst_str, int64_t dst_base);
+/* A broadcast over output y (dense in its layout) of nin inputs given by dims and element
+ * strides (right-aligned numpy broadcasting): the output is iterated in its memory order, so
+ * y[i] is element i in memory, and each input is read through its own strides. */
+void kc_bcast_plan(cuda_bcast *b, const cuda_tensor *y, int nin, const int *in_ndim,
+                   const int64_t *const *in_dims, const int64_t *const *in_strides);
+
 #endif

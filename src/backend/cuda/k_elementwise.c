@@ -8,20 +8,65 @@
 #include "backend/cuda/ops_kernels.h"
 #include "ops/elementwise.h"
 
-/* ---- Identity, and the reshape family: a device-to-device copy ---- */
+/* ---- Identity, and the reshape family: a device-to-device copy ----
+ *
+ * Row-major on both sides: cudaMemcpyAsync.  Otherwise (a reformat between layouts, or a
+ * reshape reading a channels-last input) a strided copy: element order is the row-major order
+ * of the logical dims, so the side that is row-major is addressed by the other side's dims. */
+
+typedef struct copy_state {
+  bool strided;
+  size_t esz;
+  cuda_strided c;
+} copy_state;
+
+static bool row_major(const cuda_tensor *t)
+{
+  int64_t s = 1;
+  for (int d = t->ndim - 1; d >= 0; d--) {
+    if (t->dims[d] > 1 && t->strides[d] != s) return false;
+    s *= t->dims[d];
+  }
+  return true;
+}
 
 static onyx_status copy_init(cuda_ctx *ctx, cuda_layer *L)
 {
+  copy_state *s = kc_state(L, sizeof(*s));
+  if (!s) return ONYX_ERR_NO_MEMORY;
   if (L->n_out < 1 || !L->out[0].ptr) return ONYX_OK;
-  if (kc_bytes(&L->in[0]) != kc_bytes(&L->out[0]))
+  const cuda_tensor *x = &L->in[0], *y = &L->out[0];
+  if (kc_bytes(x) != kc_bytes(y) || x->dtype != y->dtype)
     return cuda_layer_error(L, ONYX_ERR_INTERNAL, "input and output sizes differ");
   snprintf(L->kernel, sizeof(L->kernel), "cudaMemcpyAsync");
+  if ((row_major(x) && row_major(y)) || kc_same_layout(x, y)) return ONYX_OK;
+  int64_t cs[ONYX_MAX_DIMS];
+  s->strided = true;
+  ONYX_TRY(kc_elem_size(L, x->dtype, &s->esz));
+  bool same_dims = x->ndim == y->ndim && memcmp(x->dims, y->dims, (size_t)x->ndim * sizeof(int64_t)) == 0;
+  if (same_dims) {
+    kc_strided_plan(&s->c, x->ndim, x->dims, x->strides, 0, y->strides, 0);
+  } else if (row_major(y)) {
+    kc_contiguous(x->ndim, x->dims, cs);
+    kc_strided_plan(&s->c, x->ndim, x->dims, x->strides, 0, cs, 0);
+  } else if (row_major(x)) {
+    kc_contiguous(y->ndim, y->dims, cs);
+    kc_strided_plan(&s->c, y->ndim, y->dims, cs, 0, y->strides, 0);
+  } else {
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL,
+                            "a reshape between two channels-last tensors (layout pass)");
+  }
+  snprintf(L->kernel, sizeof(L->kernel), "onyx:strided_copy_%s",
+           cuda_tensor_channels_last(y) ? "to_nhwc" : "to_nchw");
   return ONYX_OK;
 }
 
 static onyx_status copy_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
+  const copy_state *s = L->state;
   if (L->n_out < 1 || !L->out[0].ptr) return ONYX_OK;
+  if (s->strided)
+    return kc_launched(L, cuda_copy_strided(s->esz, &s->c, L->in[0].ptr, L->out[0].ptr, ctx->stream));
   return kc_copy(ctx, L->out[0].ptr, L->in[0].ptr, kc_bytes(&L->out[0]));
 }
 
@@ -66,6 +111,7 @@ static onyx_status unary_init(cuda_ctx *ctx, cuda_layer *L)
   bool ok = kc_is_float(dt) || (s->op == CUDA_UN_ABS && (kc_is_sint(dt) || kc_is_uint(dt))) ||
             ((s->op == CUDA_UN_RELU || s->op == CUDA_UN_NEG) && kc_is_sint(dt));
   if (!ok) return kc_bad_dtype(L, "input", dt);
+  ONYX_TRY(kc_need_same_layout(L));
   const activation_params *p = n->params;
   if (p && (n->op == ONYX_OP_LEAKY_RELU || n->op == ONYX_OP_ELU || n->op == ONYX_OP_HARD_SIGMOID)) {
     s->alpha = p->alpha;
@@ -90,6 +136,7 @@ static onyx_status clip_init(cuda_ctx *ctx, cuda_layer *L)
 {
   onyx_dtype dt = L->in[0].dtype;
   if (!kc_is_numeric(dt)) return kc_bad_dtype(L, "input", dt);
+  ONYX_TRY(kc_need_same_layout(L));
   for (int k = 1; k < L->n_in && k < 3; k++) {
     if (!L->in[k].ptr) continue;
     if (L->in[k].dtype != dt) return kc_bad_dtype(L, k == 1 ? "min" : "max", L->in[k].dtype);
@@ -119,16 +166,19 @@ typedef struct binary_state {
   cuda_bcast b;
 } binary_state;
 
-/* The broadcast of input 0 and input 1's effective shape (legacy axis, PRelu slope) to the output. */
+/* The broadcast of input 0 and input 1's effective shape (legacy axis, PRelu slope: trailing
+ * 1s appended) to the output, every tensor through its own strides. */
 static onyx_status binary_bcast(const cuda_layer *L, cuda_bcast *b)
 {
   int nb;
-  int64_t bd[ONYX_MAX_DIMS];
+  int64_t bd[ONYX_MAX_DIMS], bs[ONYX_MAX_DIMS];
   const ir_tensor *a = kc_in(L, 0);
+  const cuda_tensor *b1 = &L->in[1];
   ONYX_TRY(binary_effective_shape(L->node, a, kc_in(L, 1), &nb, bd));
-  const int nd[2] = {a->ndim, nb};
-  const int64_t *dims[2] = {a->dims, bd};
-  cuda_bcast_init(b, L->out[0].ndim, L->out[0].dims, 2, nd, dims);
+  for (int d = 0; d < nb; d++) bs[d] = d < b1->ndim ? b1->strides[d] : 1; /* appended dims have extent 1 */
+  const int nd[2] = {L->in[0].ndim, nb};
+  const int64_t *dims[2] = {L->in[0].dims, bd}, *strides[2] = {L->in[0].strides, bs};
+  kc_bcast_plan(b, &L->out[0], 2, nd, dims, strides);
   return ONYX_OK;
 }
 
@@ -219,13 +269,14 @@ static onyx_status variadic_init(cuda_ctx *ctx, cuda_layer *L)
   s->op = n->op == ONYX_OP_MAX ? CUDA_BIN_MAX : n->op == ONYX_OP_MIN ? CUDA_BIN_MIN : CUDA_BIN_ADD;
   s->steps = steps > 0 ? steps : 0;
   if (!kc_is_numeric(dt)) return kc_bad_dtype(L, "input", dt);
+  if (s->steps == 0) ONYX_TRY(kc_need_same_layout(L));
   const cuda_tensor *y = &L->out[0];
   for (int k = 1; k < L->n_in; k++) {
     const cuda_tensor *a = k == 1 ? &L->in[0] : y, *b = &L->in[k];
     if (!b->ptr || b->dtype != dt) return kc_bad_dtype(L, "input", b->dtype);
     const int nd[2] = {a->ndim, b->ndim};
-    const int64_t *dims[2] = {a->dims, b->dims};
-    cuda_bcast_init(&s->b[k - 1], y->ndim, y->dims, 2, nd, dims);
+    const int64_t *dims[2] = {a->dims, b->dims}, *strides[2] = {a->strides, b->strides};
+    kc_bcast_plan(&s->b[k - 1], y, 2, nd, dims, strides);
   }
   snprintf(L->kernel, sizeof(L->kernel), "onyx:variadic_%s", n->op_type);
   return ONYX_OK;
@@ -234,7 +285,7 @@ static onyx_status variadic_init(cuda_ctx *ctx, cuda_layer *L)
 static onyx_status variadic_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const variadic_state *s = L->state;
-  if (s->steps == 0) return kc_copy(ctx, L->out[0].ptr, L->in[0].ptr, kc_bytes(&L->out[0]));
+  if (s->steps == 0) return kc_copy(ctx, L->out[0].ptr, L->in[0].ptr, kc_bytes(&L->out[0])); /* same layout */
   for (int k = 1; k <= s->steps; k++) {
     const void *a = k == 1 ? L->in[0].ptr : L->out[0].ptr;
     ONYX_TRY(kc_launched(L, cuda_ew_binary(s->op, L->out[0].dtype, &s->b[k - 1], a, L->in[k].ptr,
@@ -260,7 +311,8 @@ static onyx_status where_init(cuda_ctx *ctx, cuda_layer *L)
   ONYX_TRY(kc_elem_size(L, L->out[0].dtype, &s->esz));
   const int nd[3] = {L->in[0].ndim, L->in[1].ndim, L->in[2].ndim};
   const int64_t *dims[3] = {L->in[0].dims, L->in[1].dims, L->in[2].dims};
-  cuda_bcast_init(&s->b, L->out[0].ndim, L->out[0].dims, 3, nd, dims);
+  const int64_t *strides[3] = {L->in[0].strides, L->in[1].strides, L->in[2].strides};
+  kc_bcast_plan(&s->b, &L->out[0], 3, nd, dims, strides);
   snprintf(L->kernel, sizeof(L->kernel), "onyx:where");
   return ONYX_OK;
 }
@@ -274,20 +326,43 @@ static onyx_status where_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 
 const cuda_op_impl cuda_k_where = {where_init, where_enqueue, kc_release};
 
-/* ---- Cast ---- */
+/* ---- Cast: flat when input and output share a layout, else through a strided copy's offsets ---- */
+
+typedef struct cast_state {
+  bool strided;
+  size_t esz;
+  cuda_strided c;
+} cast_state;
 
 static onyx_status cast_init(cuda_ctx *ctx, cuda_layer *L)
 {
   onyx_dtype from = L->in[0].dtype, to = L->out[0].dtype;
+  cast_state *s = kc_state(L, sizeof(*s));
+  if (!s) return ONYX_ERR_NO_MEMORY;
   if (!kc_is_numeric(from) && from != ONYX_DTYPE_BOOL) return kc_bad_dtype(L, "input", from);
   if (!kc_is_numeric(to) && to != ONYX_DTYPE_BOOL) return kc_bad_dtype(L, "output", to);
-  snprintf(L->kernel, sizeof(L->kernel), from == to ? "cudaMemcpyAsync" : "onyx:cast");
+  const cuda_tensor *x = &L->in[0], *y = &L->out[0];
+  s->strided = !kc_same_layout(x, y);
+  if (s->strided) {
+    if (x->ndim != y->ndim || memcmp(x->dims, y->dims, (size_t)x->ndim * sizeof(int64_t)) != 0)
+      return cuda_layer_error(L, ONYX_ERR_INTERNAL, "input and output shapes differ");
+    ONYX_TRY(kc_elem_size(L, from, &s->esz));
+    kc_strided_plan(&s->c, y->ndim, y->dims, x->strides, 0, y->strides, 0);
+  }
+  snprintf(L->kernel, sizeof(L->kernel), "%s%s", from == to && !s->strided ? "cudaMemcpyAsync" : "onyx:cast",
+           !s->strided ? "" : cuda_tensor_channels_last(y) ? "_to_nhwc" : "_to_nchw");
   return ONYX_OK;
 }
 
 static onyx_status cast_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
+  const cast_state *s = L->state;
   onyx_dtype from = L->in[0].dtype, to = L->out[0].dtype;
+  if (s->strided) {
+    if (from == to)
+      return kc_launched(L, cuda_copy_strided(s->esz, &s->c, L->in[0].ptr, L->out[0].ptr, ctx->stream));
+    return kc_launched(L, cuda_ew_cast_strided(from, to, &s->c, L->in[0].ptr, L->out[0].ptr, ctx->stream));
+  }
   if (from == to) return kc_copy(ctx, L->out[0].ptr, L->in[0].ptr, kc_bytes(&L->out[0]));
   return kc_launched(
       L, cuda_ew_cast(from, to, L->in[0].ptr, L->out[0].ptr, cuda_tensor_numel(&L->out[0]), ctx->stream));
@@ -328,7 +403,9 @@ static onyx_status dropout_init(cuda_ctx *ctx, cuda_layer *L)
   if (training != 0 && ratio > 0)
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
                             "training-mode dropout (ratio %g) is random; onyx runs inference only", ratio);
-  if (L->n_out > 1 && L->out[1].ptr) {
+  if (L->out[0].ptr && !kc_same_layout(&L->out[0], &L->in[0]))
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "output is not laid out as the input (layout pass)");
+  if (L->n_out > 1 && L->out[1].ptr) { /* all ones: the mask's layout does not matter */
     switch (L->out[1].dtype) {
     case ONYX_DTYPE_BOOL: s->one = 1; break;
     case ONYX_DTYPE_FLOAT: s->one = 0x3f800000u; break;

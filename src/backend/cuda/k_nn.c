@@ -11,6 +11,7 @@
 typedef struct bn_state {
   int64_t N, C, inner;
   unsigned chan; /* bit k: statistic k (scale, B, mean, var) is per channel */
+  bool channels_last;
 } bn_state;
 
 static onyx_status bn_init(cuda_ctx *ctx, cuda_layer *L)
@@ -25,6 +26,8 @@ static onyx_status bn_init(cuda_ctx *ctx, cuda_layer *L)
   s->N = x->dims[0];
   s->C = x->dims[1];
   s->inner = onyx_numel(x->ndim - 2, x->dims + 2);
+  ONYX_TRY(kc_need_same_layout(L));
+  s->channels_last = cuda_tensor_channels_last(x) || cuda_tensor_channels_last(&L->out[0]);
   for (int k = 0; k < 4; k++) {
     const cuda_tensor *t = &L->in[k + 1];
     if (!t->ptr || t->dtype != x->dtype) return kc_bad_dtype(L, "statistics", t->dtype);
@@ -35,7 +38,7 @@ static onyx_status bn_init(cuda_ctx *ctx, cuda_layer *L)
       return cuda_layer_error(L, ONYX_ERR_SHAPE, "input %d holds %lld values, needs %lld or %lld", k + 1,
                               (long long)cnt, (long long)s->C, (long long)(s->C * s->inner));
   }
-  snprintf(L->kernel, sizeof(L->kernel), "onyx:batchnorm");
+  snprintf(L->kernel, sizeof(L->kernel), "onyx:batchnorm%s", s->channels_last ? "_nhwc" : "");
   return ONYX_OK;
 }
 
@@ -45,12 +48,18 @@ static onyx_status bn_enqueue(cuda_ctx *ctx, const cuda_layer *L)
   const nn_bn_params *p = L->node->params;
   return kc_launched(L, cuda_batchnorm(L->in[0].dtype, L->in[0].ptr, L->out[0].ptr, L->in[1].ptr,
                                        L->in[2].ptr, L->in[3].ptr, L->in[4].ptr, p->epsilon, s->N, s->C,
-                                       s->inner, s->chan, ctx->stream));
+                                       s->inner, s->chan, s->channels_last, ctx->stream));
 }
 
 const cuda_op_impl cuda_k_batch_normalization = {bn_init, bn_enqueue, kc_release};
 
 /* ---- MaxPool, AveragePool ---- */
+
+/* A 4-D tensor whose two layouts coincide in memory (C == 1 or H * W == 1). */
+static bool layout_neutral(const cuda_tensor *t)
+{
+  return t->ndim == 4 && (t->dims[1] <= 1 || t->dims[2] * t->dims[3] <= 1);
+}
 
 static onyx_status pool_init(cuda_ctx *ctx, cuda_layer *L)
 {
@@ -80,9 +89,17 @@ static onyx_status pool_init(cuda_ctx *ctx, cuda_layer *L)
     g->pimg[i] = g->img[i] + (j < 0 ? 0 : gm.pad_begin[j] + gm.pad_end[j]);
   }
   g->planes = x->dims[0] * x->dims[1];
+  g->channels = x->dims[1];
   g->count_include_pad = p->count_include_pad;
   g->storage_order = p->storage_order;
-  snprintf(L->kernel, sizeof(L->kernel), "onyx:pool%dd_%s", gm.nsp, is_max ? "max" : "avg");
+  /* X and Y share a layout (a tensor whose two layouts coincide goes with the other one);
+   * Indices (INT64) stay row-major */
+  bool in_cl = cuda_tensor_channels_last(&L->in[0]), out_cl = cuda_tensor_channels_last(&L->out[0]);
+  if (in_cl != out_cl && !layout_neutral(&L->in[0]) && !layout_neutral(&L->out[0]))
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "input and output layouts differ (layout pass)");
+  g->channels_last = in_cl || out_cl;
+  snprintf(L->kernel, sizeof(L->kernel), "onyx:pool%dd_%s%s", gm.nsp, is_max ? "max" : "avg",
+           g->channels_last ? "_nhwc" : "");
   return ONYX_OK;
 }
 

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/cpu/cpu.h"
+#include "backend/cuda/k_common.h"
 #include "backend/cuda/kernels/pointwise.h"
 #include "backend/cuda/ops_kernels.h"
 #include "common/util.h"
@@ -41,7 +41,11 @@ static onyx_status fpw_init(cuda_ctx *ctx, cuda_layer *L)
   prog->ndim = y->ndim;
   prog->half_out = y->dtype == ONYX_DTYPE_FLOAT16;
   prog->total = s->total = cuda_tensor_numel(y);
-  memcpy(prog->out_dims, y->dims, (size_t)y->ndim * sizeof(int64_t));
+  /* the kernel writes element e of the output's memory: dims in that order (channels-last or
+   * row-major), each input read through its own strides (0 where it broadcasts) */
+  int order[ONYX_MAX_DIMS];
+  kc_phys_order(y, order);
+  for (int i = 0; i < y->ndim; i++) prog->out_dims[i] = y->dims[order[i]];
   onyx_status st = ONYX_OK;
   for (int i = 0; i < L->n_in && st == ONYX_OK; i++) {
     const cuda_tensor *x = &L->in[i];
@@ -50,7 +54,10 @@ static onyx_status fpw_init(cuda_ctx *ctx, cuda_layer *L)
       break;
     }
     prog->half_in[i] = x->dtype == ONYX_DTYPE_FLOAT16;
-    cpu_broadcast_strides(y->ndim, y->dims, x->ndim, x->dims, prog->in_strides[i]);
+    for (int k = 0; k < y->ndim; k++) {
+      int d = order[k], j = d - (y->ndim - x->ndim);
+      prog->in_strides[i][k] = (j < 0 || (x->dims[j] == 1 && y->dims[d] != 1)) ? 0 : x->strides[j];
+    }
     s->ptrs.in[i] = x->ptr;
   }
   for (int k = 0; k < p->n_instr && st == ONYX_OK; k++) {

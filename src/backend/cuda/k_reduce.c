@@ -40,29 +40,33 @@ const cuda_op_impl cuda_k_softmax = {softmax_init, softmax_enqueue, kc_release};
 /* ---- reductions ---- */
 
 /* The input as alternating runs of kept and reduced dims (size-1 dims dropped, neighbours of
- * one kind merged), outermost first. */
-static void reduce_layout(int ndim, const int64_t *dims, const bool *mask, cuda_reduce_layout *R)
+ * one kind merged where their strides allow), outermost first, addressed through the input's
+ * strides (row-major or channels-last). */
+static void reduce_layout(int ndim, const int64_t *dims, const int64_t *strides, const bool *mask,
+                          cuda_reduce_layout *R)
 {
   memset(R, 0, sizeof(*R));
   R->n_out = R->n_red = 1;
-  int64_t stride = 1;
   int last_kind = -1;
+  int64_t min_stride = -1;
   for (int d = ndim - 1; d >= 0; d--) { /* innermost first; reversed below */
     int64_t sz = dims[d];
     if (sz == 1) continue;
     int kind = mask[d] ? 1 : 0;
     int64_t *size = kind ? R->rsize : R->ksize, *str = kind ? R->rstride : R->kstride;
     int *cnt = kind ? &R->nr : &R->nk;
-    if (kind == last_kind) {
+    if (kind == last_kind && strides[d] == str[*cnt - 1] * size[*cnt - 1]) {
       size[*cnt - 1] *= sz;
     } else {
       size[*cnt] = sz;
-      str[*cnt] = stride;
+      str[*cnt] = strides[d];
       (*cnt)++;
     }
-    if (last_kind == -1) R->last_kept = !kind;
+    if (min_stride < 0 || strides[d] < min_stride) { /* the dim adjacent in memory decides the kernel */
+      min_stride = strides[d];
+      R->last_kept = !kind;
+    }
     last_kind = kind;
-    stride *= sz;
     if (kind)
       R->n_red *= sz;
     else
@@ -118,11 +122,12 @@ static onyx_status reduce_init(cuda_ctx *ctx, cuda_layer *L)
   s->kind = n->op == ONYX_OP_REDUCE_MAX    ? CUDA_RED_MAX
             : n->op == ONYX_OP_REDUCE_MEAN ? CUDA_RED_MEAN
                                            : CUDA_RED_SUM;
-  reduce_layout(x->ndim, x->dims, mask, &s->R);
+  reduce_layout(x->ndim, x->dims, x->strides, mask, &s->R);
   return reduce_finish(L, s);
 }
 
-/* GlobalAveragePool / GlobalMaxPool: the mean or max over every dim after N and C. */
+/* GlobalAveragePool / GlobalMaxPool: the mean or max over every dim after N and C, from an
+ * input in either layout into a row-major output (N, C, 1, ...). */
 static onyx_status global_pool_init(cuda_ctx *ctx, cuda_layer *L)
 {
   const cuda_tensor *x = &L->in[0];
@@ -135,7 +140,9 @@ static onyx_status global_pool_init(cuda_ctx *ctx, cuda_layer *L)
     return cuda_layer_error(L, ONYX_ERR_SHAPE, "input must be N x C x ..., got rank %d", x->ndim);
   for (int d = 0; d < x->ndim; d++) mask[d] = d >= 2;
   s->kind = L->node->op == ONYX_OP_GLOBAL_MAX_POOL ? CUDA_RED_MAX : CUDA_RED_MEAN;
-  reduce_layout(x->ndim, x->dims, mask, &s->R);
+  if (cuda_tensor_channels_last(&L->out[0]))
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "a channels-last output (layout pass)");
+  reduce_layout(x->ndim, x->dims, x->strides, mask, &s->R);
   return reduce_finish(L, s);
 }
 

@@ -3,7 +3,7 @@
  * into per-dim tap tables (offset, weight, outside flag per output coordinate,
  * computed as src/backend/cpu/resize.c computes them) and uploads them once.
  * Nearest, linear and cubic in every coordinate transformation the CPU
- * supports. */
+ * supports.  Input and output may each be row-major or channels-last. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,13 +167,22 @@ static onyx_status resize_init(cuda_ctx *ctx, cuda_layer *L)
   int64_t *off = (int64_t *)host;
   float *w = (float *)(off + n_tap);
   uint8_t *outside = (uint8_t *)(w + n_tap);
-  int64_t stride = 1, combos = 1;
-  for (int d = nd - 1; d >= 0; d--) {
+  int64_t combos = 1;
+  for (int d = nd - 1; d >= 0; d--) { /* taps address the input through its strides (any layout) */
     int64_t a = g->at[d];
-    g->k[d] = make_taps(p, &plan, d, x->dims[d], stride, off + a * CUDA_RESIZE_TAPS, w + a * CUDA_RESIZE_TAPS,
-                        outside + a);
+    g->k[d] = make_taps(p, &plan, d, x->dims[d], x->strides[d], off + a * CUDA_RESIZE_TAPS,
+                        w + a * CUDA_RESIZE_TAPS, outside + a);
     combos *= g->k[d];
-    stride *= x->dims[d];
+  }
+  /* the kernel writes y[i] for the i-th output element in memory: list the dims in the output's
+   * memory order (the taps of each dim are independent of the order) */
+  int order[ONYX_MAX_DIMS];
+  cuda_resize_geom lg = *g;
+  kc_phys_order(&L->out[0], order);
+  for (int i = 0; i < nd; i++) {
+    g->out[i] = lg.out[order[i]];
+    g->at[i] = lg.at[order[i]];
+    g->k[i] = lg.k[order[i]];
   }
   for (int64_t c = 0; c < coords; c++) g->any_outside = g->any_outside || outside[c];
   s->interp = combos > 1;

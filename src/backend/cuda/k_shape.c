@@ -42,7 +42,8 @@ static onyx_status strided_enqueue(cuda_ctx *ctx, const cuda_layer *L)
   return ONYX_OK;
 }
 
-/* One copy from input 0 to output 0: the view (dims, src strides, base) written contiguously. */
+/* One copy from input 0 to output 0: the view (dims, src strides, base) written into the
+ * output through its strides (row-major or channels-last). */
 static onyx_status single_copy(cuda_layer *L, const char *name, const int64_t *dims, const int64_t *src_str,
                                int64_t base)
 {
@@ -50,10 +51,8 @@ static onyx_status single_copy(cuda_layer *L, const char *name, const int64_t *d
   strided_state *s = strided_alloc(L, 1, L->in[0].dtype, &st);
   if (!s) return st;
   const cuda_tensor *y = &L->out[0];
-  int64_t ys[ONYX_MAX_DIMS];
-  kc_contiguous(y->ndim, y->dims, ys);
   s->count = y->ptr ? 1 : 0;
-  cuda_strided_init(&s->copy[0].c, y->ndim, dims, src_str, base, ys, 0);
+  kc_strided_plan(&s->copy[0].c, y->ndim, dims, src_str, base, y->strides, 0);
   snprintf(L->kernel, sizeof(L->kernel), "onyx:strided_copy_%s", name);
   return ONYX_OK;
 }
@@ -63,10 +62,10 @@ static onyx_status single_copy(cuda_layer *L, const char *name, const int64_t *d
 static onyx_status transpose_init(cuda_ctx *ctx, cuda_layer *L)
 {
   const ir_tensor *x = kc_in(L, 0);
+  const int64_t *xs = L->in[0].strides;
   int perm[ONYX_MAX_DIMS];
-  int64_t xs[ONYX_MAX_DIMS], s[ONYX_MAX_DIMS];
+  int64_t s[ONYX_MAX_DIMS];
   ONYX_TRY(transpose_resolve(L->node, x, perm));
-  kc_contiguous(x->ndim, x->dims, xs);
   for (int d = 0; d < x->ndim; d++) s[d] = xs[perm[d]];
   return single_copy(L, "transpose", L->out[0].dims, s, 0);
 }
@@ -80,7 +79,7 @@ static onyx_status slice_init(cuda_ctx *ctx, cuda_layer *L)
   const ir_tensor *x = kc_in(L, 0);
   int64_t start[ONYX_MAX_DIMS], step[ONYX_MAX_DIMS], count[ONYX_MAX_DIMS], xs[ONYX_MAX_DIMS];
   ONYX_TRY(slice_resolve(L->g, L->node, x, start, step, count));
-  kc_contiguous(x->ndim, x->dims, xs);
+  memcpy(xs, L->in[0].strides, sizeof(xs));
   int64_t base = 0;
   for (int d = 0; d < x->ndim; d++) { /* an empty slice copies nothing: its base does not matter */
     base += start[d] * xs[d];
@@ -97,7 +96,10 @@ static onyx_status expand_init(cuda_ctx *ctx, cuda_layer *L)
 {
   const cuda_tensor *x = &L->in[0], *y = &L->out[0];
   int64_t s[ONYX_MAX_DIMS];
-  kc_broadcast_strides(y->ndim, y->dims, x->ndim, x->dims, s);
+  for (int d = 0; d < y->ndim; d++) { /* x's strides, right-aligned, 0 where it broadcasts */
+    int j = d - (y->ndim - x->ndim);
+    s[d] = (j < 0 || (x->dims[j] == 1 && y->dims[d] != 1)) ? 0 : x->strides[j];
+  }
   return single_copy(L, "expand", y->dims, s, 0);
 }
 
@@ -116,18 +118,16 @@ static onyx_status concat_init(cuda_ctx *ctx, cuda_layer *L)
   snprintf(L->kernel, sizeof(L->kernel), "onyx:strided_copy_concat");
   if (!y->ptr) return ONYX_OK;
   ONYX_TRY(op_axis(L->node, p->axis, y->ndim, &axis));
-  int64_t ys[ONYX_MAX_DIMS], at = 0;
-  kc_contiguous(y->ndim, y->dims, ys);
+  const int64_t *ys = y->strides; /* each input and the output through their own strides */
+  int64_t at = 0;
   for (int i = 0; i < L->n_in; i++) {
     const cuda_tensor *x = &L->in[i];
     if (!x->ptr || x->dtype != y->dtype || x->ndim != y->ndim)
       return cuda_layer_error(L, ONYX_ERR_SHAPE, "input %d does not fit the output", i);
-    int64_t xs[ONYX_MAX_DIMS];
-    kc_contiguous(x->ndim, x->dims, xs);
     if (cuda_tensor_numel(x) > 0) {
       s->copy[s->count].in = i;
       s->copy[s->count].out = 0;
-      cuda_strided_init(&s->copy[s->count].c, x->ndim, x->dims, xs, 0, ys, at * ys[axis]);
+      kc_strided_plan(&s->copy[s->count].c, x->ndim, x->dims, x->strides, 0, ys, at * ys[axis]);
       s->count++;
     }
     at += x->dims[axis];
@@ -150,18 +150,16 @@ static onyx_status split_init(cuda_ctx *ctx, cuda_layer *L)
   if (!sizes) return ONYX_ERR_NO_MEMORY;
   st = split_resolve(L->g, L->node, x, &axis, sizes);
   if (st == ONYX_OK) {
-    int64_t xs[ONYX_MAX_DIMS], dims[ONYX_MAX_DIMS], at = 0;
-    kc_contiguous(x->ndim, x->dims, xs);
+    const int64_t *xs = L->in[0].strides; /* the input and each output through their own strides */
+    int64_t dims[ONYX_MAX_DIMS], at = 0;
     memcpy(dims, x->dims, sizeof(dims));
     for (int i = 0; i < L->n_out; i++) {
       const cuda_tensor *y = &L->out[i];
       dims[axis] = sizes[i];
       if (y->ptr && cuda_tensor_numel(y) > 0) {
-        int64_t ys[ONYX_MAX_DIMS];
-        kc_contiguous(x->ndim, dims, ys);
         s->copy[s->count].in = 0;
         s->copy[s->count].out = i;
-        cuda_strided_init(&s->copy[s->count].c, x->ndim, dims, xs, at * xs[axis], ys, 0);
+        kc_strided_plan(&s->copy[s->count].c, x->ndim, dims, xs, at * xs[axis], y->strides, 0);
         s->count++;
       }
       at += sizes[i];
@@ -192,17 +190,21 @@ static onyx_status pad_init(cuda_ctx *ctx, cuda_layer *L)
   if (!s) return ONYX_ERR_NO_MEMORY;
   ONYX_TRY(kc_elem_size(L, L->in[0].dtype, &s->esz));
   ONYX_TRY(pad_resolve(L->g, L->node, x, pads));
-  int r = x->ndim;
+  int r = x->ndim, order[ONYX_MAX_DIMS];
   s->p.ndim = r;
   s->p.mode = p->mode == PAD_REFLECT ? CUDA_PAD_REFLECT
               : p->mode == PAD_EDGE  ? CUDA_PAD_EDGE
                                      : CUDA_PAD_CONSTANT;
   s->p.n = cuda_tensor_numel(&L->out[0]);
-  kc_contiguous(r, x->dims, s->p.in_str);
-  for (int d = 0; d < r; d++) {
-    s->p.in[d] = x->dims[d];
-    s->p.out[d] = L->out[0].dims[d];
-    s->p.begin[d] = pads[d];
+  /* the output is written densely in its memory order: the dims are listed in that order, and
+   * the input is read through its own strides (the pad is separable per dim) */
+  kc_phys_order(&L->out[0], order);
+  for (int i = 0; i < r; i++) {
+    int d = order[i];
+    s->p.in[i] = x->dims[d];
+    s->p.in_str[i] = L->in[0].strides[d];
+    s->p.out[i] = L->out[0].dims[d];
+    s->p.begin[i] = pads[d];
   }
   s->value_input = -1;
   if (p->from_attrs) {

@@ -26,6 +26,11 @@
  * internal FusedConv op (conv + bias + activation + residual Z) of the graph passes; until that op is on
  * main, Conv uses it for the bias alone.
  *
+ * Channels-last (FP16 engines, engine/layout.c): when the filter is channels-last (stored KRSC by
+ * the layout pass) the layer runs cuDNN's NHWC descriptors; X, Y and Z are then channels-last
+ * too (or of a shape whose two layouts coincide), and the epilogue and pre-pad index NHWC.
+ * ConvTranspose is row-major only.
+ *
  * Tactic: algo + 256 * cudnnMathType_t.  With L->tune every algorithm whose
  * workspace fits opts->workspace_limit is timed by cuDNN's Find*Ex on the
  * layer's real shapes and buffers and the fastest is kept; otherwise the
@@ -50,6 +55,7 @@
 
 typedef struct conv_state {
   bool transpose, half, empty;
+  bool nhwc;                      /* X, W (KRSC), Y, Z channels-last: cuDNN's NHWC format */
   bool no_channels;               /* input channels per group are 0: the output is the bias */
   int nd;                         /* cuDNN tensor rank: 4 or 5 */
   cudnnTensorDescriptor_t xd, yd; /* Conv: input (pre-padded when staged), output.  ConvTranspose: dy, dx */
@@ -98,8 +104,13 @@ static void lift(int nsp, const int64_t *v, int64_t fill, int64_t *out)
   for (int i = 0; i < nsp; i++) out[lead + i] = v[i];
 }
 
-static onyx_status set_tensor(const cuda_layer *L, cudnnTensorDescriptor_t d, bool half, int nd, int64_t n,
-                              int64_t c, const int64_t *sp)
+static cudnnTensorFormat_t cudnn_format(const conv_state *s)
+{
+  return s->nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+}
+
+static onyx_status set_tensor(const cuda_layer *L, cudnnTensorDescriptor_t d, const conv_state *s, int nd,
+                              int64_t n, int64_t c, const int64_t *sp)
 {
   int dims[5];
   int64_t total = n * c;
@@ -115,7 +126,7 @@ static onyx_status set_tensor(const cuda_layer *L, cudnnTensorDescriptor_t d, bo
   if (total > INT_MAX)
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "a tensor of %lld elements exceeds cuDNN's limit",
                             (long long)total);
-  CUDNN_CHECK(cudnnSetTensorNdDescriptorEx(d, CUDNN_TENSOR_NCHW, cudnn_type(half), nd, dims));
+  CUDNN_CHECK(cudnnSetTensorNdDescriptorEx(d, cudnn_format(s), cudnn_type(s->half), nd, dims));
   return ONYX_OK;
 }
 
@@ -151,7 +162,7 @@ static onyx_status make_conv_desc(const cuda_layer *L, conv_state *s, const ir_t
     fdims[2 + i] = (int)k[i], ipad[i] = (int)pd[i], istr[i] = (int)st[i], idil[i] = (int)dl[i];
   }
   CUDNN_CHECK(cudnnCreateFilterDescriptor(&s->wd));
-  CUDNN_CHECK(cudnnSetFilterNdDescriptor(s->wd, cudnn_type(s->half), CUDNN_TENSOR_NCHW, s->nd, fdims));
+  CUDNN_CHECK(cudnnSetFilterNdDescriptor(s->wd, cudnn_type(s->half), cudnn_format(s), s->nd, fdims));
   CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&s->cd));
   CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(s->cd, nk, ipad, istr, idil, CUDNN_CROSS_CORRELATION,
                                               CUDNN_DATA_FLOAT));
@@ -337,6 +348,31 @@ static onyx_status check_dtypes(const cuda_layer *L, conv_state *s)
   return ONYX_OK;
 }
 
+/* A 4-D tensor whose two layouts coincide in memory (C == 1 or H * W == 1). */
+static bool layout_neutral(const cuda_tensor *t)
+{
+  return t->ndim == 4 && (t->dims[1] <= 1 || t->dims[2] * t->dims[3] <= 1);
+}
+
+/* The layout comes from the filter (the layout pass stores it KRSC for a channels-last conv);
+ * X, Y and Z must agree with it.  ConvTranspose (allow_cl false) is row-major only. */
+static onyx_status check_layouts(const cuda_layer *L, conv_state *s, bool allow_cl)
+{
+  s->nhwc = L->n_in > 1 && cuda_tensor_channels_last(&L->in[1]);
+  if (s->nhwc && !allow_cl)
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL,
+                            "channels-last tensors are not supported here (layout pass)");
+  const cuda_tensor *t[3] = {&L->in[0], &L->out[0], L->n_in > 3 ? &L->in[3] : NULL};
+  for (int k = 0; k < 3; k++) {
+    if (!t[k] || !t[k]->ptr || cuda_tensor_channels_last(t[k]) == s->nhwc || layout_neutral(t[k])) continue;
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "%s is %s but the filter is %s (layout pass)",
+                            k == 0 ? "X" : k == 1 ? "Y" : "Z",
+                            cuda_tensor_channels_last(t[k]) ? "channels-last" : "row-major",
+                            s->nhwc ? "KRSC" : "KCRS");
+  }
+  return ONYX_OK;
+}
+
 static onyx_status conv_state_new(cuda_layer *L, conv_state **out)
 {
   conv_state *s = onyx_calloc(1, sizeof(*s));
@@ -356,9 +392,12 @@ static onyx_status conv_init(cuda_ctx *ctx, cuda_layer *L)
   ONYX_TRY(conv_state_new(L, &s));
   if (!x || !w || L->n_out < 1) return cuda_layer_error(L, ONYX_ERR_INVALID_MODEL, "needs inputs X and W");
   ONYX_TRY(check_dtypes(L, s));
+  ONYX_TRY(check_layouts(L, s, true));
   ONYX_TRY(nn_conv_geom(n, x, w, &gm));
   if (gm.nsp > 3)
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "%d spatial dims (at most 3 on CUDA)", gm.nsp);
+  if (s->nhwc && gm.nsp != 2)
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "a channels-last conv must be 2-D (layout pass)");
   const int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0];
   s->nd = gm.nsp == 3 ? 5 : 4;
   s->batch = N, s->out_c = M, s->out_inner = onyx_numel(gm.nsp, gm.out);
@@ -402,16 +441,16 @@ static onyx_status conv_init(cuda_ctx *ctx, cuda_layer *L)
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->xd));
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->yd));
   lift(gm.nsp, s->staged ? padded : gm.in, 1, in_sp);
-  ONYX_TRY(set_tensor(L, s->xd, s->half, s->nd, N, C, in_sp));
+  ONYX_TRY(set_tensor(L, s->xd, s, s->nd, N, C, in_sp));
   lift(gm.nsp, gm.out, 1, sp);
-  ONYX_TRY(set_tensor(L, s->yd, s->half, s->nd, N, M, sp));
+  ONYX_TRY(set_tensor(L, s->yd, s, s->nd, N, M, sp));
   ONYX_TRY(make_conv_desc(L, s, w, p->group, &gm, sym));
   CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, default_math(L, s)));
   ONYX_TRY(check_fwd_shape(L, s, s->xd, N, M, sp));
   ONYX_TRY(choose_algo(ctx, L, s));
   L->workspace = s->stage_bytes + s->lib_ws;
-  snprintf(L->kernel, sizeof(L->kernel), "cudnn:%s%s%s", algo_name(s, s->algo),
-           s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->staged ? "+prepad" : "");
+  snprintf(L->kernel, sizeof(L->kernel), "cudnn:%s%s%s%s", algo_name(s, s->algo),
+           s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->nhwc ? ":nhwc" : "", s->staged ? "+prepad" : "");
   return ONYX_OK;
 }
 
@@ -426,6 +465,7 @@ static onyx_status conv_transpose_init(cuda_ctx *ctx, cuda_layer *L)
   s->transpose = true;
   if (!x || !w || L->n_out < 1) return cuda_layer_error(L, ONYX_ERR_INVALID_MODEL, "needs inputs X and W");
   ONYX_TRY(check_dtypes(L, s));
+  ONYX_TRY(check_layouts(L, s, false));
   ONYX_TRY(nn_conv_transpose_geom(n, x, w, &gm));
   if (gm.nsp > 3)
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "%d spatial dims (at most 3 on CUDA)", gm.nsp);
@@ -471,9 +511,9 @@ static onyx_status conv_transpose_init(cuda_ctx *ctx, cuda_layer *L)
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->xd));
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->yd));
   lift(gm.nsp, gm.in, 1, in_sp);
-  ONYX_TRY(set_tensor(L, s->xd, s->half, s->nd, N, C, in_sp));
+  ONYX_TRY(set_tensor(L, s->xd, s, s->nd, N, C, in_sp));
   lift(gm.nsp, direct ? gm.out : full, 1, out_sp);
-  ONYX_TRY(set_tensor(L, s->yd, s->half, s->nd, N, M, out_sp));
+  ONYX_TRY(set_tensor(L, s->yd, s, s->nd, N, M, out_sp));
   /* the forward conv this is the adjoint of maps dx (M channels) to dy (C channels); its filter is W */
   ONYX_TRY(make_conv_desc(L, s, w, p->group, &gm, pads));
   CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, default_math(L, s)));
@@ -491,7 +531,7 @@ static onyx_status epilogue(const cuda_layer *L, const conv_state *s, cuda_ctx *
 {
   if (!bias && !s->z && s->act.kind == CUDA_ACT_NONE) return ONYX_OK;
   cudaError_t e = cuda_conv_epilogue(L->out[0].ptr, bias, s->z, s->half, s->batch, s->out_c, s->out_inner,
-                                     s->act, ctx->stream);
+                                     s->act, s->nhwc, ctx->stream);
   if (e != cudaSuccess)
     return cuda_layer_error(L, ONYX_ERR_BACKEND, "conv epilogue launch failed: %s", cudaGetErrorString(e));
   return ONYX_OK;
@@ -515,7 +555,7 @@ static onyx_status conv_enqueue(cuda_ctx *ctx, const cuda_layer *L)
   const void *x = L->in[0].ptr;
   if (s->staged) {
     cudaError_t e = cuda_window_copy(ctx->workspace, x, NULL, s->half, s->stage_n, s->stage_c, s->stage_dims,
-                                     s->data_dims, s->off, ctx->stream);
+                                     s->data_dims, s->off, s->nhwc, ctx->stream);
     if (e != cudaSuccess)
       return cuda_layer_error(L, ONYX_ERR_BACKEND, "pre-pad launch failed: %s", cudaGetErrorString(e));
     x = ctx->workspace;
@@ -539,7 +579,7 @@ static onyx_status conv_transpose_enqueue(cuda_ctx *ctx, const cuda_layer *L)
                                            s->lib_ws, &zero, s->yd, dx));
   if (!s->staged) return epilogue(L, s, ctx, s->bias);
   cudaError_t e = cuda_window_copy(L->out[0].ptr, dx, s->bias, s->half, s->stage_n, s->stage_c, s->stage_dims,
-                                   s->data_dims, s->off, ctx->stream);
+                                   s->data_dims, s->off, false, ctx->stream);
   if (e != cudaSuccess)
     return cuda_layer_error(L, ONYX_ERR_BACKEND, "crop launch failed: %s", cudaGetErrorString(e));
   return epilogue(L, s, ctx, NULL);

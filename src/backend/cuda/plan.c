@@ -174,7 +174,8 @@ static void put_tensor_sig(char *buf, size_t cap, size_t *off, const cuda_tensor
   *off += (size_t)snprintf(buf + *off, *off < cap ? cap - *off : 0, "%s[", onyx_dtype_name(t->dtype));
   for (int d = 0; d < t->ndim && *off < cap; d++)
     *off += (size_t)snprintf(buf + *off, cap - *off, d ? ",%lld" : "%lld", (long long)t->dims[d]);
-  if (*off < cap) *off += (size_t)snprintf(buf + *off, cap - *off, "]");
+  if (*off < cap) /* "cl": channels-last (a different tactic from the row-major layer) */
+    *off += (size_t)snprintf(buf + *off, cap - *off, "]%s", cuda_tensor_channels_last(t) ? "cl" : "");
 }
 
 static uint64_t attrs_digest(const ir_node *n)
@@ -215,8 +216,9 @@ static void describe(const ir_tensor *x, void *ptr, cuda_tensor *ct)
 {
   ct->dtype = x->dtype;
   ct->ndim = x->ndim;
+  ct->layout = x->ndim == 4 ? x->layout : IR_LAYOUT_ROW_MAJOR;
   memcpy(ct->dims, x->dims, (size_t)x->ndim * sizeof(int64_t));
-  cuda_tensor_contiguous(ct);
+  cuda_tensor_set_strides(ct); /* channels-last: N, C, H, W at H*W*C, 1, W*C, C */
   ct->ptr = ptr;
 }
 

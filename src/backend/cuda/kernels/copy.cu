@@ -7,24 +7,8 @@ static __global__ void strided_kernel(cuda_strided c, const E *__restrict__ src,
 {
   K_LOOP(i, c.n)
   {
-    int64_t so = c.src_base, dof = c.dst_base;
-    if (c.small) {
-      uint32_t r = (uint32_t)i;
-      for (int d = c.ndim - 1; d >= 0; d--) {
-        uint32_t dim = (uint32_t)c.dims[d], q = r / dim, idx = r - q * dim;
-        r = q;
-        so += (int64_t)idx * c.src_str[d];
-        dof += (int64_t)idx * c.dst_str[d];
-      }
-    } else {
-      int64_t r = i;
-      for (int d = c.ndim - 1; d >= 0; d--) {
-        int64_t dim = c.dims[d], q = r / dim, idx = r - q * dim;
-        r = q;
-        so += idx * c.src_str[d];
-        dof += idx * c.dst_str[d];
-      }
-    }
+    int64_t so, dof;
+    k_strided_offsets(c, i, &so, &dof);
     dst[dof] = src[so];
   }
 }

@@ -402,6 +402,26 @@ static __global__ void cast_kernel(const S *__restrict__ x, void *__restrict__ y
   }
 }
 
+// The same through a strided copy's offsets (the two sides in different layouts).
+template <typename S>
+static __global__ void cast_strided_kernel(cuda_strided c, const S *__restrict__ x, void *__restrict__ y,
+                                           int to)
+{
+  K_LOOP(i, c.n)
+  {
+    int64_t so, d;
+    k_strided_offsets(c, i, &so, &d);
+    CastVal v = cast_load(x[so]);
+    switch (to) {
+#define D_(E, T)                                                                                             \
+  case E: ((T *)y)[d] = cast_store<T>(v); break;
+      K_NUM_TYPES(D_)
+#undef D_
+    case ONYX_DTYPE_BOOL: ((uint8_t *)y)[d] = v.kind == 0 ? v.f != 0 : v.u != 0; break;
+    }
+  }
+}
+
 static bool cast_dtype_ok(onyx_dtype dt)
 {
   switch (dt) {
@@ -425,6 +445,25 @@ extern "C" cudaError_t cuda_ew_cast(onyx_dtype from, onyx_dtype to, const void *
 #undef S_
   case ONYX_DTYPE_BOOL:
     cast_kernel<uint8_t><<<k_grid(n), K_BLOCK, 0, stream>>>((const uint8_t *)x, y, (int)to, n);
+    return cudaSuccess;
+  default: return cudaErrorInvalidValue;
+  }
+}
+
+extern "C" cudaError_t cuda_ew_cast_strided(onyx_dtype from, onyx_dtype to, const cuda_strided *c,
+                                            const void *x, void *y, cudaStream_t stream)
+{
+  if (!cast_dtype_ok(from) || !cast_dtype_ok(to)) return cudaErrorInvalidValue;
+  if (c->n <= 0) return cudaSuccess;
+  switch (from) {
+#define S_(E, T)                                                                                             \
+  case E:                                                                                                    \
+    cast_strided_kernel<T><<<k_grid(c->n), K_BLOCK, 0, stream>>>(*c, (const T *)x, y, (int)to);              \
+    return cudaSuccess;
+    K_NUM_TYPES(S_)
+#undef S_
+  case ONYX_DTYPE_BOOL:
+    cast_strided_kernel<uint8_t><<<k_grid(c->n), K_BLOCK, 0, stream>>>(*c, (const uint8_t *)x, y, (int)to);
     return cudaSuccess;
   default: return cudaErrorInvalidValue;
   }

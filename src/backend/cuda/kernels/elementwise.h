@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/cuda/kernels/copy.h"
 #include "onyx.h"
 
 #ifdef __cplusplus
@@ -81,6 +82,10 @@ cudaError_t cuda_ew_where(size_t esz, const cuda_bcast *b, const void *cond, con
 /* Cast between any two numeric/bool dtypes (C conversion rules, as the CPU kernel). */
 cudaError_t cuda_ew_cast(onyx_dtype from, onyx_dtype to, const void *x, void *y, int64_t n,
                          cudaStream_t stream);
+/* Cast through a strided copy's offsets, for each of its c->n elements: y[dst] = (to) x[src] (the
+ * input and output in different layouts). */
+cudaError_t cuda_ew_cast_strided(onyx_dtype from, onyx_dtype to, const cuda_strided *c, const void *x,
+                                 void *y, cudaStream_t stream);
 /* Every element of y (esz bytes: 1, 2, 4, 8) becomes the bytes of value (low esz bytes). */
 cudaError_t cuda_ew_fill(size_t esz, uint64_t value, void *y, int64_t n, cudaStream_t stream);
 

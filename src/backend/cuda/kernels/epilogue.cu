@@ -44,12 +44,13 @@ unsigned grid_for(int64_t n, int block)
 
 template <typename T>
 __global__ void conv_epilogue_kernel(T *__restrict__ y, const T *__restrict__ bias, const T *__restrict__ z,
-                                     int64_t total, int64_t channels, int64_t inner, cuda_act act)
+                                     int64_t total, int64_t channels, int64_t inner, cuda_act act,
+                                     int channels_last)
 {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
        i += (int64_t)gridDim.x * blockDim.x) {
     float v = load(y, i);
-    if (bias) v += load(bias, (i / inner) % channels);
+    if (bias) v += load(bias, channels_last ? i % channels : (i / inner) % channels);
     if (z) v += load(z, i);
     store(y, i, activate(v, act));
   }
@@ -57,13 +58,13 @@ __global__ void conv_epilogue_kernel(T *__restrict__ y, const T *__restrict__ bi
 
 template <typename T>
 cudaError_t conv_epilogue_launch(T *y, const T *bias, const T *z, int64_t outer, int64_t channels,
-                                 int64_t inner, cuda_act act, cudaStream_t stream)
+                                 int64_t inner, cuda_act act, int channels_last, cudaStream_t stream)
 {
   const int64_t total = outer * channels * inner;
   if (total <= 0) return cudaSuccess;
   const int block = 256;
   conv_epilogue_kernel<T>
-      <<<grid_for(total, block), block, 0, stream>>>(y, bias, z, total, channels, inner, act);
+      <<<grid_for(total, block), block, 0, stream>>>(y, bias, z, total, channels, inner, act, channels_last);
   return cudaGetLastError();
 }
 
@@ -73,30 +74,42 @@ struct win3 {
 
 template <typename T>
 __global__ void window_copy_kernel(T *__restrict__ dst, const T *__restrict__ src, const T *__restrict__ bias,
-                                   int64_t total, int64_t channels, win3 w)
+                                   int64_t total, int64_t channels, win3 w, int channels_last)
 {
   const int64_t dvol = w.dd[0] * w.dd[1] * w.dd[2], svol = w.sd[0] * w.sd[1] * w.sd[2];
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
        i += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t plane = i / dvol, r = i % dvol;
+    int64_t n, c, r; // i = ((n * C + c) * dvol + r), or channels-last (n * dvol + r) * C + c
+    if (channels_last) {
+      c = i % channels;
+      n = i / channels / dvol;
+      r = (i / channels) % dvol;
+    } else {
+      r = i % dvol;
+      c = (i / dvol) % channels;
+      n = i / dvol / channels;
+    }
     const int64_t d2 = r % w.dd[2], d1 = (r / w.dd[2]) % w.dd[1], d0 = r / (w.dd[2] * w.dd[1]);
     const int64_t s0 = d0 - w.off[0], s1 = d1 - w.off[1], s2 = d2 - w.off[2];
     float v = 0.f;
-    if (s0 >= 0 && s0 < w.sd[0] && s1 >= 0 && s1 < w.sd[1] && s2 >= 0 && s2 < w.sd[2])
-      v = load(src, plane * svol + (s0 * w.sd[1] + s1) * w.sd[2] + s2);
-    if (bias) v += load(bias, plane % channels);
+    if (s0 >= 0 && s0 < w.sd[0] && s1 >= 0 && s1 < w.sd[1] && s2 >= 0 && s2 < w.sd[2]) {
+      const int64_t sr = (s0 * w.sd[1] + s1) * w.sd[2] + s2;
+      v = load(src, channels_last ? (n * svol + sr) * channels + c : (n * channels + c) * svol + sr);
+    }
+    if (bias) v += load(bias, c);
     store(dst, i, v);
   }
 }
 
 template <typename T>
 cudaError_t window_copy_launch(T *dst, const T *src, const T *bias, int64_t n, int64_t c, const win3 &w,
-                               cudaStream_t stream)
+                               int channels_last, cudaStream_t stream)
 {
   const int64_t total = n * c * w.dd[0] * w.dd[1] * w.dd[2];
   if (total <= 0) return cudaSuccess;
   const int block = 256;
-  window_copy_kernel<T><<<grid_for(total, block), block, 0, stream>>>(dst, src, bias, total, c, w);
+  window_copy_kernel<T>
+      <<<grid_for(total, block), block, 0, stream>>>(dst, src, bias, total, c, w, channels_last);
   return cudaGetLastError();
 }
 
@@ -123,24 +136,27 @@ cudaError_t broadcast2d_launch(T *y, const T *c, int64_t m, int64_t n, int64_t r
 } // namespace
 
 extern "C" cudaError_t cuda_conv_epilogue(void *y, const void *bias, const void *z, bool fp16, int64_t outer,
-                                          int64_t channels, int64_t inner, cuda_act act, cudaStream_t stream)
+                                          int64_t channels, int64_t inner, cuda_act act, bool channels_last,
+                                          cudaStream_t stream)
 {
   if (fp16)
     return conv_epilogue_launch((__half *)y, (const __half *)bias, (const __half *)z, outer, channels, inner,
-                                act, stream);
+                                act, channels_last, stream);
   return conv_epilogue_launch((float *)y, (const float *)bias, (const float *)z, outer, channels, inner, act,
-                              stream);
+                              channels_last, stream);
 }
 
 extern "C" cudaError_t cuda_window_copy(void *dst, const void *src, const void *bias, bool fp16, int64_t n,
                                         int64_t c, const int64_t dst_dims[3], const int64_t src_dims[3],
-                                        const int64_t off[3], cudaStream_t stream)
+                                        const int64_t off[3], bool channels_last, cudaStream_t stream)
 {
   win3 w;
   for (int i = 0; i < 3; i++) w.dd[i] = dst_dims[i], w.sd[i] = src_dims[i], w.off[i] = off[i];
   if (fp16)
-    return window_copy_launch((__half *)dst, (const __half *)src, (const __half *)bias, n, c, w, stream);
-  return window_copy_launch((float *)dst, (const float *)src, (const float *)bias, n, c, w, stream);
+    return window_copy_launch((__half *)dst, (const __half *)src, (const __half *)bias, n, c, w,
+                              channels_last, stream);
+  return window_copy_launch((float *)dst, (const float *)src, (const float *)bias, n, c, w, channels_last,
+                            stream);
 }
 
 extern "C" cudaError_t cuda_broadcast2d(void *y, const void *c, bool fp16, int64_t m, int64_t n, int64_t rs,

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "backend/cuda/kernels/copy.h"
 #include "onyx.h"
 
 #define K_BLOCK 256
@@ -76,6 +77,32 @@ K_LIM(uint64_t, 0, UINT64_MAX)
   X(ONYX_DTYPE_UINT32, uint32_t)                                                                             \
   X(ONYX_DTYPE_UINT64, uint64_t)
 #define K_NUM_TYPES(X) K_FLOAT_TYPES(X) K_SINT_TYPES(X) K_UINT_TYPES(X)
+
+// Source and destination offsets of element i of a strided copy (cuda_strided, copy.h).
+__device__ __forceinline__ void k_strided_offsets(const cuda_strided &c, int64_t i, int64_t *src,
+                                                  int64_t *dst)
+{
+  int64_t so = c.src_base, dof = c.dst_base;
+  if (c.small) {
+    uint32_t r = (uint32_t)i;
+    for (int d = c.ndim - 1; d >= 0; d--) {
+      uint32_t dim = (uint32_t)c.dims[d], q = r / dim, idx = r - q * dim;
+      r = q;
+      so += (int64_t)idx * c.src_str[d];
+      dof += (int64_t)idx * c.dst_str[d];
+    }
+  } else {
+    int64_t r = i;
+    for (int d = c.ndim - 1; d >= 0; d--) {
+      int64_t dim = c.dims[d], q = r / dim, idx = r - q * dim;
+      r = q;
+      so += idx * c.src_str[d];
+      dof += idx * c.dst_str[d];
+    }
+  }
+  *src = so;
+  *dst = dof;
+}
 
 // Warp and block reductions with a combining functor.
 template <typename A, typename F> __device__ __forceinline__ A k_warp_reduce(A v, F f)

@@ -17,15 +17,44 @@ __device__ __forceinline__ void valid_range(int64_t off, int64_t d, int64_t size
   *lo = l, *hi = h;
 }
 
-// Splits output index i into plane and 3-D position.
-__device__ __forceinline__ void pool_pos(const cuda_pool_geom &g, int64_t i, int64_t *nc, int64_t *o)
+// Output element i (in Y's memory order): plane nc = n * C + c, 3-D position o, the input
+// plane's first element and the distance between its spatial neighbours (1 row-major, C
+// channels-last), and i's row-major position (for Indices).
+struct PoolAt {
+  int64_t nc, base, step, logical;
+  int64_t o[3];
+};
+
+__device__ __forceinline__ PoolAt pool_at(const cuda_pool_geom &g, int64_t i)
 {
-  o[2] = i % g.pos[2];
-  i /= g.pos[2];
-  o[1] = i % g.pos[1];
-  i /= g.pos[1];
-  o[0] = i % g.pos[0];
-  *nc = i / g.pos[0];
+  PoolAt a;
+  const int64_t ipl = g.img[0] * g.img[1] * g.img[2];
+  if (!g.channels_last) {
+    int64_t r = i;
+    a.o[2] = r % g.pos[2];
+    r /= g.pos[2];
+    a.o[1] = r % g.pos[1];
+    r /= g.pos[1];
+    a.o[0] = r % g.pos[0];
+    a.nc = r / g.pos[0];
+    a.base = a.nc * ipl;
+    a.step = 1;
+    a.logical = i;
+  } else {
+    const int64_t C = g.channels;
+    int64_t c = i % C, r = i / C;
+    a.o[2] = r % g.pos[2];
+    r /= g.pos[2];
+    a.o[1] = r % g.pos[1];
+    r /= g.pos[1];
+    a.o[0] = r % g.pos[0];
+    const int64_t n = r / g.pos[0];
+    a.nc = n * C + c;
+    a.base = n * ipl * C + c;
+    a.step = C;
+    a.logical = a.nc * (g.pos[0] * g.pos[1] * g.pos[2]) + (a.o[0] * g.pos[1] + a.o[1]) * g.pos[2] + a.o[2];
+  }
+  return a;
 }
 
 template <typename T> __device__ __forceinline__ float pool_lowest() { return -FLT_MAX; }
@@ -39,10 +68,11 @@ static __global__ void max_pool_kernel(cuda_pool_geom g, int64_t n, const T *__r
   const int64_t D = g.img[0], H = g.img[1], W = g.img[2], ipl = D * H * W;
   K_LOOP(i, n)
   {
-    int64_t nc, o[3], lo[3], hi[3];
-    pool_pos(g, i, &nc, o);
+    const PoolAt at = pool_at(g, i);
+    const int64_t *o = at.o;
+    int64_t lo[3], hi[3];
     for (int a = 0; a < 3; a++) valid_range(o[a] * g.s[a] - g.p[a], g.d[a], g.img[a], g.k[a], &lo[a], &hi[a]);
-    const T *src = x + nc * ipl;
+    const T *src = x + at.base;
     float best = pool_lowest<T>();
     T bestv = k_st<T>(best);
     bool any = false;
@@ -51,10 +81,10 @@ static __global__ void max_pool_kernel(cuda_pool_geom g, int64_t n, const T *__r
       int64_t id = o[0] * g.s[0] - g.p[0] + kd * g.d[0];
       for (int64_t kh = lo[1]; kh < hi[1]; kh++) {
         int64_t ih = o[1] * g.s[1] - g.p[1] + kh * g.d[1];
-        const T *row = src + (id * H + ih) * W;
+        const int64_t row = (id * H + ih) * W;
         for (int64_t kw = lo[2]; kw < hi[2]; kw++) {
           int64_t iw = o[2] * g.s[2] - g.p[2] + kw * g.d[2];
-          T v = row[iw];
+          T v = src[(row + iw) * at.step];
           float fv = (float)k_ld(v);
           if (!any || fv > best) best = fv, bestv = v, bd = id, bh = ih, bw = iw, any = true;
         }
@@ -62,7 +92,8 @@ static __global__ void max_pool_kernel(cuda_pool_geom g, int64_t n, const T *__r
     }
     y[i] = bestv;
     if (indices) // column major (storage_order 1) reverses the spatial dims
-      indices[i] = nc * ipl + (g.storage_order ? bd + bh * D + bw * D * H : (bd * H + bh) * W + bw);
+      indices[at.logical] =
+          at.nc * ipl + (g.storage_order ? bd + bh * D + bw * D * H : (bd * H + bh) * W + bw);
   }
 }
 
@@ -70,24 +101,25 @@ template <typename T>
 static __global__ void avg_pool_kernel(cuda_pool_geom g, int64_t n, const T *__restrict__ x,
                                        T *__restrict__ y)
 {
-  const int64_t H = g.img[1], W = g.img[2], ipl = g.img[0] * H * W;
+  const int64_t H = g.img[1], W = g.img[2];
   K_LOOP(i, n)
   {
-    int64_t nc, o[3], lo[3], hi[3], plo[3], phi[3];
-    pool_pos(g, i, &nc, o);
+    const PoolAt at = pool_at(g, i);
+    const int64_t *o = at.o;
+    int64_t lo[3], hi[3], plo[3], phi[3];
     for (int a = 0; a < 3; a++) {
       valid_range(o[a] * g.s[a] - g.p[a], g.d[a], g.img[a], g.k[a], &lo[a], &hi[a]);
       valid_range(o[a] * g.s[a], g.d[a], g.pimg[a], g.k[a], &plo[a], &phi[a]);
     }
-    const T *src = x + nc * ipl;
+    const T *src = x + at.base;
     float sum = 0.f;
     for (int64_t kd = lo[0]; kd < hi[0]; kd++) {
       int64_t id = o[0] * g.s[0] - g.p[0] + kd * g.d[0];
       for (int64_t kh = lo[1]; kh < hi[1]; kh++) {
         int64_t ih = o[1] * g.s[1] - g.p[1] + kh * g.d[1];
-        const T *row = src + (id * H + ih) * W;
+        const int64_t row = (id * H + ih) * W;
         for (int64_t kw = lo[2]; kw < hi[2]; kw++)
-          sum += (float)k_ld(row[o[2] * g.s[2] - g.p[2] + kw * g.d[2]]);
+          sum += (float)k_ld(src[(row + o[2] * g.s[2] - g.p[2] + kw * g.d[2]) * at.step]);
       }
     }
     int64_t cnt = g.count_include_pad ? (phi[0] - plo[0]) * (phi[1] - plo[1]) * (phi[2] - plo[2])
@@ -139,11 +171,16 @@ template <typename T>
 static __global__ void batchnorm_kernel(const T *__restrict__ x, T *__restrict__ y,
                                         const T *__restrict__ scale, const T *__restrict__ bias,
                                         const T *__restrict__ mean, const T *__restrict__ var, float eps,
-                                        int64_t n, int64_t C, int64_t inner, unsigned chan)
+                                        int64_t n, int64_t C, int64_t inner, unsigned chan, int channels_last)
 {
   K_LOOP(i, n)
   {
-    int64_t in = i % inner, c = (i / inner) % C, q = c * inner + in;
+    int64_t in, c;
+    if (channels_last)
+      c = i % C, in = (i / C) % inner;
+    else
+      in = i % inner, c = (i / inner) % C;
+    const int64_t q = c * inner + in;
     float s = (float)k_ld(scale[(chan & 1) ? c : q]) / sqrtf((float)k_ld(var[(chan & 8) ? c : q]) + eps);
     float b = (float)k_ld(bias[(chan & 2) ? c : q]) - (float)k_ld(mean[(chan & 4) ? c : q]) * s;
     y[i] = k_st<T>((float)k_ld(x[i]) * s + b);
@@ -153,7 +190,7 @@ static __global__ void batchnorm_kernel(const T *__restrict__ x, T *__restrict__
 extern "C" cudaError_t cuda_batchnorm(onyx_dtype dt, const void *x, void *y, const void *scale,
                                       const void *bias, const void *mean, const void *var, float eps,
                                       int64_t N, int64_t C, int64_t inner, unsigned chan_mask,
-                                      cudaStream_t stream)
+                                      int channels_last, cudaStream_t stream)
 {
   int64_t n = N * C * inner;
   if (n <= 0) return cudaSuccess;
@@ -163,7 +200,7 @@ extern "C" cudaError_t cuda_batchnorm(onyx_dtype dt, const void *x, void *y, con
   case E:                                                                                                    \
     batchnorm_kernel<T><<<grid, K_BLOCK, 0, stream>>>((const T *)x, (T *)y, (const T *)scale,                \
                                                       (const T *)bias, (const T *)mean, (const T *)var, eps, \
-                                                      n, C, inner, chan_mask);                               \
+                                                      n, C, inner, chan_mask, channels_last);                \
     break;
     B(ONYX_DTYPE_FLOAT, float)
     B(ONYX_DTYPE_FLOAT16, __half)

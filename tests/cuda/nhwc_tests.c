@@ -1,0 +1,237 @@
+/* GPU test of channels-last FP16 engines (label "gpu"; exits 77 without a GPU).
+ *
+ * The small conv graphs of tests/engine/layout_graphs.c (concat, split,
+ * resize, max/avg/global pools, batchnorm, clip, residual adds, depthwise and
+ * asymmetric pads, per-channel broadcasts, reshape/transpose heads, pad, SE
+ * blocks, a 4-D output, a shared filter) are built as FP16 engines through the
+ * public API and run through a context (CUDA graph replay on the second run):
+ *   - against the CPU session on the same inputs (FP32): cosine > 0.9999 and
+ *     max |err| <= 2e-2 of the output's scale;
+ *   - against the same engine built row-major (ONYX_FP16_NHWC=0): cosine >
+ *     0.9999 (the two differ only in layouts and cuDNN's algorithms);
+ *   - the engine really runs channels-last: as many layers with ":nhwc" in
+ *     their kernel as the layout pass stores KRSC filters, and as many
+ *     reformat layers as it inserts (layout_graphs.c's expectations).
+ * usage: onyx_nhwc_tests [-v] [--filter SUBSTRING] */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout_graphs.h"
+#include "onyx.h"
+
+#define MAX_IO 4
+
+static int failures, verbose;
+
+static uint64_t rng = 0x51ed2701a3c4e5b7ull;
+static float frand(void)
+{
+  rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+  return (float)((double)(rng >> 11) / 9007199254740992.0) * 2.f - 1.f;
+}
+
+static int64_t numel(const onyx_tensor_info *t)
+{
+  int64_t n = 1;
+  for (int d = 0; d < t->ndim; d++) n *= t->dims[d];
+  return n;
+}
+
+typedef struct io {
+  int n_in, n_out;
+  onyx_tensor_info in[MAX_IO], out[MAX_IO];
+  void *in_data[MAX_IO];
+  float *ref[MAX_IO];
+} io;
+
+static void io_free(io *x)
+{
+  for (int i = 0; i < MAX_IO; i++) {
+    free(x->in_data[i]);
+    free(x->ref[i]);
+  }
+}
+
+static int make_inputs(onyx_model *m, io *x)
+{
+  x->n_in = onyx_model_num_inputs(m);
+  x->n_out = onyx_model_num_outputs(m);
+  if (x->n_in > MAX_IO || x->n_out > MAX_IO) return -1;
+  for (int i = 0; i < x->n_in; i++) {
+    onyx_model_input(m, i, &x->in[i]);
+    int64_t n = numel(&x->in[i]);
+    if (x->in[i].dtype == ONYX_DTYPE_BOOL) {
+      uint8_t *b = malloc((size_t)n + 1);
+      for (int64_t k = 0; k < n; k++) b[k] = frand() > 0;
+      x->in_data[i] = b;
+    } else {
+      float *f = malloc((size_t)(n + 1) * sizeof(float));
+      for (int64_t k = 0; k < n; k++) f[k] = frand();
+      x->in_data[i] = f;
+    }
+  }
+  for (int i = 0; i < x->n_out; i++) onyx_model_output(m, i, &x->out[i]);
+  return 0;
+}
+
+static int cpu_reference(onyx_model *m, io *x)
+{
+  onyx_session *s;
+  if (onyx_session_create(m, NULL, &s) != ONYX_OK) return -1;
+  for (int i = 0; i < x->n_in; i++)
+    if (onyx_session_set_input(s, x->in[i].name, x->in[i].dtype, x->in[i].ndim, x->in[i].dims,
+                               x->in_data[i]) != ONYX_OK)
+      goto fail;
+  if (onyx_session_run(s) != ONYX_OK) goto fail;
+  for (int i = 0; i < x->n_out; i++) {
+    onyx_tensor_info t;
+    const void *d;
+    onyx_session_output(s, i, &t, &d);
+    if (numel(&t) != numel(&x->out[i]) || t.dtype != ONYX_DTYPE_FLOAT) goto fail;
+    x->ref[i] = malloc((size_t)(numel(&t) + 1) * sizeof(float));
+    memcpy(x->ref[i], d, (size_t)numel(&t) * sizeof(float));
+  }
+  onyx_session_free(s);
+  return 0;
+fail:
+  onyx_session_free(s);
+  return -1;
+}
+
+/* Builds an FP16 engine (row-major when nhwc is false) and runs it twice; outputs into got. */
+static onyx_engine *run_fp16(onyx_model *m, const io *x, bool nhwc, float **got)
+{
+  onyx_build_options o;
+  onyx_build_options_init(&o);
+  o.precision = ONYX_PRECISION_FP16;
+  if (!nhwc) setenv("ONYX_FP16_NHWC", "0", 1);
+  onyx_engine *e = NULL;
+  onyx_context *c = NULL;
+  onyx_status st = onyx_engine_build(m, &o, &e);
+  if (st == ONYX_OK) st = onyx_context_create(e, &c);
+  for (int i = 0; st == ONYX_OK && i < x->n_in; i++)
+    st = onyx_context_set_binding(c, x->in[i].name, x->in_data[i], 0);
+  for (int i = 0; st == ONYX_OK && i < x->n_out; i++)
+    st = onyx_context_set_binding(c, x->out[i].name, got[i], 0);
+  for (int rep = 0; st == ONYX_OK && rep < 2; rep++) { /* the second run replays the captured graph */
+    st = onyx_context_enqueue(c, NULL);
+    if (st == ONYX_OK) st = onyx_context_synchronize(c);
+  }
+  if (!nhwc) unsetenv("ONYX_FP16_NHWC");
+  onyx_context_free(c);
+  if (st != ONYX_OK) {
+    printf("  %s engine: %s\n", nhwc ? "nhwc" : "row-major", onyx_last_error());
+    onyx_engine_free(e);
+    return NULL;
+  }
+  return e;
+}
+
+typedef struct cmp {
+  double cosine, err_scale;
+} cmp;
+
+static cmp compare(const float *ref, const float *got, int64_t n)
+{
+  double scale = 0, err = 0, dot = 0, na = 0, nb = 0;
+  for (int64_t i = 0; i < n; i++) {
+    scale = fmax(scale, fabs(ref[i]));
+    double d = fabs((double)ref[i] - got[i]);
+    if (!(d <= err)) err = isnan(d) ? INFINITY : d;
+    dot += (double)ref[i] * got[i];
+    na += (double)ref[i] * ref[i];
+    nb += (double)got[i] * got[i];
+  }
+  cmp c = {(na > 0 && nb > 0) ? dot / sqrt(na * nb) : (na == nb ? 1.0 : 0.0), err / (scale > 0 ? scale : 1)};
+  return c;
+}
+
+static void fail(const char *name, const char *what)
+{
+  failures++;
+  printf("FAIL %s: %s\n", name, what);
+}
+
+static void run_graph(const layout_graph *lg)
+{
+  printf("%s (%s)\n", lg->name, lg->what);
+  mb *b = lg->build();
+  onyx_model *m = NULL;
+  onyx_status st = mb_load(b, &m);
+  mb_free(b);
+  io x;
+  memset(&x, 0, sizeof(x));
+  float *nhwc[MAX_IO] = {0}, *rowm[MAX_IO] = {0};
+  onyx_engine *e = NULL, *e0 = NULL;
+  if (st != ONYX_OK || make_inputs(m, &x) != 0 || cpu_reference(m, &x) != 0) {
+    fail(lg->name, onyx_last_error());
+    goto out;
+  }
+  for (int i = 0; i < x.n_out; i++) {
+    nhwc[i] = calloc((size_t)numel(&x.out[i]) + 1, sizeof(float));
+    rowm[i] = calloc((size_t)numel(&x.out[i]) + 1, sizeof(float));
+  }
+  e = run_fp16(m, &x, true, nhwc);
+  e0 = run_fp16(m, &x, false, rowm);
+  if (!e || !e0) {
+    fail(lg->name, "engine build or run failed");
+    goto out;
+  }
+  for (int i = 0; i < x.n_out; i++) {
+    int64_t n = numel(&x.out[i]);
+    cmp c = compare(x.ref[i], nhwc[i], n), c0 = compare(x.ref[i], rowm[i], n),
+        cc = compare(rowm[i], nhwc[i], n);
+    bool ok = c.cosine > 0.9999 && c.err_scale <= 2e-2 && cc.cosine > 0.9999;
+    printf(
+        "  %-4s nhwc vs cpu: cosine %.7f err/scale %.2e | row-major vs cpu: %.7f %.2e | nhwc vs row-major: "
+        "%.7f  %s\n",
+        x.out[i].name, c.cosine, c.err_scale, c0.cosine, c0.err_scale, cc.cosine, ok ? "ok" : "FAIL");
+    if (!ok) fail(lg->name, "outputs differ");
+  }
+  int nhwc_layers = 0, reformats = 0, n = onyx_engine_num_layers(e);
+  for (int i = 0; i < n; i++) {
+    onyx_layer_info li;
+    if (onyx_engine_layer(e, i, &li) != ONYX_OK) continue;
+    if (strstr(li.kernel, ":nhwc")) nhwc_layers++;
+    if (!strcmp(li.op_type, "Identity") && strstr(li.kernel, "strided_copy_to_")) reformats++;
+    if (verbose) printf("    %-14s %-48s %s\n", li.op_type, li.name, li.kernel);
+  }
+  printf("  %d layers, %d convs NHWC, %d reformats\n", n, nhwc_layers, reformats);
+  if (lg->expect_filters >= 0 && nhwc_layers != lg->expect_filters) fail(lg->name, "NHWC conv count");
+  if (lg->expect_reformats >= 0 && reformats != lg->expect_reformats) fail(lg->name, "reformat count");
+out:
+  for (int i = 0; i < MAX_IO; i++) {
+    free(nhwc[i]);
+    free(rowm[i]);
+  }
+  onyx_engine_free(e);
+  onyx_engine_free(e0);
+  io_free(&x);
+  onyx_model_free(m);
+}
+
+int main(int argc, char **argv)
+{
+  const char *filter = NULL;
+  for (int a = 1; a < argc; a++) {
+    if (!strcmp(argv[a], "-v"))
+      verbose = 1;
+    else if (!strcmp(argv[a], "--filter") && a + 1 < argc)
+      filter = argv[++a];
+  }
+  if (!onyx_cuda_available()) {
+    printf("no CUDA GPU: skipped\n");
+    return 77;
+  }
+  int ran = 0;
+  for (int i = 0; i < n_layout_graphs; i++) {
+    if (filter && !strstr(layout_graphs[i].name, filter)) continue;
+    run_graph(&layout_graphs[i]);
+    ran++;
+  }
+  printf("%d graphs, %d failures\n", ran, failures);
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,23 @@
+/* Small conv graphs for the channels-last tests: the layout pass's unit test
+ * (tests/engine/layout_tests.c, no GPU) checks where the layouts and reformats
+ * go, and the GPU test (tests/cuda/nhwc_tests.c) runs them as FP16 engines
+ * against the CPU.  Each is an ONNX model built in memory (model_builder)
+ * with seeded random weights, float input "x" (and others where named) and
+ * float output "y". */
+#ifndef ONYX_TESTS_ENGINE_LAYOUT_GRAPHS_H
+#define ONYX_TESTS_ENGINE_LAYOUT_GRAPHS_H
+
+#include "model_builder.h"
+
+typedef struct layout_graph {
+  const char *name;
+  const char *what;
+  mb *(*build)(void);
+  int expect_reformats; /* from the layout pass with cuda_op_layouts; -1: not asserted */
+  int expect_filters;   /* filters stored KRSC; -1: not asserted */
+} layout_graph;
+
+extern const layout_graph layout_graphs[];
+extern const int n_layout_graphs;
+
+#endif

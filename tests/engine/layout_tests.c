@@ -1,0 +1,369 @@
+/* The channels-last layout pass (engine/layout.c) on prepared, optimised FP16
+ * graphs, with the CUDA backend's capability table (cuda_op_layouts[]); pure
+ * IR, no GPU.
+ *   onyx_layout_tests [MODELS_DIR]
+ * - small conv graphs (layout_graphs.c): the number of reformats and KRSC
+ *   filters, which tensors are channels-last;
+ * - the real models in MODELS_DIR (mobilenetv2, mnist, ultraface, yolov8n,
+ *   yolo11n; skipped when absent): how much runs channels-last and how many
+ *   reformats it costs;
+ * - on every graph, the invariants the CUDA layers rely on: a ROW_MAJOR op sees
+ *   only row-major tensors, a UNIFORM/FILTER op's feature maps share one
+ *   layout (and a FILTER op's filter is KRSC exactly when it runs
+ *   channels-last), a STRIDED_IN op writes row-major, graph inputs and outputs
+ *   stay row-major, only feature maps and filters are channels-last, every
+ *   KRSC filter holds the KCRS values transposed, nodes stay sorted.
+ * Exits 77 (skipped) when built without the CUDA backend (no table to test). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cpu/cpu.h"
+#include "common/status.h"
+#include "common/util.h"
+#include "engine/layout.h"
+#include "engine/precision.h"
+#include "graph/passes/passes.h"
+#include "graph/prepare.h"
+#include "layout_graphs.h"
+#include "runtime/model.h"
+
+#ifdef ONYX_HAVE_CUDA
+#include "backend/cuda/layouts.h"
+
+static int n_checks, n_failed;
+
+#define CHECK(cond, ...)                                                                                     \
+  do {                                                                                                       \
+    n_checks++;                                                                                              \
+    if (!(cond)) {                                                                                           \
+      n_failed++;                                                                                            \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                               \
+      fprintf(stderr, __VA_ARGS__);                                                                          \
+      fputc('\n', stderr);                                                                                   \
+    }                                                                                                        \
+  } while (0)
+
+/* The model's graph as an FP16 engine sees it: prepared (symbolic dims 1), optimised, converted;
+ * then the layout pass when nhwc. */
+static ir_graph *specialise(const onyx_model *m, bool nhwc, layout_report *rep)
+{
+  ir_graph *g = ir_graph_clone(m->g);
+  if (!g) return NULL;
+  for (int i = 0; i < g->n_inputs; i++) {
+    ir_tensor *t = &g->tensors[g->inputs[i]];
+    for (int d = 0; d < t->ndim; d++)
+      if (t->dims[d] < 0) t->dims[d] = 1;
+  }
+  cpu_ctx cpu;
+  cpu_ctx_init(&cpu, 1);
+  onyx_status st = graph_prepare(g, &cpu);
+  cpu_ctx_free(&cpu);
+  precision_report pr;
+  if (st == ONYX_OK) st = graph_optimize(g, 3, NULL);
+  if (st == ONYX_OK) st = precision_convert_fp16(g, &pr);
+  if (st == ONYX_OK && nhwc) st = layout_assign_nhwc(g, cuda_op_layouts, rep);
+  if (st != ONYX_OK) {
+    fprintf(stderr, "specialising failed: %s\n", onyx_last_error());
+    ir_graph_free(g);
+    return NULL;
+  }
+  return g;
+}
+
+static bool is_io(const ir_graph *g, int t)
+{
+  for (int i = 0; i < g->n_inputs; i++)
+    if (g->inputs[i] == t) return true;
+  for (int i = 0; i < g->n_outputs; i++)
+    if (g->outputs[i] == t) return true;
+  return false;
+}
+
+static bool cl(const ir_graph *g, int t) { return t >= 0 && g->tensors[t].layout == IR_LAYOUT_CHANNELS_LAST; }
+
+static bool feature(const ir_graph *g, int t)
+{
+  return t >= 0 && !g->tensors[t].is_const && layout_is_feature_map(&g->tensors[t]);
+}
+
+/* A node's KCRS filter in the graph without the pass: same name, less a ":krsc" suffix. */
+static const ir_tensor *reference_filter(const ir_graph *ref, const char *name)
+{
+  char base[512];
+  snprintf(base, sizeof(base), "%s", name);
+  char *suffix = strstr(base, ":krsc");
+  if (suffix) *suffix = '\0';
+  int t = ir_find_tensor(ref, base);
+  return t >= 0 ? &ref->tensors[t] : NULL;
+}
+
+typedef struct stats {
+  int reformats, cl_tensors, features, cl_nodes, mode_nodes, filters;
+} stats;
+
+/* Checks every invariant of the header comment; counts what runs channels-last. */
+static stats check_graph(const char *name, const ir_graph *g, const ir_graph *ref)
+{
+  stats s = {0};
+  for (int i = 0; i < g->n_inputs; i++) CHECK(!cl(g, g->inputs[i]), "%s: input %d is channels-last", name, i);
+  for (int i = 0; i < g->n_outputs; i++)
+    CHECK(!cl(g, g->outputs[i]), "%s: output %d is channels-last", name, i);
+  for (int t = 0; t < g->n_tensors; t++) {
+    const ir_tensor *x = &g->tensors[t];
+    if (feature(g, t) && x->producer >= 0) s.features++; /* tensors of fused-away nodes have none */
+    if (x->layout != IR_LAYOUT_CHANNELS_LAST) continue;
+    s.cl_tensors++;
+    CHECK(x->ndim == 4 && x->dtype == ONYX_DTYPE_FLOAT16, "%s: '%s' is channels-last but not 4-D float16",
+          name, x->name);
+    CHECK(!is_io(g, t), "%s: '%s' is channels-last and a graph input/output", name, x->name);
+    if (x->is_const) { /* a KRSC filter: only channels-last FILTER nodes read it, as input 1 */
+      for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++)
+          if (n->in[k] == t && !n->folded)
+            CHECK(k == 1 && cuda_op_layouts[n->op] == LAYOUT_CAP_FILTER,
+                  "%s: KRSC filter '%s' read by %s '%s'", name, x->name, n->op_type, n->name);
+      }
+      const ir_tensor *r = reference_filter(ref, x->name);
+      CHECK(r && r->ndim == 4 && r->dtype == ONYX_DTYPE_FLOAT16 && r->data && x->data,
+            "%s: filter '%s' has no reference", name, x->name);
+      if (!r || !r->data || !x->data || r->ndim != 4) continue;
+      const int64_t M = r->dims[0], C = r->dims[1], R = r->dims[2], S = r->dims[3];
+      CHECK(memcmp(r->dims, x->dims, sizeof(r->dims[0]) * 4) == 0, "%s: filter '%s' dims changed", name,
+            x->name);
+      const uint16_t *kcrs = r->data, *krsc = x->data;
+      int64_t bad = 0;
+      for (int64_t m = 0; m < M; m++)
+        for (int64_t c = 0; c < C; c++)
+          for (int64_t y = 0; y < R; y++)
+            for (int64_t z = 0; z < S; z++)
+              bad += kcrs[((m * C + c) * R + y) * S + z] != krsc[((m * R + y) * S + z) * C + c];
+      CHECK(bad == 0, "%s: filter '%s': %lld values misplaced", name, x->name, (long long)bad);
+    } else {
+      CHECK(layout_is_feature_map(x), "%s: '%s' is channels-last but C or H*W is 1", name, x->name);
+    }
+  }
+  for (int i = 0; i < g->n_nodes; i++) {
+    const ir_node *n = &g->nodes[i];
+    if (n->folded) continue;
+    for (int k = 0; k < n->n_in; k++) { /* sorted: every input is made before */
+      int t = n->in[k];
+      if (t >= 0 && g->tensors[t].producer >= 0)
+        CHECK(g->tensors[t].producer < i, "%s: node '%s' unsorted", name, n->name);
+    }
+    int cap = cuda_op_layouts[n->op];
+    if (n->op == ONYX_OP_IDENTITY && n->n_in == 1 && n->n_out == 1 && cl(g, n->in[0]) != cl(g, n->out[0]))
+      s.reformats++;
+    switch (cap) {
+    case LAYOUT_CAP_ROW_MAJOR:
+      for (int k = 0; k < n->n_in; k++)
+        CHECK(!cl(g, n->in[k]), "%s: row-major %s '%s' reads channels-last input %d", name, n->op_type,
+              n->name, k);
+      for (int k = 0; k < n->n_out; k++)
+        CHECK(!cl(g, n->out[k]), "%s: row-major %s '%s' writes channels-last output %d", name, n->op_type,
+              n->name, k);
+      break;
+    case LAYOUT_CAP_STRIDED_IN:
+      for (int k = 0; k < n->n_out; k++)
+        CHECK(!cl(g, n->out[k]), "%s: %s '%s' writes channels-last output %d", name, n->op_type, n->name, k);
+      break;
+    case LAYOUT_CAP_UNIFORM:
+    case LAYOUT_CAP_FILTER: {
+      int lay = -1;
+      bool any = false;
+      for (int side = 0; side < 2; side++) {
+        int cnt = side ? n->n_out : n->n_in;
+        const int *ts = side ? n->out : n->in;
+        for (int k = 0; k < cnt; k++) {
+          if (!side && cap == LAYOUT_CAP_FILTER && k == 1) continue;
+          if (!feature(g, ts[k])) {
+            CHECK(!cl(g, ts[k]), "%s: %s '%s': non-feature tensor %d is channels-last", name, n->op_type,
+                  n->name, k);
+            continue;
+          }
+          any = true;
+          if (lay < 0) lay = cl(g, ts[k]);
+          CHECK(lay == (int)cl(g, ts[k]), "%s: %s '%s' mixes layouts", name, n->op_type, n->name);
+        }
+      }
+      if (any) s.mode_nodes++;
+      if (lay == 1) s.cl_nodes++;
+      if (cap == LAYOUT_CAP_FILTER && n->n_in > 1) {
+        CHECK(cl(g, n->in[1]) == (lay == 1), "%s: %s '%s': filter layout %d, maps %d", name, n->op_type,
+              n->name, (int)cl(g, n->in[1]), lay);
+        if (lay == 1) s.filters++;
+      }
+      break;
+    }
+    default:
+      break;
+    }
+  }
+  return s;
+}
+
+static onyx_model *build(const layout_graph *lg)
+{
+  mb *b = lg->build();
+  onyx_model *m = NULL;
+  onyx_status st = mb_load(b, &m);
+  mb_free(b);
+  if (st != ONYX_OK) fprintf(stderr, "%s: loading failed: %s\n", lg->name, onyx_last_error());
+  return st == ONYX_OK ? m : NULL;
+}
+
+static void test_small_graphs(void)
+{
+  for (int i = 0; i < n_layout_graphs; i++) {
+    const layout_graph *lg = &layout_graphs[i];
+    onyx_model *m = build(lg);
+    CHECK(m != NULL, "%s: model", lg->name);
+    if (!m) continue;
+    layout_report rep;
+    ir_graph *ref = specialise(m, false, NULL), *g = specialise(m, true, &rep);
+    CHECK(ref && g, "%s: specialise", lg->name);
+    if (ref && g) {
+      stats s = check_graph(lg->name, g, ref);
+      printf("  %-15s %2d/%2d nodes channels-last, %2d/%2d maps, %d reformats, %d KRSC filters  (%s)\n",
+             lg->name, s.cl_nodes, s.mode_nodes, s.cl_tensors - rep.filters, s.features, s.reformats,
+             rep.filters, lg->what);
+      CHECK(rep.reformats == s.reformats, "%s: report says %d reformats, graph has %d", lg->name,
+            rep.reformats, s.reformats);
+      CHECK(rep.filters == s.filters || lg->expect_filters < 0, "%s: report says %d filters, graph has %d",
+            lg->name, rep.filters, s.filters);
+      if (lg->expect_reformats >= 0)
+        CHECK(s.reformats == lg->expect_reformats, "%s: %d reformats, expected %d", lg->name, s.reformats,
+              lg->expect_reformats);
+      if (lg->expect_filters >= 0)
+        CHECK(rep.filters == lg->expect_filters, "%s: %d KRSC filters, expected %d", lg->name, rep.filters,
+              lg->expect_filters);
+      /* specifics */
+      if (!strcmp(lg->name, "resnet_block") || !strcmp(lg->name, "yolo_like") ||
+          !strcmp(lg->name, "depthwise_asym"))
+        CHECK(s.cl_nodes == s.mode_nodes && s.cl_tensors - rep.filters > 0,
+              "%s: not channels-last throughout", lg->name);
+      if (!strcmp(lg->name, "softmax_small")) CHECK(s.cl_tensors == 0, "%s: channels-last tensors", lg->name);
+      if (!strcmp(lg->name, "softmax_large")) {
+        int a = ir_find_tensor(g, "c1:nchw"), b = -1;
+        for (int t = 0; t < g->n_tensors; t++)
+          if (strstr(g->tensors[t].name, ":nhwc")) b = t;
+        CHECK(a >= 0 && !cl(g, a) && b >= 0 && cl(g, b), "%s: reformats to row-major and back expected",
+              lg->name);
+      }
+      if (!strcmp(lg->name, "shared_weight")) {
+        int w = ir_find_tensor(g, "c1_w"), k = ir_find_tensor(g, "c1_w:krsc");
+        CHECK(w >= 0 && k >= 0 && !cl(g, w) && cl(g, k),
+              "%s: the filter keeps KCRS for Where, a KRSC twin for Conv", lg->name);
+      }
+      if (!strcmp(lg->name, "conv_output")) {
+        int y = ir_find_tensor(g, "y:fp16");
+        CHECK(y >= 0 && cl(g, y), "%s: the conv writes channels-last, the final Cast reformats", lg->name);
+      }
+    }
+    ir_graph_free(ref);
+    ir_graph_free(g);
+    onyx_model_free(m);
+  }
+}
+
+/* A graph with no feature maps is left alone. */
+static void test_no_features(void)
+{
+  mb *b = mb_new(13);
+  mb_input(b, "x", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, "4,8");
+  mb_output(b, "y", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, "4,8");
+  mb_node(b, "Relu", "relu", "x", "r");
+  mb_node(b, "Sigmoid", "sig", "r", "y");
+  onyx_model *m = NULL;
+  onyx_status st = mb_load(b, &m);
+  mb_free(b);
+  CHECK(st == ONYX_OK, "load: %s", onyx_last_error());
+  if (st != ONYX_OK) return;
+  layout_report rep;
+  ir_graph *g = specialise(m, true, &rep);
+  CHECK(g && rep.channels_last == 0 && rep.reformats == 0 && rep.filters == 0, "a 2-D graph changed");
+  ir_graph_free(g);
+  onyx_model_free(m);
+}
+
+typedef struct model_expect {
+  const char *file;
+  int max_reformats;
+  bool all_convs_cl;
+} model_expect;
+
+static void test_models(const char *dir)
+{
+  /* mobilenetv2, mnist, ultraface and yolov8n run every conv channels-last with no reformat (the
+   * input Cast writes NHWC, heads read it through Reshape/Transpose/Concat; yolov8n's DFL conv
+   * after its Softmax stays row-major, its output [1, 1, 4, A] is alike in both layouts);
+   * yolo11n's attention block (C2PSA) feeds its "pe" conv from Reshapes: that conv stays
+   * row-major and one reformat leads back to the channels-last "proj" conv */
+  static const model_expect models[] = {
+      {"mobilenetv2_fp32_from_qdq.onnx", 0, true},   {"mnist_cntk_opset1.onnx", 0, true},
+      {"ultraface_rfb_320.onnx", 0, true},           {"yolov8n_fp32_from_int8.onnx", 0, true},
+      {"yolo11n_320_fp32_from_int8.onnx", 1, false},
+  };
+  for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, models[i].file);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+      printf("  %-32s absent, skipped\n", models[i].file);
+      continue;
+    }
+    fclose(f);
+    onyx_model *m = NULL;
+    CHECK(onyx_model_load(path, &m) == ONYX_OK, "%s: %s", path, onyx_last_error());
+    if (!m) continue;
+    layout_report rep;
+    ir_graph *ref = specialise(m, false, NULL), *g = specialise(m, true, &rep);
+    CHECK(ref && g, "%s: specialise", models[i].file);
+    if (ref && g) {
+      stats s = check_graph(models[i].file, g, ref);
+      int convs = 0, convs_cl = 0;
+      for (int n = 0; n < g->n_nodes; n++)
+        if (!g->nodes[n].folded && cuda_op_layouts[g->nodes[n].op] == LAYOUT_CAP_FILTER &&
+            feature(g, g->nodes[n].out[0]))
+          convs++, convs_cl += cl(g, g->nodes[n].in[1]);
+      printf(
+          "  %-32s %3d/%3d nodes channels-last (convs %d/%d), %3d/%3d maps, %d reformats, %d KRSC filters\n",
+          models[i].file, s.cl_nodes, s.mode_nodes, convs_cl, convs, s.cl_tensors - rep.filters, s.features,
+          s.reformats, rep.filters);
+      CHECK(s.reformats <= models[i].max_reformats, "%s: %d reformats (at most %d expected)", models[i].file,
+            s.reformats, models[i].max_reformats);
+      if (models[i].all_convs_cl)
+        CHECK(convs_cl == convs && convs > 0, "%s: %d of %d convs channels-last", models[i].file, convs_cl,
+              convs);
+      CHECK(s.cl_tensors > 0 || !strcmp(models[i].file, "mnist_cntk_opset1.onnx"),
+            "%s: nothing channels-last", models[i].file);
+      CHECK(rep.reformats == s.reformats, "%s: report %d vs graph %d reformats", models[i].file,
+            rep.reformats, s.reformats);
+    }
+    ir_graph_free(ref);
+    ir_graph_free(g);
+    onyx_model_free(m);
+  }
+}
+
+int main(int argc, char **argv)
+{
+  printf("small graphs:\n");
+  test_small_graphs();
+  test_no_features();
+  if (argc > 1) {
+    printf("models in %s:\n", argv[1]);
+    test_models(argv[1]);
+  }
+  printf("%d checks, %d failed\n", n_checks, n_failed);
+  return n_failed ? 1 : 0;
+}
+
+#else
+int main(void)
+{
+  printf("built without the CUDA backend: no capability table to test (skipped)\n");
+  return 77;
+}
+#endif
