@@ -28,7 +28,8 @@ const artifact_entry *artifact_cache_find(const artifact_cache *c, const char *k
 
 onyx_status artifact_cache_put(artifact_cache *c, const char *key, const void *data, size_t size)
 {
-  if (strlen(key) >= ARTIFACT_KEY_MAX) return onyx_error(ONYX_ERR_INTERNAL, "artifact key too long: %.80s...", key);
+  if (strlen(key) >= ARTIFACT_KEY_MAX)
+    return onyx_error(ONYX_ERR_INTERNAL, "artifact key too long: %.80s...", key);
   uint8_t *copy = onyx_malloc(size ? size : 1);
   if (!copy) return ONYX_ERR_NO_MEMORY;
   if (size) memcpy(copy, data, size);

@@ -1,6 +1,6 @@
 /* Generated FusedPointwise kernels on the GPU (label "gpu"; exits 77 without
  * one).  A model with four pointwise chains (x*sigmoid(x)+y; a per-channel
- * bias, scale, Clip and LeakyRelu; HardSwish, Sub, Abs, Sqrt; and Tanh, Mul,
+ * bias, scale, Clip and LeakyRelu; HardSwish, Sub, Abs, +1, Sqrt; and Tanh, Mul,
  * Add on a 105-element tensor, so the 4-wide path has a tail) is run:
  *   1. on the CPU backend (the reference) and the CUDA session backend;
  *   2. as FP32 and FP16 engines: the pointwise layers must run "nvrtc:"
@@ -72,11 +72,12 @@ static onyx_model *make_model(void)
   mb_node(b, "Clip", "clip", "m2,lo,hi", "c2");
   Onnx__NodeProto *lr = mb_node(b, "LeakyRelu", "leaky", "c2", "out2");
   mb_attr_float(b, lr, "alpha", 0.1f);
-  /* chain 3: sqrt(|hardswish(y) - x|) */
+  /* chain 3: sqrt(|hardswish(y) - x| + 1) (+1: FP16 inputs' rounding must not meet sqrt's slope at 0) */
   mb_node(b, "HardSwish", "hswish", "y", "h3");
   mb_node(b, "Sub", "sub_x", "h3,x", "d3");
   mb_node(b, "Abs", "abs", "d3", "a3");
-  mb_node(b, "Sqrt", "sqrt", "a3", "out3");
+  mb_node(b, "Add", "add_one3", "a3,one", "p3");
+  mb_node(b, "Sqrt", "sqrt", "p3", "out3");
   /* chain 4: tanh(z) * z + 1 on 105 elements */
   mb_node(b, "Tanh", "tanh", "z", "t4");
   mb_node(b, "Mul", "mul_z", "t4,z", "m4");
@@ -126,7 +127,8 @@ static int run_session(const onyx_model *m, onyx_backend be, float *const *in, o
   }
   rc = 0;
 out:
-  if (rc) fprintf(stderr, "session (%s): %s\n", be == ONYX_BACKEND_CUDA ? "cuda" : "cpu", onyx_last_error());
+  if (rc)
+    fprintf(stderr, "session (%s): %s\n", be == ONYX_BACKEND_CUDA ? "cuda" : "cpu", onyx_last_error());
   onyx_session_free(s);
   return rc;
 }

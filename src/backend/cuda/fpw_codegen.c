@@ -112,7 +112,8 @@ static void simplify(const fpw_kernel_desc *d, space *s)
     bool zero = true;
     for (int k = 0; k < nd; k++) zero = zero && s->in[i][k] == 0;
     if (zero) s->mode[i] = RD_SCALAR;
-    else if (s->out_contig && memcmp(s->in[i], contig, (size_t)nd * sizeof(int64_t)) == 0) s->mode[i] = RD_FULL;
+    else if (s->out_contig && memcmp(s->in[i], contig, (size_t)nd * sizeof(int64_t)) == 0)
+      s->mode[i] = RD_FULL;
     else s->mode[i] = RD_STRIDED;
     if (s->mode[i] == RD_STRIDED) {
       s->need_idx = true;
@@ -164,8 +165,8 @@ static onyx_status put_instr(sbuf *b, const fused_pointwise_params *p, int n_in,
   const int dst = n_in + k, arity = fpw_arity(ins->op), nc = fpw_n_consts(ins->op);
   if (arity == 0 || ins->a < 0 || ins->a >= dst || (arity == 2 && (ins->b < 0 || ins->b >= dst)) ||
       (nc && (ins->c < 0 || ins->c + nc > p->n_consts)))
-    return onyx_error(ONYX_ERR_UNSUPPORTED, "FusedPointwise instruction %d (opcode %d) cannot be generated", k,
-                      ins->op);
+    return onyx_error(ONYX_ERR_UNSUPPORTED, "FusedPointwise instruction %d (opcode %d) cannot be generated",
+                      k, ins->op);
   char x[16], y[16], c0[48] = "", c1[48] = "", k6[48];
   snprintf(x, sizeof(x), "v%d", ins->a);
   snprintf(y, sizeof(y), "v%d", arity == 2 ? ins->b : 0);
@@ -298,7 +299,8 @@ static void put_vector_group(sbuf *b, const fpw_kernel_desc *d, const space *s)
     for (int i = 0; i < d->n_in; i++) {
       put(b, "%s", i ? ", " : "");
       if (s->mode[i] == RD_SCALAR) put(b, "s%d", i);
-      else if (d->half_in[i]) put(b, "fpw_h2f((unsigned short)(p%d.%c %s))", i, lane[j / 2], j % 2 ? ">> 16" : "& 0xffffu");
+      else if (d->half_in[i])
+        put(b, "fpw_h2f((unsigned short)(p%d.%c %s))", i, lane[j / 2], j % 2 ? ">> 16" : "& 0xffffu");
       else put(b, "p%d.%c", i, lane[j]);
     }
     put(b, ");\n");
@@ -320,12 +322,14 @@ onyx_status fpw_codegen(const fpw_kernel_desc *d, char **src)
   const fused_pointwise_params *p = d->prog;
   if (d->n_in < 1 || d->n_in > FPW_MAX_IN || p->n_instr < 1 || p->n_instr > FPW_MAX_INSTR || d->ndim < 0 ||
       d->ndim > ONYX_MAX_DIMS)
-    return onyx_error(ONYX_ERR_UNSUPPORTED, "FusedPointwise: %d inputs, %d instructions, rank %d cannot be generated",
-                      d->n_in, p->n_instr, d->ndim);
+    return onyx_error(ONYX_ERR_UNSUPPORTED,
+                      "FusedPointwise: %d inputs, %d instructions, rank %d cannot be generated", d->n_in,
+                      p->n_instr, d->ndim);
   for (int k = 0; k < d->ndim; k++) {
     bool neg = d->dims[k] < 0 || d->out_strides[k] < 0;
     for (int i = 0; i < d->n_in; i++) neg = neg || d->in_strides[i][k] < 0;
-    if (neg) return onyx_error(ONYX_ERR_UNSUPPORTED, "FusedPointwise: negative extent or stride in dim %d", k);
+    if (neg)
+      return onyx_error(ONYX_ERR_UNSUPPORTED, "FusedPointwise: negative extent or stride in dim %d", k);
   }
   space s;
   simplify(d, &s);
@@ -362,7 +366,8 @@ onyx_status fpw_codegen(const fpw_kernel_desc *d, char **src)
     put_vector_group(&b, d, &s);
     put(&b, "  }\n");
     if (tail < s.total) {
-      put(&b, "  for (IDX e = %lld%s + tid; e < %lld%s; e += step) {\n", (long long)tail, u, (long long)s.total, u);
+      put(&b, "  for (IDX e = %lld%s + tid; e < %lld%s; e += step) {\n", (long long)tail, u,
+          (long long)s.total, u);
       put_element(&b, d, &s, "    ");
       put(&b, "  }\n");
     }
@@ -372,7 +377,8 @@ onyx_status fpw_codegen(const fpw_kernel_desc *d, char **src)
     put(&b, "  }\n");
   }
   put(&b, "}\n");
-  if (st == ONYX_OK && b.oom) st = onyx_error(ONYX_ERR_NO_MEMORY, "FusedPointwise: out of memory generating a kernel");
+  if (st == ONYX_OK && b.oom)
+    st = onyx_error(ONYX_ERR_NO_MEMORY, "FusedPointwise: out of memory generating a kernel");
   if (st != ONYX_OK) {
     free(b.p);
     return st;

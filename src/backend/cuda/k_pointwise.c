@@ -173,7 +173,8 @@ static onyx_status generated_init(cuda_ctx *ctx, cuda_layer *L, fpw_state *s)
   s->out = L->out[0].ptr;
   s->args[L->n_in] = &s->out;
   s->grid = fpw_grid(&d, ctx->sm_count);
-  snprintf(L->kernel, sizeof(L->kernel), "nvrtc:pointwise[%d]%s", d.prog->n_instr, fpw_vectorised(&d) ? "x4" : "");
+  snprintf(L->kernel, sizeof(L->kernel), "nvrtc:pointwise[%d]%s", d.prog->n_instr,
+           fpw_vectorised(&d) ? "x4" : "");
 out:
   free(src);
   free(cubin);
@@ -236,7 +237,8 @@ static onyx_status fpw_init(cuda_ctx *ctx, cuda_layer *L)
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "output type %s", onyx_dtype_name(y->dtype));
   for (int i = 0; i < L->n_in; i++)
     if (!float_storage(L->in[i].dtype))
-      return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "input %d type %s", i, onyx_dtype_name(L->in[i].dtype));
+      return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "input %d type %s", i,
+                              onyx_dtype_name(L->in[i].dtype));
   fpw_state *s = onyx_calloc(1, sizeof(*s));
   if (!s) return ONYX_ERR_NO_MEMORY;
   L->state = s;

@@ -56,8 +56,8 @@ onyx_status cuda_nvrtc_compile(const char *src, const char *name, int major, int
   if (r != NVRTC_SUCCESS) {
     char log[640];
     program_log(prog, log, sizeof(log));
-    st = onyx_error(ONYX_ERR_BACKEND, "%s: NVRTC could not compile its kernel for sm_%d%d (%s): %s", name, major,
-                    minor, nvrtcGetErrorString(r), log[0] ? log : "no log");
+    st = onyx_error(ONYX_ERR_BACKEND, "%s: NVRTC could not compile its kernel for sm_%d%d (%s): %s", name,
+                    major, minor, nvrtcGetErrorString(r), log[0] ? log : "no log");
     goto out;
   }
   size_t n = 0;
