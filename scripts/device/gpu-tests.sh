@@ -4,7 +4,8 @@
 #   1. every ONNX node test through the CUDA backend (against the expected outputs)
 #   2. the cuDNN/cuBLASLt layer tests against the CPU backend
 #   3. real models: CUDA session and FP32/TF32/FP16 engines (save -> load -> run) against the CPU
-#   4. many contexts on one engine from several threads; a timing-cache rebuild
+#   4. many contexts on one engine from several threads; a timing-cache rebuild;
+#      generated (NVRTC) pointwise kernels: engines vs CPU, cubins reloaded from the file
 #   5. compute-sanitizer memcheck over the model checks of two small models
 #   6. channels-last FP16 engines of small conv graphs against the CPU and row-major FP16, and the
 #      layout pass on the real models (which layers run NHWC, reformats)
@@ -44,6 +45,7 @@ step models $run/bin/onyx_models_cuda --shapes input:1x3x224x224 "${models[@]}"
 python3 tests/cuda/export_torchvision.py $work/tv >"$out/export.log" 2>&1
 step torchvision $run/bin/onyx_models_cuda $work/tv/*.onnx
 step contexts $run/bin/onyx_contexts_cuda $work/mobilenetv2_fp32_from_qdq.onnx 4 20
+step nvrtc $run/bin/onyx_nvrtc_cuda $work
 if command -v compute-sanitizer >/dev/null; then
   step memcheck compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
     $run/bin/onyx_models_cuda $work/mnist_cntk_opset1.onnx $work/ultraface_rfb_320.onnx
@@ -63,6 +65,7 @@ cat "$out/models.log" | tail -60
 head -12 "$out/cli_build.log"
 head -20 "$out/cli_info.log"; cat "$out/cli_run_engine.log" "$out/cli_run_cuda.log" "$out/cli_run_cpu.log"
 tail -3 "$out/contexts.log"; tail -15 "$out/memcheck.log" 2>/dev/null
+grep -vE "^  layer" "$out/nvrtc.log" | tail -15
 grep -E "FAIL|^/" "$out/torchvision.log" | head -30
 
 grep -E "FAIL|graphs," "$out/nhwc.log" | head -20

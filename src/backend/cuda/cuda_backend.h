@@ -35,6 +35,7 @@
 #include <cudnn.h>
 
 #include "backend/cuda/cuda_check.h"
+#include "engine/artifacts.h"
 #include "graph/ir.h"
 #include "ops/ops.h"
 
@@ -78,6 +79,12 @@ typedef struct cuda_layer {
   size_t workspace;      /* bytes of ctx->workspace this layer needs */
   char kernel[64];       /* what runs: "cudnn:IMPLICIT_PRECOMP_GEMM", "onyx:pool2d_max", ... */
   void *state;           /* op-specific, owned by the implementation */
+  /* Code generated for the layer (FusedPointwise's NVRTC cubins), by key
+   * (artifacts.h): init() looks its code up here before making it, and
+   * stores what it made when store_artifacts is set (an engine build: the
+   * engine file carries them).  NULL: nothing cached, always make it. */
+  artifact_cache *artifacts;
+  bool store_artifacts;
 } cuda_layer;
 
 typedef struct cuda_op_impl {

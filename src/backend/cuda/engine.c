@@ -175,6 +175,7 @@ void onyx_engine_free(onyx_engine *e)
   free(e->plans);
   engine_layers_free(e);
   tactic_cache_free(&e->tactics);
+  artifact_cache_free(&e->artifacts);
   free(e->inputs);
   ir_graph_free(e->model);
   pthread_mutex_destroy(&e->lock);
@@ -191,6 +192,7 @@ onyx_status engine_new(ir_graph *model, onyx_engine **out)
   e->model = model;
   pthread_mutex_init(&e->lock, NULL);
   tactic_cache_init(&e->tactics);
+  artifact_cache_init(&e->artifacts);
   e->inputs = onyx_calloc((size_t)(model->n_inputs ? model->n_inputs : 1), sizeof(engine_input));
   if (!e->inputs) {
     onyx_engine_free(e);
@@ -273,7 +275,7 @@ static onyx_status engine_tune(onyx_engine *e)
   ONYX_TRY(engine_plan(e, (const int64_t(*)[ONYX_MAX_DIMS])dims, &p));
   cuda_build_opts o = engine_cuda_opts(e);
   cuda_runner r;
-  onyx_status st = cuda_runner_init(&r, p, &o, &e->tactics, true);
+  onyx_status st = cuda_runner_init(&r, p, &o, &e->tactics, &e->artifacts, true, true);
   cuda_plan_release(p);
   if (st != ONYX_OK) return st;
   st = record_layers(e, &r);
@@ -502,7 +504,8 @@ static onyx_status context_ready(onyx_context *c)
   cuda_plan *p;
   ONYX_TRY(engine_plan(c->e, (const int64_t(*)[ONYX_MAX_DIMS])c->dims, &p));
   cuda_build_opts o = engine_cuda_opts(c->e);
-  onyx_status st = cuda_runner_init(&c->r, p, &o, &c->e->tactics, false);
+  /* contexts of one engine share its caches from several threads: read only */
+  onyx_status st = cuda_runner_init(&c->r, p, &o, &c->e->tactics, &c->e->artifacts, false, false);
   cuda_plan_release(p);
   if (st != ONYX_OK) return st;
   c->have_runner = true;

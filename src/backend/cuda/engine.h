@@ -32,6 +32,7 @@ struct onyx_engine {
   engine_input *inputs;
   int n_inputs;
   tactic_cache tactics;
+  artifact_cache artifacts;   /* generated kernels' cubins, made at build (section "cubins") */
   engine_layer *layers;       /* what runs at the opt shapes, for info/--verbose */
   int n_layers;
   onyx_engine_memory memory;
@@ -52,7 +53,8 @@ onyx_status engine_new(ir_graph *model, onyx_engine **out);
 /* engine_io.c */
 /* A deep copy owning everything (a write/read round trip through graph_io). */
 onyx_status engine_copy_graph(const ir_graph *src, ir_graph **out);
-/* --timing-cache: merge a saved cache (absent file: nothing) / save the engine's. */
+/* --timing-cache: merge a saved cache (absent file: nothing) / save the engine's
+ * (tactics, and the cubins of generated kernels). */
 onyx_status engine_timing_cache_load(onyx_engine *e, const char *path);
 onyx_status engine_timing_cache_save(const onyx_engine *e, const char *path);
 

@@ -4,8 +4,10 @@
  * weights (src/engine/graph_io.h: stored once), the options and input shape
  * ranges, the tactic cache timed at build, and the layer list for `onyx info`.
  * Loading re-derives the optimised graph from the stored model graph (the
- * passes are deterministic and fast); the expensive part, timing, is what the
- * file keeps. */
+ * passes are deterministic and fast); the expensive parts, timing and the
+ * NVRTC compilation of generated kernels (their cubins: section "cubins",
+ * optional so that files written before it still load), are what the file
+ * keeps. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,28 +130,32 @@ onyx_status onyx_engine_save(const onyx_engine *e, const char *path)
 {
   if (!e || !path) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_engine_save: NULL argument");
   eng_file_writer f;
-  eng_writer gw, ww, ow, tw, lw;
+  eng_writer gw, ww, ow, tw, lw, cw;
   eng_file_writer_init(&f, &e->fp);
   eng_writer_init(&gw);
   eng_writer_init(&ww);
   eng_writer_init(&ow);
   eng_writer_init(&tw);
   eng_writer_init(&lw);
+  eng_writer_init(&cw);
   onyx_status st = eng_graph_write(e->model, &gw, &ww);
   write_options(e, &ow);
   write_layers(e, &lw);
   if (st == ONYX_OK) st = tactic_cache_write(&e->tactics, &tw);
+  if (st == ONYX_OK) st = artifact_cache_write(&e->artifacts, &cw);
   if (st == ONYX_OK) st = add_section(&f, ENG_SECTION_TENSORS, &gw);
   if (st == ONYX_OK) st = add_section(&f, ENG_SECTION_WEIGHTS, &ww);
   if (st == ONYX_OK) st = add_section(&f, ENG_SECTION_OPTIONS, &ow);
   if (st == ONYX_OK) st = add_section(&f, ENG_SECTION_TACTICS, &tw);
   if (st == ONYX_OK) st = add_section(&f, ENG_SECTION_LAYERS, &lw);
+  if (st == ONYX_OK) st = add_section(&f, ENG_SECTION_CUBINS, &cw);
   if (st == ONYX_OK) st = eng_file_writer_write(&f, path);
   eng_writer_free(&gw);
   eng_writer_free(&ww);
   eng_writer_free(&ow);
   eng_writer_free(&tw);
   eng_writer_free(&lw);
+  eng_writer_free(&cw);
   eng_file_writer_free(&f);
   return st == ONYX_OK ? ONYX_OK : onyx_error_context(st, "saving engine '%s'", path);
 }
@@ -160,6 +166,18 @@ static onyx_status section_reader(const eng_file *f, uint32_t id, eng_reader *r)
   size_t n;
   ONYX_TRY(eng_file_section(f, id, &p, &n));
   eng_reader_init(r, p, n);
+  return ONYX_OK;
+}
+
+/* The optional cubins section into c (the whole section must be read). */
+static onyx_status read_cubins(const eng_file *f, artifact_cache *c)
+{
+  if (!eng_file_has_section(f, ENG_SECTION_CUBINS)) return ONYX_OK;
+  eng_reader r;
+  ONYX_TRY(section_reader(f, ENG_SECTION_CUBINS, &r));
+  ONYX_TRY(artifact_cache_read(c, &r));
+  if (eng_reader_left(&r))
+    return onyx_error(ONYX_ERR_PARSE, "cubins section: %zu trailing bytes", eng_reader_left(&r));
   return ONYX_OK;
 }
 
@@ -197,7 +215,8 @@ static onyx_status engine_load(const char *path, bool check_system, onyx_engine 
   if ((st = section_reader(f, ENG_SECTION_OPTIONS, &r)) != ONYX_OK || (st = read_options(e, &r)) != ONYX_OK ||
       (st = section_reader(f, ENG_SECTION_TACTICS, &r)) != ONYX_OK ||
       (st = tactic_cache_read(&e->tactics, &r)) != ONYX_OK ||
-      (st = section_reader(f, ENG_SECTION_LAYERS, &r)) != ONYX_OK || (st = read_layers(e, &r)) != ONYX_OK)
+      (st = section_reader(f, ENG_SECTION_LAYERS, &r)) != ONYX_OK || (st = read_layers(e, &r)) != ONYX_OK ||
+      (st = read_cubins(f, &e->artifacts)) != ONYX_OK)
     goto out;
 out:
   eng_file_free(f);
@@ -226,7 +245,7 @@ onyx_status onyx_engine_inspect(const char *path, onyx_engine **out)
   return ONYX_OK;
 }
 
-/* ---- timing cache files: the same container with one TACTICS section ------ */
+/* ---- timing cache files: the same container with TACTICS and CUBINS sections */
 
 onyx_status engine_timing_cache_load(onyx_engine *e, const char *path)
 {
@@ -239,6 +258,7 @@ onyx_status engine_timing_cache_load(onyx_engine *e, const char *path)
   eng_reader r;
   if (st == ONYX_OK) st = section_reader(f, ENG_SECTION_TACTICS, &r);
   if (st == ONYX_OK) st = tactic_cache_read(&e->tactics, &r);
+  if (st == ONYX_OK) st = read_cubins(f, &e->artifacts);
   eng_file_free(f);
   return st == ONYX_OK ? ONYX_OK : onyx_error_context(st, "timing cache '%s'", path);
 }
@@ -246,13 +266,17 @@ onyx_status engine_timing_cache_load(onyx_engine *e, const char *path)
 onyx_status engine_timing_cache_save(const onyx_engine *e, const char *path)
 {
   eng_file_writer f;
-  eng_writer tw;
+  eng_writer tw, cw;
   eng_file_writer_init(&f, &e->fp);
   eng_writer_init(&tw);
+  eng_writer_init(&cw);
   onyx_status st = tactic_cache_write(&e->tactics, &tw);
+  if (st == ONYX_OK) st = artifact_cache_write(&e->artifacts, &cw);
   if (st == ONYX_OK) st = add_section(&f, ENG_SECTION_TACTICS, &tw);
+  if (st == ONYX_OK) st = add_section(&f, ENG_SECTION_CUBINS, &cw);
   if (st == ONYX_OK) st = eng_file_writer_write(&f, path);
   eng_writer_free(&tw);
+  eng_writer_free(&cw);
   eng_file_writer_free(&f);
   return st == ONYX_OK ? ONYX_OK : onyx_error_context(st, "saving timing cache '%s'", path);
 }

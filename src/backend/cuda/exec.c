@@ -10,6 +10,7 @@
 
 struct cuda_exec {
   cuda_runner runner;
+  artifact_cache artifacts; /* its own: layers of one program and shapes compile once */
 };
 
 onyx_status cuda_exec_create(const ir_graph *g, const cuda_exec_options *opt, cuda_exec **out)
@@ -24,10 +25,12 @@ onyx_status cuda_exec_create(const ir_graph *g, const cuda_exec_options *opt, cu
     cuda_plan_release(plan);
     return ONYX_ERR_NO_MEMORY;
   }
+  artifact_cache_init(&e->artifacts);
   cuda_build_opts o = {.allow_tf32 = opt->allow_tf32, .workspace_limit = opt->workspace_limit};
-  onyx_status st = cuda_runner_init(&e->runner, plan, &o, NULL, opt->tune);
+  onyx_status st = cuda_runner_init(&e->runner, plan, &o, NULL, &e->artifacts, true, opt->tune);
   cuda_plan_release(plan); /* the runner holds its own reference */
   if (st != ONYX_OK) {
+    artifact_cache_free(&e->artifacts);
     free(e);
     return st;
   }
@@ -39,6 +42,7 @@ void cuda_exec_free(cuda_exec *e)
 {
   if (!e) return;
   cuda_runner_free(&e->runner);
+  artifact_cache_free(&e->artifacts);
   free(e);
 }
 

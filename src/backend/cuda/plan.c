@@ -222,7 +222,8 @@ static void describe(const ir_tensor *x, void *ptr, cuda_tensor *ct)
   ct->ptr = ptr;
 }
 
-static onyx_status layer_init(cuda_runner *r, cuda_layer *L, const ir_node *n, tactic_cache *cache, bool tune)
+static onyx_status layer_init(cuda_runner *r, cuda_layer *L, const ir_node *n, tactic_cache *cache,
+                              artifact_cache *artifacts, bool store_artifacts, bool tune)
 {
   const ir_graph *g = r->plan->g;
   const cuda_op_impl *impl = cuda_ops[n->op];
@@ -233,6 +234,8 @@ static onyx_status layer_init(cuda_runner *r, cuda_layer *L, const ir_node *n, t
   L->node = n;
   L->opts = &r->opts;
   L->tactic = CUDA_TACTIC_UNSET;
+  L->artifacts = artifacts;
+  L->store_artifacts = artifacts && store_artifacts;
   L->n_in = n->n_in;
   L->n_out = n->n_out;
   L->in = onyx_calloc((size_t)(n->n_in ? n->n_in : 1), sizeof(cuda_tensor));
@@ -253,7 +256,7 @@ static onyx_status layer_init(cuda_runner *r, cuda_layer *L, const ir_node *n, t
 }
 
 onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts *o, tactic_cache *cache,
-                             bool tune)
+                             artifact_cache *artifacts, bool store_artifacts, bool tune)
 {
   memset(r, 0, sizeof(*r));
   cuda_plan_retain(p);
@@ -278,7 +281,8 @@ onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts
   bool progress = false; /* a build that takes over a second says how far it is */
   for (int s = 0; s < p->n_steps; s++) {
     cuda_layer *L = &r->layers[r->n_layers++];
-    if ((st = layer_init(r, L, &p->g->nodes[p->steps[s]], cache, tune)) != ONYX_OK) goto fail;
+    if ((st = layer_init(r, L, &p->g->nodes[p->steps[s]], cache, artifacts, store_artifacts, tune)) != ONYX_OK)
+      goto fail;
     if (L->workspace > r->ctx.workspace_size) r->ctx.workspace_size = L->workspace;
     double el = now_s() - t0;
     if (tune && (progress || el > 1.0)) {

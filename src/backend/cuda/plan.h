@@ -35,9 +35,12 @@ typedef struct cuda_runner {
 
 /* Initialises every layer.  Tactics come from cache when it holds the
  * layer's signature; otherwise they are timed when tune is set (and stored
- * in cache), else the implementation's heuristic choice is used. */
+ * in cache), else the implementation's heuristic choice is used.  Generated
+ * code (cubins) comes from artifacts when it holds it (may be NULL), else it
+ * is compiled, and stored there when store_artifacts is set (only while no
+ * other runner reads artifacts: the cache has no lock). */
 onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts *o, tactic_cache *cache,
-                             bool tune);
+                             artifact_cache *artifacts, bool store_artifacts, bool tune);
 void cuda_runner_free(cuda_runner *r);
 /* Launches every layer on r->ctx.stream. */
 onyx_status cuda_runner_enqueue(cuda_runner *r);
