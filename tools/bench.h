@@ -106,6 +106,8 @@ typedef struct bench_result {
   int n_layers;
   bench_output *outputs;
   int n_outputs;
+  const bench_input *inputs; /* borrowed: for the bindings of --export-layer-info */
+  int n_inputs;
 } bench_result;
 
 /* Summary statistics derived from the samples. */

@@ -229,8 +229,9 @@ static int push_sample(worker *w, const bench_sample *s)
   return 0;
 }
 
-/* Two in flight: enqueue into slot i % 2 after completing what it held. */
-static int pipeline(worker *w, double until_ms, int min_count, bool keep)
+/* Two in flight: enqueue into slot i % 2 after completing what it held.
+ * *count gets the number of inferences run. */
+static int pipeline(worker *w, double until_ms, int min_count, bool keep, int *count)
 {
   int i = 0;
   double t0 = now_ms();
@@ -244,6 +245,7 @@ static int pipeline(worker *w, double until_ms, int min_count, bool keep)
     if (i >= min_count && now_ms() - t0 >= until_ms) break;
     if (enqueue(w, sl, w->cfg->transfers)) return 1;
   }
+  *count = i;
   for (int k = 0; k < 2; k++) { /* the older one first */
     slot *sl = &w->slots[(i + k) % 2];
     if (!sl->active) continue;
@@ -266,10 +268,20 @@ static void *worker_main(void *arg)
     w->cold_host[k] = now_ms() - t0;
     if (!rc) rc = stage_sum(w, &w->slots[0], &w->cold_gpu[k]);
   }
+  int warm = 0;
   if (!rc) {
     nvtxRangePushA("onyx bench warm-up");
-    rc = pipeline(w, cfg->warmup_ms, 0, false);
+    double t0 = now_ms();
+    rc = pipeline(w, cfg->warmup_ms, 0, false, &warm);
     nvtxRangePop();
+    /* room for the timed samples, estimated from the warm-up's rate, so that
+     * the timed loop rarely has to grow the array */
+    double el = now_ms() - t0, want = cfg->iterations;
+    if (warm && el > 0) want += 1.25 * warm / el * cfg->duration_s * 1e3;
+    if (!rc && want < 1e8) {
+      w->cap = (int)want + 64;
+      if (!(w->s = malloc((size_t)w->cap * sizeof(*w->s)))) rc = fail(w, "out of memory");
+    }
   }
   if (rc) __atomic_store_n(w->failed, 1, __ATOMIC_SEQ_CST);
   if (w->barrier) barrier_wait(w->barrier); /* every stream starts timing together */
@@ -286,7 +298,8 @@ static void *worker_main(void *arg)
   w->zero_host = 0.5 * (a + b);
   w->start = b;
   nvtxRangePushA("onyx bench timed");
-  rc = pipeline(w, cfg->duration_s * 1e3, cfg->iterations, true);
+  int timed;
+  rc = pipeline(w, cfg->duration_s * 1e3, cfg->iterations, true, &timed);
   nvtxRangePop();
   w->end = now_ms();
   return NULL;

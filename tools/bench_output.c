@@ -344,6 +344,7 @@ int bench_export_layer_info(const char *path, const bench_result *r)
     json_object_array_add(layers, x);
   }
   json_object_object_add(o, "Layers", layers);
+  for (int i = 0; i < r->n_inputs; i++) json_object_array_add(b, json_object_new_string(r->inputs[i].name));
   for (int i = 0; i < r->n_outputs; i++) json_object_array_add(b, json_object_new_string(r->outputs[i].name));
   json_object_object_add(o, "Bindings", b);
   return write_json(path, o);

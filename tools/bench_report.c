@@ -88,8 +88,9 @@ static void histogram(FILE *f, const bench_result *r, const bench_summary *sum)
   for (int k = 0; k < 2; k++) {
     if (isnan(marks[k])) continue;
     double x = ML + (marks[k] - lo) / (hi - lo) * pw;
-    fprintf(f, "<line class='mark' x1='%.1f' y1='%d' x2='%.1f' y2='%d'/><text class='marklabel' x='%.1f' y='%d'>",
-            x, MT, x, H - MB, x + 3, MT + 10 + 12 * k);
+    bool right = x > W - MR - 150; /* near the right edge: the label goes left of the line */
+    fprintf(f, "<line class='mark' x1='%.1f' y1='%d' x2='%.1f' y2='%d'/><text class='marklabel' x='%.1f' y='%d'%s>",
+            x, MT, x, H - MB, right ? x - 3 : x + 3, MT + 10 + 12 * k, right ? " text-anchor='end'" : "");
     if (k) fprintf(f, "p%g %.4f ms", sum->latency.pct[sum->latency.n_pct - 1], marks[k]);
     else fprintf(f, "%s %.4f ms", names[k], marks[k]);
     fprintf(f, "</text>");

@@ -482,8 +482,12 @@ int cmd_bench(int argc, char **argv)
   snprintf(r.precision, sizeof(r.precision), "%s", gpu ? prec[onyx_engine_precision(e)] : "fp32");
   fprintf(stderr, "onyx: benchmarking: %g ms warm-up, then at least %d inferences and %g s...\n", A.cfg.warmup_ms,
           A.cfg.iterations, A.cfg.duration_s);
-  if (gpu ? bench_gpu_run(&A.cfg, e, in, io.n, A.output != NULL, A.layer_info != NULL, &r)
-          : bench_cpu_run(&A.cfg, m, A.build.o.opt_level, in, io.n, A.output != NULL, &r))
+  r.inputs = in;
+  r.n_inputs = io.n;
+  /* the layer info names the outputs among the bindings: they come with one more inference */
+  bool want_out = A.output || A.layer_info;
+  if (gpu ? bench_gpu_run(&A.cfg, e, in, io.n, want_out, A.layer_info != NULL, &r)
+          : bench_cpu_run(&A.cfg, m, A.build.o.opt_level, in, io.n, want_out, &r))
     goto out;
   bench_summary sum;
   if (bench_summarise(&r, &sum)) {

@@ -64,6 +64,9 @@ int main(int argc, char **argv)
   r.outputs[1].data = malloc(2 * sizeof(int64_t));
   memcpy(r.outputs[1].data, (int64_t[]){7, -2}, 2 * sizeof(int64_t));
 
+  bench_input in = {.name = "data", .dtype = ONYX_DTYPE_FLOAT, .ndim = 2, .dims = {4, 3}};
+  r.inputs = &in;
+  r.n_inputs = 1;
   bench_summary sum;
   if (bench_summarise(&r, &sum)) return 1;
   char path[4096];

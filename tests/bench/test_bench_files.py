@@ -33,6 +33,7 @@ def main():
     assert abs(prof[1]["percentage"] - 100 * 0.46 / (0.46 + 0.86 + 1.26)) < 1e-9
     info = load("layers.json")
     S.check_layer_info(info)
+    assert info["Bindings"] == ["data", "prob", "idx"]
     L0 = info["Layers"][0]
     assert L0["TacticValue"] == "0x0000000000000007" and info["Layers"][1]["TacticValue"] is None
     assert L0["Inputs"][0]["Format/Datatype"] == "Channel last (NHWC) FP16" and L0["Inputs"][0]["Dimensions"] == [4, 3, 8, 8]

@@ -770,8 +770,8 @@ onyx_status onyx_context_enqueue_staged(onyx_context *c, void *h2d_stream, void 
   cudaStream_t cs = compute_stream ? (cudaStream_t)compute_stream : c->r.ctx.stream;
   if (c->use_graph && !c->st_gexec && !c->graph_failed) staged_capture(c);
   if (hs) {
-    nvtxRangePushA("onyx H2D");
     CUDA_CHECK(cudaStreamWaitEvent(hs, c->st_compute_done, 0)); /* the previous compute has read the inputs */
+    nvtxRangePushA("onyx H2D");
     onyx_status st = st_record(ev->h2d_start, hs);
     if (st == ONYX_OK) st = staged_copies(c, true, hs);
     if (st == ONYX_OK) st = st_record(ev->h2d_end, hs);
