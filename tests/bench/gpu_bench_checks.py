@@ -6,7 +6,7 @@
      from the exported timeline (first enqueue to last output copy);
   4. CUDA graphs lower the median enqueue time (same engine, --graph vs --no-graph);
   5. --streams 2 and --no-transfers run and stay consistent.
-usage: gpu_bench_checks.py ONYX MODEL.onnx DIR"""
+usage: gpu_bench_checks.py ONYX MODEL.onnx DIR [onyx build flags, e.g. --shapes input:1x3x224x224]"""
 import json
 import os
 import subprocess
@@ -32,11 +32,11 @@ def timeline_qps(times):
 
 
 def main():
-    onyx, model, d = sys.argv[1:4]
+    onyx, model, d, build_flags = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     os.makedirs(d, exist_ok=True)
     f = lambda name: os.path.join(d, name)  # noqa: E731
     engine = f("model.engine")
-    if subprocess.run([onyx, "build", model, "-o", engine, "--fp16"]).returncode != 0:
+    if subprocess.run([onyx, "build", model, "-o", engine, "--fp16", *build_flags]).returncode != 0:
         out = subprocess.run([onyx, "bench", model, "--duration", "0"], capture_output=True, text=True)
         if "no CUDA GPU" in out.stderr:
             print("no GPU: skipped")
