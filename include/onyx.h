@@ -254,6 +254,53 @@ onyx_status onyx_context_profile(onyx_context *c, int iters, onyx_layer_time *ou
 onyx_status onyx_context_synchronize(onyx_context *c);
 onyx_status onyx_context_output(const onyx_context *c, int i, onyx_tensor_info *info);
 
+/* ---- staged enqueue and per-layer queries (what `onyx bench` measures) ---- */
+/* CUDA events (cudaEvent_t as void *, created with timing enabled) that a
+ * staged enqueue records around its three stages; a NULL member is not recorded. */
+typedef struct onyx_stage_events {
+  void *h2d_start, *h2d_end;         /* on h2d_stream, around the input copies */
+  void *compute_start, *compute_end; /* on the compute stream, around the layers */
+  void *d2h_start, *d2h_end;         /* on d2h_stream, around the output copies */
+} onyx_stage_events;
+/* One inference in three stages on three streams (cudaStream_t as void *):
+ *   h2d_stream      input copies from the pinned buffers (onyx_context_host_buffer),
+ *                   or device-to-device from device bindings;
+ *   compute_stream  the layers only: a CUDA graph of the layers (no copies) when
+ *                   graphs are on (onyx_context_use_graph), else launch by launch;
+ *                   NULL: the context's own stream;
+ *   d2h_stream      output copies to the pinned buffers (or device bindings).
+ * h2d_stream / d2h_stream NULL leaves that stage out: the device buffers keep
+ * what they hold.  The stages are ordered by events across the streams: compute
+ * waits for this inference's inputs and for the previous inference's output
+ * copy (the outputs are overwritten); the next input copy waits for this
+ * compute (the inputs are read until the last layer).  So one context runs at
+ * most one stage of each kind at a time, and the next input copy may overlap
+ * this output copy.  Host-memory bindings (set_binding with on_device 0) are
+ * refused: fill the pinned buffers instead.  onyx_context_synchronize waits for
+ * the last stage.  Does not allocate or synchronise in steady state. */
+onyx_status onyx_context_enqueue_staged(onyx_context *c, void *h2d_stream, void *compute_stream, void *d2h_stream,
+                                        const onyx_stage_events *ev);
+/* The layers the context runs at its current shapes (sets the context up
+ * when needed, as the first enqueue would). */
+onyx_status onyx_context_num_layers(onyx_context *c, int *n);
+/* Layer i: name, op, kernel, tactic; precision from its output's storage
+ * ("fp16", "fp32"/"tf32" per the engine, or the dtype of index data). */
+onyx_status onyx_context_layer(onyx_context *c, int i, onyx_layer_info *info, int *n_inputs, int *n_outputs);
+typedef struct onyx_layer_tensor {
+  const char *name; /* "" for an omitted optional input */
+  onyx_dtype dtype; /* storage type on the device */
+  int ndim;
+  int64_t dims[ONYX_MAX_DIMS];
+  const char *format; /* "linear" (row-major), "nhwc" (channels last) or "strided" */
+  int is_const;       /* weights and other constants */
+} onyx_layer_tensor;
+/* Input (is_output 0) or output k of layer i. */
+onyx_status onyx_context_layer_tensor(onyx_context *c, int i, int is_output, int k, onyx_layer_tensor *t);
+/* Raw per-layer GPU times from a separate run (iters inferences launched layer
+ * by layer with events between layers): ms[layer * iters + iteration], for
+ * layers * iters <= cap entries; *n_layers gets the number of layers. */
+onyx_status onyx_context_profile_times(onyx_context *c, int iters, float *ms, size_t cap, int *n_layers);
+
 #ifdef __cplusplus
 }
 #endif

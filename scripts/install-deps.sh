@@ -7,7 +7,7 @@ want_test=0
 [[ ${1:-} == --test ]] && want_test=1
 
 pkgs=(build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev
-      libopenblas-dev libstb-dev zlib1g-dev)
+      libopenblas-dev libstb-dev zlib1g-dev libjson-c-dev)
 if ((want_test)); then
   pkgs+=(libonnx-testdata python3 python3-venv python3-numpy python3-onnx python3-pil
          python3-torch python3-torchvision clang libclang-rt-14-dev valgrind)

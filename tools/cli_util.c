@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
+
 void cli_error(const char *fmt, ...)
 {
   va_list ap;
@@ -189,3 +191,126 @@ int cli_parse_size(const char *v, size_t *out)
   return 0;
 }
 
+
+uint64_t cli_splitmix64(uint64_t *state)
+{
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+onyx_status cli_fill_random(onyx_dtype dt, void *data, int64_t n, uint64_t *rng)
+{
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t u = cli_splitmix64(rng);
+    switch (dt) {
+    case ONYX_DTYPE_FLOAT: ((float *)data)[i] = (float)(u >> 40) * 0x1p-24f * 2.0f - 1.0f; break;
+    case ONYX_DTYPE_DOUBLE: ((double *)data)[i] = (double)(u >> 11) * 0x1p-53 * 2.0 - 1.0; break;
+    case ONYX_DTYPE_FLOAT16:
+      ((uint16_t *)data)[i] = onyx_float_to_half((float)(u >> 53) * 0x1p-11f * 2.0f - 1.0f);
+      break;
+    case ONYX_DTYPE_BOOL: ((uint8_t *)data)[i] = (uint8_t)(u >> 63); break;
+    case ONYX_DTYPE_UINT8: ((uint8_t *)data)[i] = (uint8_t)(u % 10); break;
+    case ONYX_DTYPE_INT8: ((int8_t *)data)[i] = (int8_t)(u % 10); break;
+    case ONYX_DTYPE_UINT16: ((uint16_t *)data)[i] = (uint16_t)(u % 10); break;
+    case ONYX_DTYPE_INT16: ((int16_t *)data)[i] = (int16_t)(u % 10); break;
+    case ONYX_DTYPE_UINT32: ((uint32_t *)data)[i] = (uint32_t)(u % 10); break;
+    case ONYX_DTYPE_INT32: ((int32_t *)data)[i] = (int32_t)(u % 10); break;
+    case ONYX_DTYPE_UINT64: ((uint64_t *)data)[i] = u % 10; break;
+    case ONYX_DTYPE_INT64: ((int64_t *)data)[i] = (int64_t)(u % 10); break;
+    default: return onyx_error(ONYX_ERR_UNSUPPORTED, "cannot make random %s data", onyx_dtype_name(dt));
+    }
+  }
+  return ONYX_OK;
+}
+
+const char *cli_random_range(onyx_dtype dt)
+{
+  if (dt == ONYX_DTYPE_BOOL) return "0/1";
+  if (dt == ONYX_DTYPE_FLOAT || dt == ONYX_DTYPE_DOUBLE || dt == ONYX_DTYPE_FLOAT16) return "uniform [-1, 1)";
+  return "0..9";
+}
+
+void cli_build_args_init(cli_build_args *b)
+{
+  memset(b, 0, sizeof(*b));
+  onyx_build_options_init(&b->o);
+}
+
+int cli_build_flag(const char *cmd, int argc, char **argv, int *i, cli_build_args *b)
+{
+  const char *a = argv[*i];
+  if (!strcmp(a, "--fp32") || !strcmp(a, "--tf32") || !strcmp(a, "--fp16")) {
+    b->o.precision = a[3] == '3' ? ONYX_PRECISION_FP32 : a[2] == 't' ? ONYX_PRECISION_TF32 : ONYX_PRECISION_FP16;
+  } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+    b->o.verbose = 1;
+  } else if (!strcmp(a, "--workspace") || !strcmp(a, "--opt-level") || !strcmp(a, "--timing-cache") ||
+             !strcmp(a, "--min-shapes") || !strcmp(a, "--opt-shapes") || !strcmp(a, "--max-shapes")) {
+    if (*i + 1 >= argc) return cli_fail("onyx %s: %s needs a value", cmd, a);
+    const char *v = argv[++*i];
+    if (!strcmp(a, "--workspace")) {
+      if (cli_parse_size(v, &b->o.workspace) || !b->o.workspace)
+        return cli_fail("onyx %s: bad --workspace '%s': expected a size such as 512M or 2G", cmd, v);
+    } else if (!strcmp(a, "--opt-level")) {
+      if (strlen(v) != 1 || v[0] < '0' || v[0] > '3') return cli_fail("onyx %s: bad --opt-level '%s': 0 to 3", cmd, v);
+      b->o.opt_level = v[0] - '0';
+    } else if (!strcmp(a, "--timing-cache")) {
+      b->o.timing_cache = v;
+    } else if (!strcmp(a, "--min-shapes")) {
+      b->min_shapes = v;
+    } else if (!strcmp(a, "--opt-shapes")) {
+      b->opt_shapes = v;
+    } else {
+      b->max_shapes = v;
+    }
+  } else {
+    return 0;
+  }
+  b->given++;
+  return 1;
+}
+
+int cli_build_ranges(const char *cmd, const onyx_model *m, const char *shapes, const cli_build_args *b,
+                     onyx_shape_range *ranges, int cap, int *n)
+{
+  const char *spec[4] = {shapes, b->min_shapes, b->opt_shapes, b->max_shapes};
+  cli_shape *sh[4] = {0};
+  int ns[4] = {0}, rc = 0;
+  for (int k = 0; k < 4 && !rc; k++) rc = cli_shapes_parse(spec[k], m, &sh[k], &ns[k]);
+  *n = 0;
+  for (int i = 0; !rc && i < onyx_model_num_inputs(m); i++) {
+    onyx_tensor_info ti;
+    onyx_model_input(m, i, &ti);
+    const cli_shape *fixed = cli_shapes_find(sh[0], ns[0], ti.name), *mn = cli_shapes_find(sh[1], ns[1], ti.name),
+                    *op = cli_shapes_find(sh[2], ns[2], ti.name), *mx = cli_shapes_find(sh[3], ns[3], ti.name);
+    if (!fixed && !mn && !op && !mx) continue;
+    if (fixed && (mn || op || mx)) {
+      rc = cli_fail("onyx %s: input '%s' is in --shapes and in a --min/opt/max-shapes option", cmd, ti.name);
+      break;
+    }
+    if (!fixed && !(mn && op && mx)) {
+      rc = cli_fail("onyx %s: input '%s' needs all of --min-shapes, --opt-shapes and --max-shapes", cmd, ti.name);
+      break;
+    }
+    if (*n >= cap) {
+      rc = cli_fail("onyx %s: too many inputs", cmd);
+      break;
+    }
+    onyx_shape_range *r = &ranges[(*n)++];
+    memset(r, 0, sizeof(*r));
+    r->name = ti.name; /* owned by the model */
+    r->ndim = fixed ? fixed->ndim : op->ndim;
+    if (!fixed && (mn->ndim != r->ndim || mx->ndim != r->ndim)) {
+      rc = cli_fail("onyx %s: the shapes of input '%s' have different ranks", cmd, ti.name);
+      break;
+    }
+    for (int d = 0; d < r->ndim; d++) {
+      r->min[d] = fixed ? fixed->dims[d] : mn->dims[d];
+      r->opt[d] = fixed ? fixed->dims[d] : op->dims[d];
+      r->max[d] = fixed ? fixed->dims[d] : mx->dims[d];
+    }
+  }
+  for (int k = 0; k < 4; k++) cli_shapes_free(sh[k], ns[k]);
+  return rc;
+}

@@ -37,4 +37,29 @@ const cli_shape *cli_shapes_find(const cli_shape *shapes, int n, const char *nam
  * an error and returns non-zero. */
 int cli_apply_shapes(onyx_session *s, const onyx_model *m, const char *spec);
 
+/* Seeded inputs, shared by run and bench: splitmix64 over the elements (one
+ * draw u per element): float32 (u >> 40) * 2^-24 * 2 - 1, double (u >> 11) *
+ * 2^-53 * 2 - 1, float16 (u >> 53) * 2^-11 * 2 - 1 (uniform in [-1, 1)),
+ * integers u % 10, bool u >> 63. */
+uint64_t cli_splitmix64(uint64_t *state);
+onyx_status cli_fill_random(onyx_dtype dt, void *data, int64_t n, uint64_t *rng);
+const char *cli_random_range(onyx_dtype dt);
+
+/* Engine build flags as `onyx build` takes them: --fp32/--tf32/--fp16,
+ * --workspace SIZE, --opt-level N, --timing-cache FILE, --min-shapes,
+ * --opt-shapes, --max-shapes SPEC, --verbose. */
+typedef struct cli_build_args {
+  onyx_build_options o;
+  const char *min_shapes, *opt_shapes, *max_shapes;
+  int given; /* how many build flags were given */
+} cli_build_args;
+void cli_build_args_init(cli_build_args *b);
+/* If argv[*i] is a build flag, consumes it and its value (advancing *i) and
+ * returns 1; returns 0 if it is not one, or 2 after a usage error naming cmd. */
+int cli_build_flag(const char *cmd, int argc, char **argv, int *i, cli_build_args *b);
+/* Shape ranges from --shapes (min = opt = max; may be NULL) and --min/opt/max-shapes
+ * for the inputs they name (at most cap).  Returns 0 or prints an error and returns 2. */
+int cli_build_ranges(const char *cmd, const onyx_model *m, const char *shapes, const cli_build_args *b,
+                     onyx_shape_range *ranges, int cap, int *n);
+
 #endif

@@ -32,80 +32,24 @@ static double now_s(void)
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Fills ranges[] from the four shape options (each NAME:DIMS,...). */
-static int make_ranges(const onyx_model *m, const char *spec[4], onyx_shape_range *ranges, int *n)
-{
-  cli_shape *sh[4] = {0};
-  int ns[4] = {0}, rc = 0;
-  for (int k = 0; k < 4 && !rc; k++) rc = cli_shapes_parse(spec[k], m, &sh[k], &ns[k]);
-  *n = 0;
-  for (int i = 0; !rc && i < onyx_model_num_inputs(m); i++) {
-    onyx_tensor_info ti;
-    onyx_model_input(m, i, &ti);
-    const cli_shape *fixed = cli_shapes_find(sh[0], ns[0], ti.name), *mn = cli_shapes_find(sh[1], ns[1], ti.name),
-                    *op = cli_shapes_find(sh[2], ns[2], ti.name), *mx = cli_shapes_find(sh[3], ns[3], ti.name);
-    if (!fixed && !mn && !op && !mx) continue;
-    if (fixed && (mn || op || mx)) {
-      rc = cli_fail("onyx build: input '%s' is in --shapes and in a --min/opt/max-shapes option", ti.name);
-      break;
-    }
-    if (!fixed && !(mn && op && mx)) {
-      rc = cli_fail("onyx build: input '%s' needs all of --min-shapes, --opt-shapes and --max-shapes", ti.name);
-      break;
-    }
-    onyx_shape_range *r = &ranges[(*n)++];
-    r->name = ti.name; /* owned by the model */
-    r->ndim = fixed ? fixed->ndim : op->ndim;
-    if (!fixed && (mn->ndim != r->ndim || mx->ndim != r->ndim)) {
-      rc = cli_fail("onyx build: the shapes of input '%s' have different ranks", ti.name);
-      break;
-    }
-    for (int d = 0; d < r->ndim; d++) {
-      r->min[d] = fixed ? fixed->dims[d] : mn->dims[d];
-      r->opt[d] = fixed ? fixed->dims[d] : op->dims[d];
-      r->max[d] = fixed ? fixed->dims[d] : mx->dims[d];
-    }
-  }
-  for (int k = 0; k < 4; k++) cli_shapes_free(sh[k], ns[k]);
-  return rc;
-}
-
 int cmd_build(int argc, char **argv)
 {
-  const char *path = NULL, *out_path = NULL, *spec[4] = {0};
+  const char *path = NULL, *out_path = NULL, *shapes = NULL;
+  cli_build_args ba;
+  cli_build_args_init(&ba);
   onyx_build_options o;
-  onyx_build_options_init(&o);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    int flag = cli_build_flag("build", argc, argv, &i, &ba);
+    if (flag == 2) return 2;
+    if (flag) continue;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
       return 0;
-    } else if (!strcmp(a, "--fp32")) {
-      o.precision = ONYX_PRECISION_FP32;
-    } else if (!strcmp(a, "--tf32")) {
-      o.precision = ONYX_PRECISION_TF32;
-    } else if (!strcmp(a, "--fp16")) {
-      o.precision = ONYX_PRECISION_FP16;
-    } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
-      o.verbose = 1;
-    } else if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--workspace") || !strcmp(a, "--shapes") ||
-               !strcmp(a, "--min-shapes") || !strcmp(a, "--opt-shapes") || !strcmp(a, "--max-shapes") ||
-               !strcmp(a, "--timing-cache") || !strcmp(a, "--opt-level")) {
+    } else if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--shapes")) {
       if (++i >= argc) return cli_fail("onyx build: %s needs a value", a);
-      const char *v = argv[i];
-      if (!strcmp(a, "-o") || !strcmp(a, "--output")) out_path = v;
-      else if (!strcmp(a, "--shapes")) spec[0] = v;
-      else if (!strcmp(a, "--min-shapes")) spec[1] = v;
-      else if (!strcmp(a, "--opt-shapes")) spec[2] = v;
-      else if (!strcmp(a, "--max-shapes")) spec[3] = v;
-      else if (!strcmp(a, "--timing-cache")) o.timing_cache = v;
-      else if (!strcmp(a, "--workspace")) {
-        if (cli_parse_size(v, &o.workspace) || o.workspace == 0)
-          return cli_fail("onyx build: bad --workspace '%s': expected a size such as 512M or 2G", v);
-      } else {
-        if (strlen(v) != 1 || v[0] < '0' || v[0] > '3') return cli_fail("onyx build: bad --opt-level '%s': 0 to 3", v);
-        o.opt_level = v[0] - '0';
-      }
+      if (!strcmp(a, "--shapes")) shapes = argv[i];
+      else out_path = argv[i];
     } else if (a[0] == '-' && a[1]) {
       usage(stderr);
       return cli_fail("onyx build: unknown option '%s'", a);
@@ -115,6 +59,7 @@ int cmd_build(int argc, char **argv)
       return cli_fail("onyx build: more than one model given ('%s')", a);
     }
   }
+  o = ba.o;
   if (!path || !out_path) {
     usage(stderr);
     return cli_fail("onyx build: %s", path ? "no output given (-o MODEL.engine)" : "no model given");
@@ -131,7 +76,9 @@ int cmd_build(int argc, char **argv)
     cli_error("the model has too many inputs");
     goto out;
   }
-  if ((rc = make_ranges(m, spec, ranges, &o.n_shapes)) != 0) goto out;
+  if ((rc = cli_build_ranges("build", m, shapes, &ba, ranges, (int)(sizeof(ranges) / sizeof(ranges[0])),
+                             &o.n_shapes)) != 0)
+    goto out;
   rc = 1;
   o.shapes = ranges;
   double t0 = now_s();

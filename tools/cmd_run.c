@@ -49,46 +49,6 @@ static void usage(FILE *f)
              "  --engine      run a saved engine (`onyx build`) instead of a model\n");
 }
 
-static uint64_t splitmix64(uint64_t *state)
-{
-  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-static onyx_status fill_random(onyx_dtype dt, void *data, int64_t n, uint64_t *rng)
-{
-  for (int64_t i = 0; i < n; i++) {
-    uint64_t u = splitmix64(rng);
-    switch (dt) {
-    case ONYX_DTYPE_FLOAT: ((float *)data)[i] = (float)(u >> 40) * 0x1p-24f * 2.0f - 1.0f; break;
-    case ONYX_DTYPE_DOUBLE: ((double *)data)[i] = (double)(u >> 11) * 0x1p-53 * 2.0 - 1.0; break;
-    case ONYX_DTYPE_FLOAT16:
-      ((uint16_t *)data)[i] = onyx_float_to_half((float)(u >> 53) * 0x1p-11f * 2.0f - 1.0f);
-      break;
-    case ONYX_DTYPE_BOOL: ((uint8_t *)data)[i] = (uint8_t)(u >> 63); break;
-    case ONYX_DTYPE_UINT8: ((uint8_t *)data)[i] = (uint8_t)(u % 10); break;
-    case ONYX_DTYPE_INT8: ((int8_t *)data)[i] = (int8_t)(u % 10); break;
-    case ONYX_DTYPE_UINT16: ((uint16_t *)data)[i] = (uint16_t)(u % 10); break;
-    case ONYX_DTYPE_INT16: ((int16_t *)data)[i] = (int16_t)(u % 10); break;
-    case ONYX_DTYPE_UINT32: ((uint32_t *)data)[i] = (uint32_t)(u % 10); break;
-    case ONYX_DTYPE_INT32: ((int32_t *)data)[i] = (int32_t)(u % 10); break;
-    case ONYX_DTYPE_UINT64: ((uint64_t *)data)[i] = u % 10; break;
-    case ONYX_DTYPE_INT64: ((int64_t *)data)[i] = (int64_t)(u % 10); break;
-    default: return onyx_error(ONYX_ERR_UNSUPPORTED, "cannot make random %s data", onyx_dtype_name(dt));
-    }
-  }
-  return ONYX_OK;
-}
-
-static const char *random_range(onyx_dtype dt)
-{
-  if (dt == ONYX_DTYPE_BOOL) return "0/1";
-  if (dt == ONYX_DTYPE_FLOAT || dt == ONYX_DTYPE_DOUBLE || dt == ONYX_DTYPE_FLOAT16) return "uniform [-1, 1)";
-  return "0..9";
-}
-
 static double element(onyx_dtype dt, const void *data, int64_t i)
 {
   switch (dt) {
@@ -291,10 +251,10 @@ static int bind_input(target *t, const onyx_tensor_info *decl, const cli_shape *
     }
     if (!(a.data = onyx_malloc(bytes ? (size_t)bytes : 1))) goto err;
     a.nbytes = (size_t)bytes;
-    if (fill_random(a.dtype, a.data, n, rng) != ONYX_OK) goto err;
+    if (cli_fill_random(a.dtype, a.data, n, rng) != ONYX_OK) goto err;
     fprintf(stderr, "onyx: input '%s' not given: random %s %s (%s, splitmix64 seed %" PRIu64 ")\n",
             decl->name, onyx_dtype_name(a.dtype), cli_dims_str(a.ndim, a.dims, dims_buf, sizeof(dims_buf)),
-            random_range(a.dtype), seed);
+            cli_random_range(a.dtype), seed);
   }
   if (path && a.dtype != decl->dtype) {
     cli_error("input '%s' is %s but '%s' holds %s data", decl->name, onyx_dtype_name(decl->dtype), path,

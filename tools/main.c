@@ -14,6 +14,7 @@ static const struct {
     {"run", cmd_run, "run a model once on given or random inputs; write outputs as .npy"},
     {"classify", cmd_classify, "top-k ImageNet classes of JPEG/PNG photos"},
     {"build", cmd_build, "optimise a model for the GPU and save it as an engine file"},
+    {"bench", cmd_bench, "benchmark a model or engine as trtexec does, explain the numbers, profile layers"},
 };
 
 static void usage(FILE *f)

@@ -11,6 +11,8 @@
 #      layout pass on the real models (which layers run NHWC, reformats)
 #   7. the CLI: onyx build --verbose, onyx info / run --engine, run --backend cuda --fp16
 #      (the MNIST engine is kept in $OUT: tests/engine/data's fixture comes from there)
+#   7. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
+#      lower the enqueue time, every export's schema, 2 streams, --no-transfers (the report comes back in $OUT)
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.
 set -uo pipefail
 out=${OUT:-/tmp/onyx-gpu}
@@ -59,6 +61,9 @@ step cli_info $run/bin/onyx info $work/mbv2.engine
 step cli_run_engine $run/bin/onyx run --engine $work/mbv2.engine --output-dir $work/o1 --seed 3
 step cli_run_cuda $run/bin/onyx run $work/mobilenetv2_fp32_from_qdq.onnx --backend cuda --fp16 --output-dir $work/o2 --seed 3
 step cli_run_cpu $run/bin/onyx run $work/mobilenetv2_fp32_from_qdq.onnx --output-dir $work/o3 --seed 3
+step bench python3 tests/bench/gpu_bench_checks.py $run/bin/onyx $work/mobilenetv2_fp32_from_qdq.onnx $work/bench \
+  --shapes input:1x3x224x224
+cp $work/bench/report.html "$out/bench_report.html" 2>/dev/null
 grep -E "^(FAIL|XPASS)" "$out/node_cuda.log" | head -40
 grep -E "FAIL" "$out/conv_gemm.log" | head -20
 cat "$out/models.log" | tail -60
@@ -67,6 +72,7 @@ head -20 "$out/cli_info.log"; cat "$out/cli_run_engine.log" "$out/cli_run_cuda.l
 tail -3 "$out/contexts.log"; tail -15 "$out/memcheck.log" 2>/dev/null
 grep -vE "^  layer" "$out/nvrtc.log" | tail -15
 grep -E "FAIL|^/" "$out/torchvision.log" | head -30
+tail -8 "$out/bench.log"
 
 grep -E "FAIL|graphs," "$out/nhwc.log" | head -20
 tail -8 "$out/layout.log"

@@ -18,7 +18,8 @@ cp $build/onyx $build/tests/onnx_node/onyx_node_tests $build/tests/cuda/onyx_con
    $build/tests/cuda/onyx_models_cuda $build/tests/cuda/onyx_contexts_cuda $build/tests/cuda/onyx_nhwc_tests \
    $build/tests/engine/onyx_layout_tests $build/tests/cuda/onyx_nvrtc_cuda $build/bench/onyx_gpu_bench .devrun/bin/
 cp -L $build/libonyx.so.0 .devrun/lib/
-for lib in libprotobuf-c.so.1 libstb.so.0 libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgomp.so.1; do
+for lib in libprotobuf-c.so.1 libstb.so.0 libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgomp.so.1 \
+           libjson-c.so.5; do
   cp -L /usr/lib/x86_64-linux-gnu/$lib .devrun/lib/
 done
 tar cf - -C /usr/share/libonnx-testdata/data node | xz -T0 -6 >.devrun/data/node.tar.xz

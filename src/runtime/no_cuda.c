@@ -77,3 +77,21 @@ onyx_status onyx_engine_inspect(const char *path, onyx_engine **out)
 }
 const char *onyx_engine_target(const onyx_engine *e) { return ""; }
 onyx_status onyx_engine_input_range(const onyx_engine *e, int i, onyx_shape_range *r) { return no_gpu(); }
+onyx_status onyx_context_enqueue_staged(onyx_context *c, void *h2d_stream, void *compute_stream, void *d2h_stream,
+                                        const onyx_stage_events *ev)
+{
+  return no_gpu();
+}
+onyx_status onyx_context_num_layers(onyx_context *c, int *n) { return no_gpu(); }
+onyx_status onyx_context_layer(onyx_context *c, int i, onyx_layer_info *info, int *n_inputs, int *n_outputs)
+{
+  return no_gpu();
+}
+onyx_status onyx_context_layer_tensor(onyx_context *c, int i, int is_output, int k, onyx_layer_tensor *t)
+{
+  return no_gpu();
+}
+onyx_status onyx_context_profile_times(onyx_context *c, int iters, float *ms, size_t cap, int *n_layers)
+{
+  return no_gpu();
+}

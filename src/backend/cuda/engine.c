@@ -407,12 +407,19 @@ struct onyx_context {
   bool use_graph, graph_failed;
   cudaGraphExec_t gexec;
   cudaEvent_t done;
+  /* staged enqueue (onyx_context_enqueue_staged, the block at the end of this file) */
+  cudaGraphExec_t st_gexec;   /* the layers only, without copies */
+  cudaEvent_t st_in_ready, st_compute_done, st_out_free, st_fork, st_join;
+  bool st_events;
 };
+
+static void staged_drop(onyx_context *c, bool events); /* at the end of this file */
 
 static void context_drop_graph(onyx_context *c)
 {
   if (c->gexec) cudaGraphExecDestroy(c->gexec);
   c->gexec = NULL;
+  staged_drop(c, false);
 }
 
 static void context_drop_runner(onyx_context *c)
@@ -432,6 +439,7 @@ void onyx_context_free(onyx_context *c)
   if (!c) return;
   if (c->done) cudaEventSynchronize(c->done);
   context_drop_runner(c);
+  staged_drop(c, true);
   if (c->done) cudaEventDestroy(c->done);
   free(c->b);
   free(c);
@@ -665,3 +673,265 @@ onyx_status onyx_context_profile(onyx_context *c, int iters, onyx_layer_time *ou
   free(ms);
   return st;
 }
+
+/* ==== staged enqueue, layer queries, raw profile (onyx bench) =====================
+ * Kept in one block: onyx_context_enqueue_staged runs one inference as three
+ * stages on three streams so that each can be timed with events, with a CUDA
+ * graph of the layers alone (c->st_gexec) for the compute stage. */
+#include <nvtx3/nvToolsExt.h>
+
+static void staged_drop(onyx_context *c, bool events)
+{
+  if (c->st_gexec) cudaGraphExecDestroy(c->st_gexec);
+  c->st_gexec = NULL;
+  if (!events || !c->st_events) return;
+  cudaEvent_t *ev[] = {&c->st_in_ready, &c->st_compute_done, &c->st_out_free, &c->st_fork, &c->st_join};
+  for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+    if (*ev[i]) cudaEventDestroy(*ev[i]);
+  c->st_in_ready = c->st_compute_done = c->st_out_free = c->st_fork = c->st_join = NULL;
+  c->st_events = false;
+}
+
+static onyx_status staged_events_init(onyx_context *c)
+{
+  if (c->st_events) return ONYX_OK;
+  cudaEvent_t *ev[] = {&c->st_in_ready, &c->st_compute_done, &c->st_out_free, &c->st_fork, &c->st_join};
+  c->st_events = true; /* staged_drop frees whichever were made */
+  for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+    CUDA_CHECK(cudaEventCreateWithFlags(ev[i], cudaEventDisableTiming));
+  return ONYX_OK;
+}
+
+/* Input copies (inputs) or output copies on s; device bindings are copied device to device. */
+static onyx_status staged_copies(onyx_context *c, bool inputs, cudaStream_t s)
+{
+  const ir_graph *g = c->r.plan->g;
+  for (int i = 0; i < c->n_b; i++) {
+    const binding *b = &c->b[i];
+    if (b->is_input != inputs || !b->bytes || (!inputs && g->tensors[b->tensor].is_const)) continue;
+    void *d = cuda_runner_tensor(&c->r, b->tensor);
+    if (!d) continue;
+    bool dev = b->user && b->on_device;
+    void *host = dev ? b->user : b->pinned;
+    enum cudaMemcpyKind kind = dev ? cudaMemcpyDeviceToDevice : inputs ? cudaMemcpyHostToDevice
+                                                                       : cudaMemcpyDeviceToHost;
+    CUDA_CHECK(cudaMemcpyAsync(inputs ? d : host, inputs ? host : d, b->bytes, kind, s));
+  }
+  return ONYX_OK;
+}
+
+/* A CUDA graph of the layers only (the copies are the other stages'). */
+static void staged_capture(onyx_context *c)
+{
+  cudaStream_t s = c->r.ctx.stream;
+  cudaGraph_t graph = NULL;
+  if (cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) != cudaSuccess) goto failed;
+  onyx_status st = cuda_runner_enqueue(&c->r);
+  cudaError_t err = cudaStreamEndCapture(s, &graph);
+  if (st != ONYX_OK || err != cudaSuccess) goto failed;
+  if (cudaGraphInstantiate(&c->st_gexec, graph, 0) != cudaSuccess) goto failed;
+  cudaGraphDestroy(graph);
+  return;
+failed:
+  if (graph) cudaGraphDestroy(graph);
+  c->st_gexec = NULL;
+  (void)cudaGetLastError();
+  if (!c->graph_failed)
+    fprintf(stderr, "onyx: warning: CUDA graph capture failed (%s); launching layers one by one\n",
+            onyx_last_error()[0] ? onyx_last_error() : "capture refused");
+  c->graph_failed = true;
+}
+
+static onyx_status st_record(void *ev, cudaStream_t s)
+{
+  if (ev) CUDA_CHECK(cudaEventRecord((cudaEvent_t)ev, s));
+  return ONYX_OK;
+}
+
+/* The layers on cs: the graph, or launches on the runner's stream joined to cs. */
+static onyx_status staged_compute(onyx_context *c, cudaStream_t cs)
+{
+  cudaStream_t own = c->r.ctx.stream;
+  if (c->st_gexec) {
+    CUDA_CHECK(cudaGraphLaunch(c->st_gexec, cs));
+    return ONYX_OK;
+  }
+  if (cs != own) {
+    CUDA_CHECK(cudaEventRecord(c->st_fork, cs));
+    CUDA_CHECK(cudaStreamWaitEvent(own, c->st_fork, 0));
+  }
+  ONYX_TRY(cuda_runner_enqueue(&c->r));
+  if (cs != own) {
+    CUDA_CHECK(cudaEventRecord(c->st_join, own));
+    CUDA_CHECK(cudaStreamWaitEvent(cs, c->st_join, 0));
+  }
+  return ONYX_OK;
+}
+
+onyx_status onyx_context_enqueue_staged(onyx_context *c, void *h2d_stream, void *compute_stream, void *d2h_stream,
+                                        const onyx_stage_events *ev)
+{
+  if (!c) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_enqueue_staged: NULL context");
+  const onyx_stage_events none = {0};
+  if (!ev) ev = &none;
+  for (int i = 0; i < c->n_b; i++)
+    if (c->b[i].user && !c->b[i].on_device)
+      return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_enqueue_staged: '%s' is bound to host memory; staged "
+                        "enqueue copies from/to the pinned buffers (onyx_context_host_buffer)",
+                        c->e->model->tensors[c->b[i].tensor].name);
+  ONYX_TRY(context_ready(c));
+  ONYX_TRY(staged_events_init(c));
+  cudaStream_t hs = (cudaStream_t)h2d_stream, ds = (cudaStream_t)d2h_stream;
+  cudaStream_t cs = compute_stream ? (cudaStream_t)compute_stream : c->r.ctx.stream;
+  if (c->use_graph && !c->st_gexec && !c->graph_failed) staged_capture(c);
+  if (hs) {
+    CUDA_CHECK(cudaStreamWaitEvent(hs, c->st_compute_done, 0)); /* the previous compute has read the inputs */
+    nvtxRangePushA("onyx H2D");
+    onyx_status st = st_record(ev->h2d_start, hs);
+    if (st == ONYX_OK) st = staged_copies(c, true, hs);
+    if (st == ONYX_OK) st = st_record(ev->h2d_end, hs);
+    if (st == ONYX_OK) st = st_record(c->st_in_ready, hs);
+    nvtxRangePop();
+    ONYX_TRY(st);
+    CUDA_CHECK(cudaStreamWaitEvent(cs, c->st_in_ready, 0));
+  }
+  if (ds) CUDA_CHECK(cudaStreamWaitEvent(cs, c->st_out_free, 0)); /* the previous outputs are copied out */
+  nvtxRangePushA("onyx compute");
+  onyx_status st = st_record(ev->compute_start, cs);
+  if (st == ONYX_OK) st = staged_compute(c, cs);
+  if (st == ONYX_OK) st = st_record(ev->compute_end, cs);
+  if (st == ONYX_OK) st = st_record(c->st_compute_done, cs);
+  nvtxRangePop();
+  ONYX_TRY(st);
+  if (ds) {
+    nvtxRangePushA("onyx D2H");
+    st = cudaStreamWaitEvent(ds, c->st_compute_done, 0) == cudaSuccess
+             ? ONYX_OK : onyx_error(ONYX_ERR_BACKEND, "cudaStreamWaitEvent failed");
+    if (st == ONYX_OK) st = st_record(ev->d2h_start, ds);
+    if (st == ONYX_OK) st = staged_copies(c, false, ds);
+    if (st == ONYX_OK) st = st_record(ev->d2h_end, ds);
+    if (st == ONYX_OK) st = st_record(c->st_out_free, ds);
+    nvtxRangePop();
+    ONYX_TRY(st);
+  }
+  CUDA_CHECK(cudaEventRecord(c->done, ds ? ds : cs));
+  return ONYX_OK;
+}
+
+onyx_status onyx_context_num_layers(onyx_context *c, int *n)
+{
+  if (!c || !n) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_num_layers: NULL argument");
+  ONYX_TRY(context_ready(c));
+  *n = c->r.n_layers;
+  return ONYX_OK;
+}
+
+static const char *st_layer_precision(const onyx_context *c, const cuda_layer *L)
+{
+  onyx_dtype dt = L->n_out ? L->out[0].dtype : ONYX_DTYPE_FLOAT;
+  if (dt == ONYX_DTYPE_FLOAT16) return "fp16";
+  if (dt == ONYX_DTYPE_FLOAT) return c->e->precision == ONYX_PRECISION_TF32 ? "tf32" : "fp32";
+  return onyx_dtype_name(dt);
+}
+
+onyx_status onyx_context_layer(onyx_context *c, int i, onyx_layer_info *info, int *n_inputs, int *n_outputs)
+{
+  if (!c || !info) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_layer: NULL argument");
+  ONYX_TRY(context_ready(c));
+  if (i < 0 || i >= c->r.n_layers) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_layer: no layer %d", i);
+  const cuda_layer *L = &c->r.layers[i];
+  info->name = L->node->name;
+  info->op_type = L->node->op_type;
+  info->kernel = L->kernel[0] ? L->kernel : "onyx";
+  info->precision = st_layer_precision(c, L);
+  info->tactic = L->tactic;
+  if (n_inputs) *n_inputs = L->n_in;
+  if (n_outputs) *n_outputs = L->n_out;
+  return ONYX_OK;
+}
+
+/* "linear" for contiguous row-major strides, "nhwc" for channels-last 4-D ones. */
+static const char *st_tensor_format(const cuda_tensor *t)
+{
+  int64_t expect = 1;
+  bool linear = true;
+  for (int d = t->ndim - 1; d >= 0; d--) {
+    if (t->dims[d] != 1 && t->strides[d] != expect) linear = false;
+    expect *= t->dims[d];
+  }
+  if (linear) return "linear";
+  if (t->ndim == 4) {
+    int64_t C = t->dims[1], H = t->dims[2], W = t->dims[3];
+    if (t->strides[1] == 1 && t->strides[3] == C && t->strides[2] == W * C && t->strides[0] == H * W * C)
+      return "nhwc";
+  }
+  return "strided";
+}
+
+onyx_status onyx_context_layer_tensor(onyx_context *c, int i, int is_output, int k, onyx_layer_tensor *t)
+{
+  if (!c || !t) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_layer_tensor: NULL argument");
+  ONYX_TRY(context_ready(c));
+  if (i < 0 || i >= c->r.n_layers) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_layer_tensor: no layer %d", i);
+  const cuda_layer *L = &c->r.layers[i];
+  int n = is_output ? L->n_out : L->n_in;
+  if (k < 0 || k >= n)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_layer_tensor: layer %d has no %s %d", i,
+                      is_output ? "output" : "input", k);
+  int ti = is_output ? L->node->out[k] : L->node->in[k];
+  const cuda_tensor *ct = is_output ? &L->out[k] : &L->in[k];
+  memset(t, 0, sizeof(*t));
+  t->name = "";
+  t->format = "linear";
+  if (ti < 0) return ONYX_OK; /* omitted optional input */
+  const ir_tensor *x = &L->g->tensors[ti];
+  t->name = x->name ? x->name : "";
+  t->dtype = ct->dtype;
+  t->ndim = ct->ndim;
+  memcpy(t->dims, ct->dims, sizeof(t->dims));
+  t->format = st_tensor_format(ct);
+  t->is_const = x->is_const;
+  return ONYX_OK;
+}
+
+onyx_status onyx_context_profile_times(onyx_context *c, int iters, float *ms, size_t cap, int *n_layers)
+{
+  if (!c || !n_layers || iters < 1 || (cap && !ms))
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_profile_times: bad argument");
+  ONYX_TRY(context_ready(c));
+  int n = c->r.n_layers;
+  *n_layers = n;
+  if ((size_t)n * (size_t)iters > cap)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_context_profile_times: %d layers x %d iterations do not fit in %zu",
+                      n, iters, cap);
+  CUDA_CHECK(cudaEventSynchronize(c->done));
+  cudaStream_t s = c->r.ctx.stream;
+  cudaEvent_t *ev = onyx_calloc((size_t)n + 1, sizeof(cudaEvent_t));
+  if (!ev) return ONYX_ERR_NO_MEMORY;
+  onyx_status st = ONYX_OK;
+  for (int i = 0; i <= n && st == ONYX_OK; i++)
+    if (cudaEventCreate(&ev[i]) != cudaSuccess) st = onyx_error(ONYX_ERR_BACKEND, "cudaEventCreate failed");
+  nvtxRangePushA("onyx profile");
+  for (int it = 0; it < iters && st == ONYX_OK; it++) {
+    if (cudaEventRecord(ev[0], s) != cudaSuccess) st = onyx_error(ONYX_ERR_BACKEND, "cudaEventRecord failed");
+    for (int i = 0; i < n && st == ONYX_OK; i++) {
+      const cuda_layer *L = &c->r.layers[i];
+      nvtxRangePushA(L->node->name);
+      st = cuda_ops[L->node->op]->enqueue(&c->r.ctx, L);
+      nvtxRangePop();
+      if (st == ONYX_OK && cudaEventRecord(ev[i + 1], s) != cudaSuccess)
+        st = onyx_error(ONYX_ERR_BACKEND, "cudaEventRecord failed");
+    }
+    if (st == ONYX_OK && cudaEventSynchronize(ev[n]) != cudaSuccess)
+      st = onyx_error(ONYX_ERR_BACKEND, "profiling run failed: %s", cudaGetErrorString(cudaGetLastError()));
+    for (int i = 0; i < n && st == ONYX_OK; i++)
+      if (cudaEventElapsedTime(&ms[(size_t)i * (size_t)iters + (size_t)it], ev[i], ev[i + 1]) != cudaSuccess)
+        st = onyx_error(ONYX_ERR_BACKEND, "cudaEventElapsedTime failed");
+  }
+  nvtxRangePop();
+  for (int i = 0; i <= n; i++)
+    if (ev[i]) cudaEventDestroy(ev[i]);
+  free(ev);
+  return st;
+}
+/* ==== end of the onyx bench block ==================================================== */

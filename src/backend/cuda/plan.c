@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <nvtx3/nvToolsExt.h>
+
 #include "common/util.h"
 #include "engine/memplan.h"
 
@@ -325,7 +327,10 @@ onyx_status cuda_runner_enqueue(cuda_runner *r)
 {
   for (int i = 0; i < r->n_layers; i++) {
     const cuda_layer *L = &r->layers[i];
-    ONYX_TRY(cuda_ops[L->node->op]->enqueue(&r->ctx, L));
+    nvtxRangePushA(L->node->name); /* Nsight Systems shows the layer names */
+    onyx_status st = cuda_ops[L->node->op]->enqueue(&r->ctx, L);
+    nvtxRangePop();
+    ONYX_TRY(st);
   }
   return ONYX_OK;
 }
