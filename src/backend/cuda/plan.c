@@ -279,17 +279,18 @@ onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts
     st = ONYX_ERR_NO_MEMORY;
     goto fail;
   }
-  double t0 = now_s();
-  bool progress = false; /* a build that takes over a second says how far it is */
+  double t0 = now_s(), shown = 0;
+  bool progress = false; /* a build that takes over a second says how far it is (4 times a second) */
   for (int s = 0; s < p->n_steps; s++) {
     cuda_layer *L = &r->layers[r->n_layers++];
     if ((st = layer_init(r, L, &p->g->nodes[p->steps[s]], cache, artifacts, store_artifacts, tune)) != ONYX_OK)
       goto fail;
     if (L->workspace > r->ctx.workspace_size) r->ctx.workspace_size = L->workspace;
     double el = now_s() - t0;
-    if (tune && (progress || el > 1.0)) {
+    if (tune && el > 1.0 && (el - shown >= 0.25 || s + 1 == p->n_steps)) {
       fprintf(stderr, "\ronyx: timing tactics: layer %d/%d, %.1f s", s + 1, p->n_steps, el);
       progress = true;
+      shown = el;
     }
   }
   if (progress) fprintf(stderr, "\n");
