@@ -284,6 +284,19 @@ static const char *algo_name(const conv_state *s, int a)
   return a >= 0 && a < (int)ONYX_ARRAY_LEN(fwd) ? fwd[a] : "?";
 }
 
+/* FFT and non-fused Winograd convolutions transform the data and round more: on MNIST's
+ * first conv an FFT algorithm lands 1.4e-3 of the output's scale away from a direct sum
+ * (seen on an H200 when timing under compute-sanitizer favoured it).  Strict FP32 promises
+ * 1e-4, so it leaves them out; TF32 and FP16 engines may use them. */
+static bool approximate_algo(const conv_state *s, int algo)
+{
+  if (s->transpose)
+    return algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT || algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING ||
+           algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED;
+  return algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT || algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
+         algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
+}
+
 /* Sets s->algo, s->math and s->lib_ws from L->tactic, a timed search or the heuristic. */
 static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
 {
@@ -291,7 +304,8 @@ static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
   bool recorded = !L->tune && L->tactic != CUDA_TACTIC_UNSET;
   if (recorded) {
     int64_t a = L->tactic % TACTIC_MATH_SHIFT, m = L->tactic / TACTIC_MATH_SHIFT;
-    if (L->tactic < 0 || a >= algo_count(s) || !math_ok(L, s, (cudnnMathType_t)m))
+    if (L->tactic < 0 || a >= algo_count(s) || !math_ok(L, s, (cudnnMathType_t)m) ||
+        (!s->half && !L->opts->allow_tf32 && approximate_algo(s, (int)a)))
       return cuda_layer_error(L, ONYX_ERR_INVALID_ARG,
                               "recorded tactic %lld is not a valid cuDNN algorithm here",
                               (long long)L->tactic);
@@ -308,7 +322,9 @@ static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     const bool strict = !s->half && !L->opts->allow_tf32;
     for (int i = 0; i < nc && pick < 0; i++) { /* both lists come best first */
       cudnnMathType_t m = strict ? CUDNN_FMA_MATH : c[i].math;
-      if (c[i].status == CUDNN_STATUS_SUCCESS && c[i].memory <= limit && math_ok(L, s, m)) pick = i;
+      if (c[i].status == CUDNN_STATUS_SUCCESS && c[i].memory <= limit && math_ok(L, s, m) &&
+          !(strict && approximate_algo(s, c[i].algo)))
+        pick = i;
     }
     if (pick < 0)
       return cuda_layer_error(
