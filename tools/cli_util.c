@@ -9,13 +9,18 @@
 
 #include "common/util.h"
 
+static void cli_verror(const char *fmt, va_list ap)
+{
+  fprintf(stderr, "onyx: error: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+}
+
 void cli_error(const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "onyx: error: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
+  cli_verror(fmt, ap);
   va_end(ap);
 }
 
@@ -23,9 +28,7 @@ int cli_fail(const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "onyx: error: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
+  cli_verror(fmt, ap);
   va_end(ap);
   return 2;
 }

@@ -1,5 +1,6 @@
-/* Parameters shared by the parse/infer functions and the CPU kernels of the
- * reduction family (ops/reduce.c, ops/resize.c, backend/cpu/{reduce,resize}.c). */
+/* Parameters shared by the parse/infer functions and the kernels of the
+ * reduction family (ops/reduce.c, ops/resize.c, ops/resize_taps.c,
+ * backend/cpu/{reduce,resize}.c, backend/cuda/k_{reduce,resize}.c). */
 #ifndef ONYX_OPS_REDUCE_H
 #define ONYX_OPS_REDUCE_H
 
@@ -82,5 +83,17 @@ typedef struct resize_plan {
 
 /* Computes the plan from input 0's shape and the constant roi/scales/sizes inputs. */
 onyx_status resize_make_plan(const ir_graph *g, const ir_node *n, resize_plan *plan);
+
+/* The most taps one output coordinate reads along one dim (cubic's 4). */
+#define RESIZE_MAX_TAPS 4
+
+/* The taps of dim d (input length in_len, element stride stride): for each of the plan->out[d]
+ * output coordinates o, its input offsets (index * stride, the index clamped to the input) and
+ * weights from off[o * pitch] and w[o * pitch], and outside[o] (tf_crop_and_resize: o maps outside
+ * the input).  pitch 0 packs them: k entries apart.  Returns k, the taps per coordinate: 1 for
+ * nearest, and for any dim where every coordinate has one tap of weight 1 (stored at o * pitch,
+ * or at o when packed). */
+int resize_dim_taps(const resize_params *p, const resize_plan *plan, int d, int64_t in_len, int64_t stride,
+                    int pitch, int64_t *off, float *w, uint8_t *outside);
 
 #endif

@@ -13,7 +13,7 @@
 #include "common/util.h"
 #include "ops/reduce.h"
 
-#define MAX_TAPS 4
+#define MAX_TAPS RESIZE_MAX_TAPS
 #define MAX_COMBOS 1024 /* tap combinations over the outer dims, kept on the stack */
 #define PAR_MIN_WORK 32768
 
@@ -21,115 +21,8 @@ typedef struct dim_taps {
   int k;                 /* taps per output coordinate */
   int64_t *off;          /* [out * k] input element offsets (index * stride) */
   float *w;              /* [out * k] weights */
-  unsigned char *outside; /* [out] tf_crop_and_resize: coordinate outside the input */
+  uint8_t *outside;      /* [out] tf_crop_and_resize: coordinate outside the input */
 } dim_taps;
-
-/* The source coordinate of output coordinate o along one dim (ONNX's coordinate transforms). */
-static double source_coord(const resize_params *p, const resize_plan *plan, int d, int64_t in_len, int64_t o)
-{
-  double scale = plan->scale[d], x = (double)o;
-  /* an unresized dim maps to itself (tf_half_pixel_for_nn would otherwise shift it by half a pixel) */
-  if (scale == 1.0 && plan->out[d] == in_len && p->coord != COORD_TF_CROP_AND_RESIZE) return x;
-  double len_res = scale * (double)in_len; /* ONNX measures the resized length as in * scale */
-  switch (p->coord) {
-  case COORD_HALF_PIXEL: return (x + 0.5) / scale - 0.5;
-  case COORD_HALF_PIXEL_SYMMETRIC: {
-    double adj = (double)plan->out[d] / len_res, center = (double)in_len / 2;
-    return center * (1 - adj) + (x + 0.5) / scale - 0.5;
-  }
-  /* the spec's 0 for a length-1 output (ONNX's reference uses -0.5, which differs only for cubic) */
-  case COORD_PYTORCH_HALF_PIXEL: return len_res == 1 ? 0.0 : (x + 0.5) / scale - 0.5;
-  case COORD_ALIGN_CORNERS: return len_res == 1 ? 0.0 : x * (double)(in_len - 1) / (len_res - 1);
-  case COORD_ASYMMETRIC: return x / scale;
-  case COORD_TF_HALF_PIXEL_FOR_NN: return (x + 0.5) / scale;
-  case COORD_TF_CROP_AND_RESIZE: {
-    double s = plan->roi_start[d], e = plan->roi_end[d];
-    if (len_res == 1) return (e - s) * (double)(in_len - 1) / 2 + s * (double)(in_len - 1);
-    return x * (e - s) * (double)(in_len - 1) / (len_res - 1) + s * (double)(in_len - 1);
-  }
-  }
-  return x;
-}
-
-static int64_t nearest_index(const resize_params *p, double x, double scale)
-{
-  /* a coordinate within rounding error of an integer or a half is taken as exactly that, so that
-   * the pixel chosen does not hang on the float error of a scale such as 0.6 */
-  double half = round(x * 2) / 2;
-  if (fabs(x - half) <= 1e-6 * fmax(1.0, fabs(x))) x = half;
-  switch (p->nearest) {
-  case NEAREST_ROUND_PREFER_FLOOR: return (int64_t)ceil(x - 0.5);
-  case NEAREST_ROUND_PREFER_CEIL: return (int64_t)floor(x + 0.5);
-  case NEAREST_FLOOR: return (int64_t)floor(x);
-  case NEAREST_CEIL: return (int64_t)ceil(x);
-  case NEAREST_SIMPLE: return scale < 1 ? (int64_t)ceil(x) : (int64_t)x;
-  }
-  return (int64_t)x;
-}
-
-static void cubic_weights(double r, double a, double *c)
-{
-  double s = 1 + r, t = 1 - r, u = 2 - r;
-  c[0] = ((a * s - 5 * a) * s + 8 * a) * s - 4 * a;
-  c[1] = ((a + 2) * r - (a + 3)) * r * r + 1;
-  c[2] = ((a + 2) * t - (a + 3)) * t * t + 1;
-  c[3] = ((a * u - 5 * a) * u + 8 * a) * u - 4 * a;
-}
-
-static int64_t clamp_i64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
-
-/* Fills the taps of one dim (arrays sized for MAX_TAPS per coordinate). */
-static void make_taps(const resize_params *p, const resize_plan *plan, int d, int64_t in_len, int64_t stride,
-                      dim_taps *t)
-{
-  int64_t out = plan->out[d];
-  t->k = p->mode == RESIZE_NEAREST ? 1 : p->mode == RESIZE_LINEAR ? 2 : 4;
-  for (int64_t o = 0; o < out; o++) {
-    double x = source_coord(p, plan, d, in_len, o);
-    int64_t *off = t->off + o * t->k;
-    float *w = t->w + o * t->k;
-    t->outside[o] = p->coord == COORD_TF_CROP_AND_RESIZE && (x < 0 || x > (double)(in_len - 1));
-    if (p->mode == RESIZE_NEAREST) {
-      off[0] = clamp_i64(nearest_index(p, x, plan->scale[d]), 0, in_len - 1) * stride;
-      w[0] = 1.f;
-      continue;
-    }
-    double x0 = floor(x), r = x - x0, c[MAX_TAPS];
-    int64_t first = (int64_t)x0 - (t->k == 4 ? 1 : 0);
-    if (t->k == 2) c[0] = 1 - r, c[1] = r;
-    else cubic_weights(r, p->cubic_a, c);
-    if (p->exclude_outside) {
-      double sum = 0;
-      for (int i = 0; i < t->k; i++) {
-        if (first + i < 0 || first + i >= in_len) c[i] = 0;
-        sum += c[i];
-      }
-      for (int i = 0; i < t->k && sum != 0; i++) c[i] /= sum;
-    }
-    for (int i = 0; i < t->k; i++) {
-      off[i] = clamp_i64(first + i, 0, in_len - 1) * stride;
-      w[i] = (float)c[i];
-    }
-  }
-  /* a dim where every coordinate has one tap of weight 1 (say, an unresized dim) needs one tap */
-  bool single = true;
-  for (int64_t o = 0; o < out && single && t->k > 1; o++) {
-    int nz = 0;
-    for (int i = 0; i < t->k; i++)
-      if (t->w[o * t->k + i] != 0.f) nz++, single = single && t->w[o * t->k + i] == 1.f;
-    single = single && nz == 1;
-  }
-  if (single && t->k > 1) {
-    for (int64_t o = 0; o < out; o++) {
-      int keep = 0;
-      for (int i = 0; i < t->k; i++)
-        if (t->w[o * t->k + i] != 0.f) keep = i;
-      t->off[o] = t->off[o * t->k + keep];
-      t->w[o] = 1.f;
-    }
-    t->k = 1;
-  }
-}
 
 /* Nearest: a gather of whole elements, any element size. */
 #define GATHER_ROWS(T)                                                                               \
@@ -172,11 +65,11 @@ onyx_status cpu_resize(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
   dim_taps taps[ONYX_MAX_DIMS];
   int64_t *offs = (int64_t *)mem;
   float *ws = (float *)(offs + coords * MAX_TAPS);
-  unsigned char *outs = (unsigned char *)(ws + coords * MAX_TAPS);
+  uint8_t *outs = (uint8_t *)(ws + coords * MAX_TAPS);
   int64_t stride = 1;
   for (int d = nd - 1; d >= 0; d--) {
     taps[d].off = offs, taps[d].w = ws, taps[d].outside = outs;
-    make_taps(p, &plan, d, x->dims[d], stride, &taps[d]);
+    taps[d].k = resize_dim_taps(p, &plan, d, x->dims[d], stride, 0, offs, ws, outs); /* packed */
     offs += plan.out[d] * MAX_TAPS, ws += plan.out[d] * MAX_TAPS, outs += plan.out[d];
     stride *= x->dims[d];
   }

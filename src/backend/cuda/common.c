@@ -14,6 +14,23 @@ onyx_status cuda_layer_error(const cuda_layer *L, onyx_status s, const char *fmt
   return onyx_error(s, "%s node '%s' (cuda): %s", L->node->op_type, L->node->name, msg);
 }
 
+onyx_status cuda_layer_float_io(const cuda_layer *L, bool *half)
+{
+  onyx_dtype t = L->in[0].dtype;
+  if (t != ONYX_DTYPE_FLOAT && t != ONYX_DTYPE_FLOAT16)
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "%s input is not supported (float32 and float16 only)",
+                            onyx_dtype_name(t));
+  for (int k = 1; k < L->n_in; k++)
+    if (L->in[k].ptr && L->in[k].dtype != t)
+      return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "input %d has type %s, input 0 has %s", k,
+                              onyx_dtype_name(L->in[k].dtype), onyx_dtype_name(t));
+  if (L->out[0].dtype != t)
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "output type %s differs from input type %s",
+                            onyx_dtype_name(L->out[0].dtype), onyx_dtype_name(t));
+  *half = t == ONYX_DTYPE_FLOAT16;
+  return ONYX_OK;
+}
+
 onyx_status cuda_launch_check(const cuda_layer *L, const char *kernel)
 {
   cudaError_t err = cudaGetLastError();

@@ -99,6 +99,9 @@ extern const cuda_op_impl *const cuda_ops[ONYX_OP_COUNT];
 /* Error helpers: prefix "<Op> node '<name>' (cuda): ". */
 onyx_status cuda_layer_error(const cuda_layer *L, onyx_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Checks that input 0 is float32 or float16, and every other bound input and output 0 the same
+ * type; *half (set only on success) says float16. */
+onyx_status cuda_layer_float_io(const cuda_layer *L, bool *half);
 /* Checks a launch (cudaGetLastError) and names the layer and kernel. */
 onyx_status cuda_launch_check(const cuda_layer *L, const char *kernel);
 

@@ -347,23 +347,6 @@ static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
 
 /* ---- init ------------------------------------------------------------------ */
 
-static onyx_status check_dtypes(const cuda_layer *L, conv_state *s)
-{
-  onyx_dtype t = L->in[0].dtype;
-  if (t != ONYX_DTYPE_FLOAT && t != ONYX_DTYPE_FLOAT16)
-    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "%s input is not supported (float32 and float16 only)",
-                            onyx_dtype_name(t));
-  for (int k = 1; k < L->n_in; k++)
-    if (L->in[k].ptr && L->in[k].dtype != t)
-      return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "input %d has type %s, input 0 has %s", k,
-                              onyx_dtype_name(L->in[k].dtype), onyx_dtype_name(t));
-  if (L->out[0].dtype != t)
-    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "output type %s differs from input type %s",
-                            onyx_dtype_name(L->out[0].dtype), onyx_dtype_name(t));
-  s->half = t == ONYX_DTYPE_FLOAT16;
-  return ONYX_OK;
-}
-
 /* A 4-D tensor whose two layouts coincide in memory (C == 1 or H * W == 1). */
 static bool layout_neutral(const cuda_tensor *t)
 {
@@ -407,7 +390,7 @@ static onyx_status conv_init(cuda_ctx *ctx, cuda_layer *L)
   nn_geom gm;
   ONYX_TRY(conv_state_new(L, &s));
   if (!x || !w || L->n_out < 1) return cuda_layer_error(L, ONYX_ERR_INVALID_MODEL, "needs inputs X and W");
-  ONYX_TRY(check_dtypes(L, s));
+  ONYX_TRY(cuda_layer_float_io(L, &s->half));
   ONYX_TRY(check_layouts(L, s, true));
   ONYX_TRY(nn_conv_geom(n, x, w, &gm));
   if (gm.nsp > 3)
@@ -480,7 +463,7 @@ static onyx_status conv_transpose_init(cuda_ctx *ctx, cuda_layer *L)
   ONYX_TRY(conv_state_new(L, &s));
   s->transpose = true;
   if (!x || !w || L->n_out < 1) return cuda_layer_error(L, ONYX_ERR_INVALID_MODEL, "needs inputs X and W");
-  ONYX_TRY(check_dtypes(L, s));
+  ONYX_TRY(cuda_layer_float_io(L, &s->half));
   ONYX_TRY(check_layouts(L, s, false));
   ONYX_TRY(nn_conv_transpose_geom(n, x, w, &gm));
   if (gm.nsp > 3)

@@ -90,23 +90,6 @@ static onyx_status state_new(cuda_layer *L, gemm_state **out)
   return ONYX_OK;
 }
 
-static onyx_status check_dtypes(const cuda_layer *L, gemm_state *s)
-{
-  onyx_dtype t = L->in[0].dtype;
-  if (t != ONYX_DTYPE_FLOAT && t != ONYX_DTYPE_FLOAT16)
-    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "%s input is not supported (float32 and float16 only)",
-                            onyx_dtype_name(t));
-  for (int k = 1; k < L->n_in; k++)
-    if (L->in[k].ptr && L->in[k].dtype != t)
-      return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "input %d has type %s, input 0 has %s", k,
-                              onyx_dtype_name(L->in[k].dtype), onyx_dtype_name(t));
-  if (L->out[0].dtype != t)
-    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "output type %s differs from input type %s",
-                            onyx_dtype_name(L->out[0].dtype), onyx_dtype_name(t));
-  s->half = t == ONYX_DTYPE_FLOAT16;
-  return ONYX_OK;
-}
-
 /* One GEMM shape in cuBLAS terms (see the top of the file). */
 typedef struct lt_shape {
   int64_t m, n, k;            /* cuBLAS: D is m x n */
@@ -294,7 +277,7 @@ static onyx_status gemm_init(cuda_ctx *ctx, cuda_layer *L)
   ONYX_TRY(state_new(L, &s));
   if (L->n_in < 2 || !L->in[0].ptr || !L->in[1].ptr)
     return cuda_layer_error(L, ONYX_ERR_INVALID_MODEL, "needs inputs A and B");
-  ONYX_TRY(check_dtypes(L, s));
+  ONYX_TRY(cuda_layer_float_io(L, &s->half));
   const cuda_tensor *a = &L->in[0], *b = &L->in[1], *c = L->n_in > 2 && L->in[2].ptr ? &L->in[2] : NULL;
   const int64_t M = L->out[0].dims[0], N = L->out[0].dims[1], K = p->trans_a ? a->dims[0] : a->dims[1];
   s->rows = M, s->cols = N, s->n_calls = 1;
@@ -362,7 +345,7 @@ static onyx_status mat_mul_init(cuda_ctx *ctx, cuda_layer *L)
   nn_matmul_dims d;
   ONYX_TRY(state_new(L, &s));
   if (!a || !b) return cuda_layer_error(L, ONYX_ERR_INVALID_MODEL, "needs inputs A and B");
-  ONYX_TRY(check_dtypes(L, s));
+  ONYX_TRY(cuda_layer_float_io(L, &s->half));
   ONYX_TRY(nn_matmul_dims_of(n, a, b, &d));
   const int64_t M = d.m, K = d.k, N = d.n, total = onyx_numel(d.nbatch, d.batch);
   s->alpha = 1.f, s->beta = 0.f, s->n_calls = 1;

@@ -83,13 +83,7 @@ static onyx_status fold(ir_graph *g, int ci, int bi, pass_log *log)
   in[0] = c->in[0];
   in[1] = tw;
   in[2] = tb;
-  free(c->in);
-  c->in = in;
-  c->n_in = 3;
-  c->out[0] = bn->out[0];
-  g->tensors[c->out[0]].producer = ci;
-  free(c->name);
-  c->name = name;
+  pass_node_absorb(g, ci, bi, in, 3, name);
   onyx_status st = pass_log_add(log, "bn_fold", name, ops);
   free(ops);
   pass_node_kill(g, bi);
@@ -106,21 +100,11 @@ fail:
                             g->nodes[bi].name, g->nodes[ci].name);
 }
 
-onyx_status pass_bn_fold(ir_graph *g, pass_log *log)
+static onyx_status try_fold(ir_graph *g, const pass_index *ix, int i, pass_log *log, bool *hit)
 {
-  bool changed = false;
-  onyx_status st = ONYX_OK;
-  pass_index ix;
-  ONYX_TRY(pass_index_build(g, &ix));
-  for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
-    int bi = match(g, &ix, i);
-    if (bi < 0) continue;
-    st = fold(g, i, bi, log);
-    changed = true;
-    pass_index_free(&ix);
-    if (st == ONYX_OK) st = pass_index_build(g, &ix);
-  }
-  pass_index_free(&ix);
-  if (changed) pass_compact(g);
-  return st;
+  int bi = match(g, ix, i);
+  if (!(*hit = bi >= 0)) return ONYX_OK;
+  return fold(g, i, bi, log);
 }
+
+onyx_status pass_bn_fold(ir_graph *g, pass_log *log) { return pass_rewrite_nodes(g, log, try_fold); }

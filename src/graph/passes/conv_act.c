@@ -170,21 +170,11 @@ out:
   return st;
 }
 
-onyx_status pass_conv_act(ir_graph *g, pass_log *log)
+static onyx_status try_fuse(ir_graph *g, const pass_index *ix, int i, pass_log *log, bool *hit)
 {
-  onyx_status st = ONYX_OK;
-  bool changed = false;
-  pass_index ix;
-  ONYX_TRY(pass_index_build(g, &ix));
-  for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
-    act_match m;
-    if (!match(g, &ix, i, &m)) continue;
-    st = fuse(g, &m, log);
-    changed = true;
-    pass_index_free(&ix);
-    if (st == ONYX_OK) st = pass_index_build(g, &ix);
-  }
-  pass_index_free(&ix);
-  if (changed) pass_compact(g);
-  return st;
+  act_match m;
+  if (!(*hit = match(g, ix, i, &m))) return ONYX_OK;
+  return fuse(g, &m, log);
 }
+
+onyx_status pass_conv_act(ir_graph *g, pass_log *log) { return pass_rewrite_nodes(g, log, try_fuse); }

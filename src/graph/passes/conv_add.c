@@ -74,21 +74,11 @@ out:
   return st;
 }
 
-onyx_status pass_conv_add(ir_graph *g, pass_log *log)
+static onyx_status try_fuse(ir_graph *g, const pass_index *ix, int i, pass_log *log, bool *hit)
 {
-  onyx_status st = ONYX_OK;
-  bool changed = false;
-  pass_index ix;
-  ONYX_TRY(pass_index_build(g, &ix));
-  for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
-    int k = match(g, &ix, &g->nodes[i]);
-    if (k < 0) continue;
-    st = fuse(g, i, k, log);
-    changed = true;
-    pass_index_free(&ix);
-    if (st == ONYX_OK) st = pass_index_build(g, &ix);
-  }
-  pass_index_free(&ix);
-  if (changed) pass_compact(g);
-  return st;
+  int k = match(g, ix, &g->nodes[i]);
+  if (!(*hit = k >= 0)) return ONYX_OK;
+  return fuse(g, i, k, log);
 }
+
+onyx_status pass_conv_add(ir_graph *g, pass_log *log) { return pass_rewrite_nodes(g, log, try_fuse); }

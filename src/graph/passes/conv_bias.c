@@ -83,18 +83,11 @@ static onyx_status fold(ir_graph *g, int ai, int k, int stride, pass_log *log)
     st = onyx_error_context(ONYX_ERR_NO_MEMORY, "conv_bias: adding a constant");
     goto out;
   }
-  add = &g->nodes[ai];
   in[0] = c->in[0];
   in[1] = c->in[1];
   in[2] = tb;
-  free(c->in);
-  c->in = in;
+  pass_node_absorb(g, ci, ai, in, 3, name);
   in = NULL;
-  c->n_in = 3;
-  c->out[0] = add->out[0];
-  g->tensors[c->out[0]].producer = ci;
-  free(c->name);
-  c->name = name;
   name = NULL;
   st = pass_log_add(log, "conv_bias", c->name, ops);
   pass_node_kill(g, ai);
@@ -105,21 +98,11 @@ out:
   return st;
 }
 
-onyx_status pass_conv_bias(ir_graph *g, pass_log *log)
+static onyx_status try_fold(ir_graph *g, const pass_index *ix, int i, pass_log *log, bool *hit)
 {
-  onyx_status st = ONYX_OK;
-  bool changed = false;
-  pass_index ix;
-  ONYX_TRY(pass_index_build(g, &ix));
-  for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
-    int stride, k = match(g, &ix, &g->nodes[i], &stride);
-    if (k < 0) continue;
-    st = fold(g, i, k, stride, log);
-    changed = true;
-    pass_index_free(&ix);
-    if (st == ONYX_OK) st = pass_index_build(g, &ix);
-  }
-  pass_index_free(&ix);
-  if (changed) pass_compact(g);
-  return st;
+  int stride, k = match(g, ix, &g->nodes[i], &stride);
+  if (!(*hit = k >= 0)) return ONYX_OK;
+  return fold(g, i, k, stride, log);
 }
+
+onyx_status pass_conv_bias(ir_graph *g, pass_log *log) { return pass_rewrite_nodes(g, log, try_fold); }

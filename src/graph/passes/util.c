@@ -93,6 +93,37 @@ void pass_compact(ir_graph *g)
       if (g->nodes[i].out[o] >= 0) g->tensors[g->nodes[i].out[o]].producer = i;
 }
 
+onyx_status pass_rewrite_nodes(ir_graph *g, pass_log *log, pass_rewrite_fn rewrite)
+{
+  onyx_status st = ONYX_OK;
+  bool changed = false;
+  pass_index ix;
+  ONYX_TRY(pass_index_build(g, &ix));
+  for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
+    bool hit = false;
+    st = rewrite(g, &ix, i, log, &hit);
+    if (!hit) continue;
+    changed = true;
+    pass_index_free(&ix);
+    if (st == ONYX_OK) st = pass_index_build(g, &ix);
+  }
+  pass_index_free(&ix);
+  if (changed) pass_compact(g);
+  return st;
+}
+
+void pass_node_absorb(ir_graph *g, int i, int from, int *in, int n_in, char *name)
+{
+  ir_node *n = &g->nodes[i];
+  free(n->in);
+  n->in = in;
+  n->n_in = n_in;
+  n->out[0] = g->nodes[from].out[0];
+  g->tensors[n->out[0]].producer = i;
+  free(n->name);
+  n->name = name;
+}
+
 void pass_replace_uses(ir_graph *g, int from, int to)
 {
   for (int i = 0; i < g->n_nodes; i++) {
