@@ -306,6 +306,7 @@ onyx_status onyx_engine_build(const onyx_model *m, const onyx_build_options *opt
     snprintf(e->fp.precision, sizeof(e->fp.precision), "%s", precision_names[e->precision]);
     snprintf(e->fp.build_options, sizeof(e->fp.build_options), "opt_level=%d workspace=%zu", e->opt_level,
              e->workspace);
+    engine_describe_target(e);
   }
   if (st == ONYX_OK && o->timing_cache) st = engine_timing_cache_load(e, o->timing_cache);
   e->report_precision = true;
@@ -361,15 +362,14 @@ onyx_status onyx_engine_get_memory(const onyx_engine *e, onyx_engine_memory *mem
 
 onyx_precision onyx_engine_precision(const onyx_engine *e) { return e ? e->precision : ONYX_PRECISION_FP32; }
 
-const char *onyx_engine_target(const onyx_engine *e)
+void engine_describe_target(onyx_engine *e)
 {
-  if (!e) return "";
-  onyx_engine *m = (onyx_engine *)e; /* formatted on demand; the fingerprint never changes */
-  snprintf(m->target, sizeof(m->target), "%s (sm_%u%u), CUDA runtime %u, cuDNN %u, cuBLASLt %u, %s, %s",
+  snprintf(e->target, sizeof(e->target), "%s (sm_%u%u), CUDA runtime %u, cuDNN %u, cuBLASLt %u, %s, %s",
            e->fp.gpu_name, e->fp.cc_major, e->fp.cc_minor, e->fp.cuda_runtime, e->fp.cudnn, e->fp.cublaslt,
            e->fp.precision, e->fp.build_options);
-  return e->target;
 }
+
+const char *onyx_engine_target(const onyx_engine *e) { return e ? e->target : ""; }
 
 onyx_status onyx_engine_input_range(const onyx_engine *e, int i, onyx_shape_range *r)
 {

@@ -37,7 +37,7 @@ struct onyx_engine {
   int n_layers;
   onyx_engine_memory memory;
   eng_fingerprint fp;
-  char target[512];           /* fp as text, for onyx_engine_target */
+  char target[512];           /* fp as text (engine_describe_target), for onyx_engine_target */
   bool inspect_only;          /* loaded by onyx_engine_inspect: no contexts */
   bool report_precision;      /* building: print the FP16 conversion report of the first plan */
   pthread_mutex_t lock;       /* guards plans */
@@ -47,6 +47,8 @@ struct onyx_engine {
 
 /* Describes this machine's GPU and libraries (precision/options left empty). */
 onyx_status engine_fingerprint_here(eng_fingerprint *fp);
+/* Formats e->fp into e->target (onyx_engine_target). */
+void engine_describe_target(onyx_engine *e);
 /* An empty engine around a graph it takes (also on failure). */
 onyx_status engine_new(ir_graph *model, onyx_engine **out);
 

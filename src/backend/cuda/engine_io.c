@@ -211,6 +211,7 @@ static onyx_status engine_load(const char *path, bool check_system, onyx_engine 
     }
   if ((st = engine_new(g, &e)) != ONYX_OK) goto out; /* takes g */
   e->fp = f->fp;
+  engine_describe_target(e);
   eng_reader r;
   if ((st = section_reader(f, ENG_SECTION_OPTIONS, &r)) != ONYX_OK || (st = read_options(e, &r)) != ONYX_OK ||
       (st = section_reader(f, ENG_SECTION_TACTICS, &r)) != ONYX_OK ||
