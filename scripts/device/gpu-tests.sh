@@ -60,6 +60,8 @@ step cli_mnist $run/bin/onyx build $work/mnist_cntk_opset1.onnx -o "$out/mnist_f
 step cli_info $run/bin/onyx info $work/mbv2.engine
 step cli_run_engine $run/bin/onyx run --engine $work/mbv2.engine --output-dir $work/o1 --seed 3
 step cli_run_cuda $run/bin/onyx run $work/mobilenetv2_fp32_from_qdq.onnx --backend cuda --fp16 --output-dir $work/o2 --seed 3
+step cli_classify $run/bin/onyx classify models/mobilenetv2_fp32_from_qdq.onnx models/images/eagle.jpg \
+  models/images/dog_samoyed.jpg
 step cli_run_cpu $run/bin/onyx run $work/mobilenetv2_fp32_from_qdq.onnx --output-dir $work/o3 --seed 3
 step bench python3 tests/bench/gpu_bench_checks.py $run/bin/onyx $work/mobilenetv2_fp32_from_qdq.onnx $work/bench \
   --shapes input:1x3x224x224
