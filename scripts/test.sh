@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Builds onyx twice and runs the whole test suite:
+# Builds onyx three times and runs the whole test suite:
 #   build/       RelWithDebInfo: every test
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer):
 #                every test not labelled "python" (ctypes cannot load an ASan libonyx)
-# Exits non-zero if any build or test fails.
+#   build-fuzz/  clang, libFuzzer + ASan + UBSan: each fuzz target runs for
+#                ONYX_FUZZ_TIME seconds (default 40; fuzz/README.md)
+# Exits non-zero if any build or test fails, or a fuzz target crashes, leaks or times out.
 #
-#   scripts/test.sh [--skip-deps] [--no-asan] [--jobs N] [-- CTEST_ARGS...]
+#   scripts/test.sh [--skip-deps] [--no-asan] [--no-fuzz] [--jobs N] [-- CTEST_ARGS...]
 #     --skip-deps  do not run scripts/install-deps.sh --test
-#     --no-asan    only the RelWithDebInfo tree
+#     --no-asan    no build-asan tree
+#     --no-fuzz    no build-fuzz tree (also skipped, with a note, when clang is absent)
 #     --jobs N     parallel build and test jobs (default: nproc; env ONYX_JOBS)
 #     CTEST_ARGS   passed to both ctest runs, e.g. -- -R bad_input
 set -uo pipefail
@@ -16,12 +19,14 @@ cd "$root"
 
 deps=1
 asan=1
+fuzz=1
 jobs=${ONYX_JOBS:-$(nproc)}
 ctest_args=()
 while (($#)); do
   case $1 in
   --skip-deps) deps=0 ;;
   --no-asan) asan=0 ;;
+  --no-fuzz) fuzz=0 ;;
   --jobs)
     jobs=${2:?--jobs needs a number}
     shift
@@ -117,6 +122,24 @@ if ((asan)); then
       test_tree build-asan -LE python || status=1
   else
     status=1
+  fi
+fi
+
+if ((fuzz)); then
+  if command -v clang >/dev/null 2>&1; then
+    if build_tree build-fuzz -DCMAKE_C_COMPILER=clang -DONYX_FUZZ=ON -DONYX_TESTS=OFF; then
+      stage "fuzz build-fuzz (${ONYX_FUZZ_TIME:-40} s per target)"
+      if fuzz/run.sh --build build-fuzz --time "${ONYX_FUZZ_TIME:-40}"; then
+        note "build-fuzz: every fuzz target ran ${ONYX_FUZZ_TIME:-40} s without a finding"
+      else
+        note "build-fuzz: a fuzz target FAILED (input and log under build-fuzz/fuzz-work/)"
+        status=1
+      fi
+    else
+      status=1
+    fi
+  else
+    note "build-fuzz: skipped (no clang)"
   fi
 fi
 

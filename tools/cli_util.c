@@ -9,6 +9,8 @@
 
 #include "common/util.h"
 
+int cli_parse_only = 0;
+
 static void cli_verror(const char *fmt, va_list ap)
 {
   fprintf(stderr, "onyx: error: ");
@@ -184,12 +186,12 @@ int cli_parse_size(const char *v, size_t *out)
   char *end;
   errno = 0;
   double x = strtod(v, &end);
-  if (end == v || errno || x < 0) return -1;
+  if (end == v || errno || !(x >= 0)) return -1; /* also NaN */
   double mul = 1;
   if (*end == 'K' || *end == 'k') mul = 1024, end++;
   else if (*end == 'M' || *end == 'm') mul = 1024.0 * 1024, end++;
   else if (*end == 'G' || *end == 'g') mul = 1024.0 * 1024 * 1024, end++;
-  if (*end) return -1;
+  if (*end || !(x * mul < (double)SIZE_MAX)) return -1; /* also inf: the cast would be undefined */
   *out = (size_t)(x * mul);
   return 0;
 }

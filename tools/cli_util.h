@@ -7,6 +7,10 @@
 
 #include "onyx.h"
 
+/* When set (the CLI fuzz target sets it), each command returns 0 once its
+ * arguments are parsed and checked, where it would first open a file. */
+extern int cli_parse_only;
+
 /* "onyx: error: ..." on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* cli_error, then return 2 (usage error exit code). */

@@ -440,6 +440,7 @@ int cmd_bench(int argc, char **argv)
     rc = rc < 0 ? 0 : rc;
     goto out;
   }
+  if (cli_parse_only) goto out; /* rc is 0 */
   rc = 1;
   bool gpu = A.cfg.backend == ONYX_BACKEND_CUDA;
   snprintf(r.model, sizeof(r.model), "%s", A.engine ? A.engine : A.path);

@@ -64,6 +64,7 @@ int cmd_build(int argc, char **argv)
     usage(stderr);
     return cli_fail("onyx build: %s", path ? "no output given (-o MODEL.engine)" : "no model given");
   }
+  if (cli_parse_only) return 0;
   onyx_model *m = NULL;
   onyx_engine *e = NULL;
   onyx_shape_range ranges[ONYX_MAX_DIMS * 2];

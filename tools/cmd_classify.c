@@ -188,6 +188,8 @@ int cmd_classify(int argc, char **argv)
     rc = cli_fail("onyx classify: %s", model_path ? "no image given" : "no model given");
     goto out;
   }
+  rc = 0;
+  if (cli_parse_only) goto out;
   rc = 1;
   if (onyx_model_load(model_path, &m) != ONYX_OK) {
     cli_error("%s", onyx_last_error());

@@ -123,6 +123,7 @@ int cmd_info(int argc, char **argv)
     usage(stderr);
     return cli_fail("onyx info: no model given");
   }
+  if (cli_parse_only) return 0;
   if (is_engine_file(path)) {
     if (shapes) return cli_fail("onyx info: --shapes applies to models, not engines");
     return engine_info(path);

@@ -414,6 +414,8 @@ int cmd_run(int argc, char **argv)
     rc = cli_fail("onyx run: build flags (--fp16, --workspace, ...) need a model and --backend cuda");
     goto out;
   }
+  rc = 0;
+  if (cli_parse_only) goto out;
   rc = 1;
   double t0 = now_ms();
   if (engine_path) {

@@ -30,11 +30,47 @@ static uint32_t be32(const unsigned char *p)
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Huffman tables defined by a DHT segment (seg: its payload, n bytes): bit
+ * 4*class + id of *defined set for each complete table. */
+static void jpeg_dht_tables(const unsigned char *seg, size_t n, unsigned *defined)
+{
+  size_t k = 0;
+  while (n - k >= 17) {
+    unsigned tc = seg[k] >> 4, th = seg[k] & 15;
+    size_t count = 0;
+    for (int l = 1; l <= 16; l++) count += seg[k + l];
+    if (tc > 1 || th > 3 || count > n - k - 17) return; /* malformed: stb_image refuses it */
+    *defined |= 1u << (4 * tc + th);
+    k += 17 + count;
+  }
+}
+
+/* Whether every Huffman table that a scan header (SOS payload, n bytes) uses
+ * has been defined: stb_image decodes with an undefined table's uninitialised
+ * memory (found by fuzz_image).  Baseline scans use a DC and an AC table per
+ * component; progressive ones the DC table in a first DC scan (Ss = 0, Ah =
+ * 0) and the AC table in AC scans (Ss > 0). */
+static bool jpeg_scan_tables_defined(const unsigned char *seg, size_t n, bool progressive, unsigned defined)
+{
+  if (n < 1 || n < 1 + 2 * (size_t)seg[0] + 3) return true; /* malformed: stb_image refuses it */
+  size_t ns = seg[0];
+  unsigned ss = seg[1 + 2 * ns], ah = seg[3 + 2 * ns] >> 4;
+  bool dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss > 0;
+  for (size_t c = 0; c < ns; c++) {
+    unsigned td = seg[2 + 2 * c] >> 4, ta = seg[2 + 2 * c] & 15;
+    if (dc && (td > 3 || !(defined >> td & 1))) return false;
+    if (ac && (ta > 3 || !(defined >> (4 + ta) & 1))) return false;
+  }
+  return true;
+}
+
 /* Walks JPEG markers from SOI to EOI, skipping entropy-coded data after each
  * SOS; *w, *h from the first frame header (SOFn), 0 if none. */
 static onyx_status check_jpeg(const unsigned char *b, size_t size, const char *name, uint32_t *w, uint32_t *h)
 {
   size_t i = 2;
+  unsigned tables = 0; /* Huffman tables defined so far */
+  bool progressive = false;
   *w = *h = 0;
   while (i < size) {
     if (b[i] != 0xff)
@@ -54,7 +90,12 @@ static onyx_status check_jpeg(const unsigned char *b, size_t size, const char *n
     if (sof && len >= 7 && !*w && !*h) {
       *h = be16(b + i + 3);
       *w = be16(b + i + 5);
+      progressive = m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce;
     }
+    if (m == 0xc4) jpeg_dht_tables(b + i + 2, len - 2, &tables);
+    if (m == 0xda && !jpeg_scan_tables_defined(b + i + 2, len - 2, progressive, tables))
+      return onyx_error(ONYX_ERR_PARSE, "'%s': corrupt JPEG (a scan at byte %zu uses a Huffman table that is not defined)",
+                        name, i - 2);
     i += len;
     if (m == 0xda) { /* SOS: entropy-coded data runs to the next real marker */
       while (i + 1 < size && !(b[i] == 0xff && b[i + 1] != 0x00 && !(b[i + 1] >= 0xd0 && b[i + 1] <= 0xd7)))

@@ -108,6 +108,10 @@ args)
     "$onyx" info "$good" --shapes input:1x1x1x1x1x1x1x1x1x1
   expect_fail info_missing_file "does_not_exist.onnx" -- "$onyx" info "$work/does_not_exist.onnx"
   expect_ok info_good "$onyx" info "$good" --shapes input:3x4x4
+  # sizes past 2^64 bytes, infinite or NaN (found by fuzz_cli: the conversion was undefined)
+  for ws in 1e30 44444444444444444444G inf nan -1M; do
+    expect_fail "build_workspace_$ws" "bad --workspace '$ws'" -- "$onyx" build "$good" -o "$work/x.engine" --workspace "$ws"
+  done
   ;;
 run)
   if ! has_command run; then
