@@ -416,6 +416,11 @@ static onyx_status load_node(const Onnx__NodeProto *np, int index, ir_graph *g)
   }
   /* inputs are resolved after all outputs are known (the file need not be sorted) */
   for (int i = 0; i < n.n_in; i++) n.in[i] = -1;
+  /* every op onyx supports has a required first output (later ones may be optional) */
+  if (n.n_out < 1 || !np->output[0] || !np->output[0][0]) {
+    st = onyx_error(ONYX_ERR_INVALID_MODEL, "%s: its first output has no name", desc);
+    goto fail;
+  }
   for (int i = 0; i < n.n_out; i++) {
     const char *name = np->output[i];
     n.out[i] = -1;
