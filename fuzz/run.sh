@@ -5,6 +5,8 @@
 #     --build DIR   the ONYX_FUZZ tree (default build-fuzz)
 #     --time S      seconds per target (default 40; env ONYX_FUZZ_TIME)
 #     --work DIR    where each target's growing corpus, crash artifacts and log go
+#   ONYX_FUZZ_SEED  libFuzzer's seed (default 1, so CI explores the same way each time; vary it,
+#                   and run longer, to find new inputs)
 #                   (default DIR/fuzz-work; the seed corpus in fuzz/corpus is never written)
 #     TARGET        onnx engine npy image cli (default: all)
 # Exits non-zero if any target crashes, leaks, times out (10 s per input) or
@@ -45,7 +47,7 @@ for t in "${targets[@]}"; do
   [[ -d $root/fuzz/regressions/$t ]] && seeds+=("$root/fuzz/regressions/$t")
   # shellcheck disable=SC2086
   (cd "$dir" && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    "$exe" -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
+    "$exe" -max_total_time="$secs" -seed="${ONYX_FUZZ_SEED:-1}" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
     -close_fd_mask=3 -print_final_stats=1 -artifact_prefix="$dir/" ${ONYX_FUZZ_FLAGS:-} \
     "$dir/corpus" "${seeds[@]}") >"$log" 2>&1
   rc=$?
