@@ -1,26 +1,17 @@
 # Extra elementwise cases with NumPy references (ONNX backend-test layout).
-import numpy as np, onnx, os, shutil
-from onnx import helper, numpy_helper, TensorProto as TP
 import sys
-root=sys.argv[1]; shutil.rmtree(root, ignore_errors=True); os.makedirs(root)
+
+import numpy as np
+from onnx import TensorProto as TP
+
+from ew_case import fresh_root, write_case
+
+root = fresh_root(sys.argv[1])
 rng=np.random.default_rng(0)
-def case(name, op, inputs, outputs, attrs={}, opset=13, consts={}, in_names=None):
-    # inputs: list of (name, array or None for omitted); outputs: list of (name, expected array)
-    names=[n for n,_ in inputs]
-    node=helper.make_node(op, names, [n for n,_ in outputs], **attrs)
-    ginputs=[helper.make_tensor_value_info(n, onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[a.dtype], a.shape) for n,a in inputs if n and n not in consts]
-    inits=[numpy_helper.from_array(consts[n], n) for n in consts]
-    gouts=[helper.make_tensor_value_info(n, onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[a.dtype], a.shape) for n,a in outputs]
-    g=helper.make_graph([node], name, ginputs, gouts, initializer=inits)
-    m=helper.make_model(g, opset_imports=[helper.make_opsetid('', opset)])
-    d=f'{root}/test_{name}'; os.makedirs(d+'/test_data_set_0')
-    onnx.save(m, d+'/model.onnx')
-    k=0
-    for n,a in inputs:
-        if n and n not in consts:
-            open(f'{d}/test_data_set_0/input_{k}.pb','wb').write(numpy_helper.from_array(a).SerializeToString()); k+=1
-    for i,(n,a) in enumerate(outputs):
-        open(f'{d}/test_data_set_0/output_{i}.pb','wb').write(numpy_helper.from_array(a).SerializeToString())
+def case(name, op, inputs, outputs, attrs={}, opset=13, consts={}):
+    write_case(root, name, op, inputs, outputs, attrs, opset, consts, expected=True)
+
+
 f32=lambda *s: rng.standard_normal(s).astype(np.float32)
 a=f32(2,3,64,64); b=f32(1,3,1,1); case('add_bias', 'Add', [('a',a),('b',b)], [('y',a+b)])
 a=f32(4,1,300); b=f32(1,50,1); case('mul_outer', 'Mul', [('a',a),('b',b)], [('y',a*b)])
