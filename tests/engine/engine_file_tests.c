@@ -13,16 +13,8 @@
 #include "common/util.h"
 #include "onyx.h"
 
-static int failures;
-#define CHECK(c, ...)                             \
-  do {                                            \
-    if (!(c)) {                                   \
-      failures++;                                 \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      printf(__VA_ARGS__);                        \
-      printf("\n");                               \
-    }                                             \
-  } while (0)
+
+#include "../unit/check.h"
 
 static int write_file(const char *path, const void *data, size_t n)
 {
@@ -49,25 +41,25 @@ int main(int argc, char **argv)
   onyx_engine *e = NULL;
   onyx_status st = onyx_engine_inspect(argv[1], &e);
 #ifdef ONYX_HAVE_CUDA
-  CHECK(st == ONYX_OK, "inspect: %s", onyx_last_error());
+  CHECKF(st == ONYX_OK, "inspect: %s", onyx_last_error());
   if (e) {
-    CHECK(strstr(onyx_engine_target(e), "H200") != NULL, "target '%s'", onyx_engine_target(e));
-    CHECK(onyx_engine_precision(e) == ONYX_PRECISION_FP16, "precision %d", (int)onyx_engine_precision(e));
-    CHECK(onyx_engine_num_inputs(e) == 1 && onyx_engine_num_outputs(e) == 1, "bindings");
-    CHECK(onyx_engine_num_layers(e) >= 4, "%d layers", onyx_engine_num_layers(e));
+    CHECKF(strstr(onyx_engine_target(e), "H200") != NULL, "target '%s'", onyx_engine_target(e));
+    CHECKF(onyx_engine_precision(e) == ONYX_PRECISION_FP16, "precision %d", (int)onyx_engine_precision(e));
+    CHECKF(onyx_engine_num_inputs(e) == 1 && onyx_engine_num_outputs(e) == 1, "bindings");
+    CHECKF(onyx_engine_num_layers(e) >= 4, "%d layers", onyx_engine_num_layers(e));
     int fused = 0;
     for (int i = 0; i < onyx_engine_num_layers(e); i++) {
       onyx_layer_info li;
-      CHECK(onyx_engine_layer(e, i, &li) == ONYX_OK, "layer %d", i);
+      CHECKF(onyx_engine_layer(e, i, &li) == ONYX_OK, "layer %d", i);
       fused += strcmp(li.op_type, "FusedConv") == 0 && strstr(li.name, " + ") != NULL;
     }
-    CHECK(fused == 2, "%d fused convs named with ' + '", fused);
+    CHECKF(fused == 2, "%d fused convs named with ' + '", fused);
     onyx_tensor_info ti;
     onyx_engine_input(e, 0, &ti);
-    CHECK(!strcmp(ti.name, "Input3") && ti.dtype == ONYX_DTYPE_FLOAT, "input %s", ti.name);
+    CHECKF(!strcmp(ti.name, "Input3") && ti.dtype == ONYX_DTYPE_FLOAT, "input %s", ti.name);
     onyx_context *c = NULL;
     st = onyx_context_create(e, &c);
-    CHECK(st != ONYX_OK && strstr(onyx_last_error(), "inspection"), "a context from an inspected engine: %s",
+    CHECKF(st != ONYX_OK && strstr(onyx_last_error(), "inspection"), "a context from an inspected engine: %s",
           onyx_last_error());
     onyx_engine_free(e);
   }
@@ -75,13 +67,13 @@ int main(int argc, char **argv)
   e = NULL;
   st = onyx_engine_load(argv[1], &e);
   if (!onyx_cuda_available())
-    CHECK(st == ONYX_ERR_UNSUPPORTED && strstr(onyx_last_error(), "GPU"), "load without a GPU: %s",
+    CHECKF(st == ONYX_ERR_UNSUPPORTED && strstr(onyx_last_error(), "GPU"), "load without a GPU: %s",
           onyx_last_error());
   else if (st != ONYX_OK)
-    CHECK(strstr(onyx_last_error(), "does not match"), "load on another GPU: %s", onyx_last_error());
+    CHECKF(strstr(onyx_last_error(), "does not match"), "load on another GPU: %s", onyx_last_error());
   onyx_engine_free(e);
 #else
-  CHECK(st == ONYX_ERR_UNSUPPORTED, "a build without CUDA refuses engines");
+  CHECKF(st == ONYX_ERR_UNSUPPORTED, "a build without CUDA refuses engines");
 #endif
   /* 3. every truncation and a sample of corruptions: refused with a message */
   char path[4096];
@@ -93,7 +85,7 @@ int main(int argc, char **argv)
     st = onyx_engine_inspect(path, &e);
     cases++;
     if (st != ONYX_OK && onyx_last_error()[0]) refused++;
-    else CHECK(0, "truncated at %zu bytes: accepted", cut);
+    else CHECKF(0, "truncated at %zu bytes: accepted", cut);
     onyx_engine_free(e);
   }
   unsigned char *bad = malloc(size);
@@ -105,13 +97,13 @@ int main(int argc, char **argv)
     st = onyx_engine_inspect(path, &e);
     cases++;
     if (st != ONYX_OK && onyx_last_error()[0]) refused++;
-    else CHECK(0, "byte %zu flipped: accepted", at);
+    else CHECKF(0, "byte %zu flipped: accepted", at);
     onyx_engine_free(e);
   }
   remove(path);
   free(bad);
   free(buf);
   printf("%d damaged files, %d refused\n", cases, refused);
-  printf("%s\n", failures ? "engine file: FAILED" : "engine file: all checks passed");
-  return failures ? 1 : 0;
+  printf("%s\n", check_failures_ ? "engine file: FAILED" : "engine file: all checks passed");
+  return check_failures_ ? 1 : 0;
 }

@@ -6,16 +6,8 @@
 
 #include "engine/memplan.h"
 
-static int failures;
-#define CHECK(c, ...)                          \
-  do {                                         \
-    if (!(c)) {                                \
-      failures++;                              \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      printf(__VA_ARGS__);                     \
-      printf("\n");                            \
-    }                                          \
-  } while (0)
+
+#include "../unit/check.h"
 
 static int valid(const memplan_item *it, int n, size_t arena)
 {
@@ -37,20 +29,20 @@ int main(void)
   memplan_item chain[10];
   for (int i = 0; i < 10; i++) chain[i] = (memplan_item){.size = 1000, .first = i, .last = i + 1};
   size_t arena;
-  CHECK(memplan_assign(chain, 10, &arena) == ONYX_OK, "assign");
-  CHECK(valid(chain, 10, arena), "chain plan overlaps");
-  CHECK(arena == 2 * 1024, "chain arena %zu, expected 2048", arena);
+  CHECKF(memplan_assign(chain, 10, &arena) == ONYX_OK, "assign");
+  CHECKF(valid(chain, 10, arena), "chain plan overlaps");
+  CHECKF(arena == 2 * 1024, "chain arena %zu, expected 2048", arena);
 
   /* all alive at once: no sharing */
   memplan_item all[5];
   for (int i = 0; i < 5; i++) all[i] = (memplan_item){.size = 300 + 10 * (size_t)i, .first = 0, .last = 4};
-  CHECK(memplan_assign(all, 5, &arena) == ONYX_OK && valid(all, 5, arena), "all-alive plan");
-  CHECK(arena == 5 * 512, "all-alive arena %zu", arena);
+  CHECKF(memplan_assign(all, 5, &arena) == ONYX_OK && valid(all, 5, arena), "all-alive plan");
+  CHECKF(arena == 5 * 512, "all-alive arena %zu", arena);
 
   /* zero-size items take no space */
   memplan_item z[2] = {{.size = 0, .first = 0, .last = 1}, {.size = 1, .first = 0, .last = 1}};
-  CHECK(memplan_assign(z, 2, &arena) == ONYX_OK && arena == MEMPLAN_ALIGN, "zero-size arena %zu", arena);
-  CHECK(memplan_assign(NULL, 0, &arena) == ONYX_OK && arena == 0, "empty plan");
+  CHECKF(memplan_assign(z, 2, &arena) == ONYX_OK && arena == MEMPLAN_ALIGN, "zero-size arena %zu", arena);
+  CHECKF(memplan_assign(NULL, 0, &arena) == ONYX_OK && arena == 0, "empty plan");
 
   /* random lifetimes: always valid, never worse than no sharing */
   srand(12345);
@@ -63,10 +55,10 @@ int main(void)
       it[i] = (memplan_item){.size = (size_t)(rand() % 5000), .first = a, .last = b};
       total += (it[i].size + MEMPLAN_ALIGN - 1) / MEMPLAN_ALIGN * MEMPLAN_ALIGN;
     }
-    CHECK(memplan_assign(it, n, &arena) == ONYX_OK, "assign %d", trial);
-    CHECK(valid(it, n, arena), "random plan %d overlaps", trial);
-    CHECK(arena <= total, "random plan %d uses %zu > %zu", trial, arena, total);
+    CHECKF(memplan_assign(it, n, &arena) == ONYX_OK, "assign %d", trial);
+    CHECKF(valid(it, n, arena), "random plan %d overlaps", trial);
+    CHECKF(arena <= total, "random plan %d uses %zu > %zu", trial, arena, total);
   }
-  printf("%s\n", failures ? "memplan: FAILED" : "memplan: all checks passed");
-  return failures ? 1 : 0;
+  printf("%s\n", check_failures_ ? "memplan: FAILED" : "memplan: all checks passed");
+  return check_failures_ ? 1 : 0;
 }

@@ -10,16 +10,8 @@
 #include "engine/precision.h"
 #include "runtime/model.h"
 
-static int failures;
-#define CHECK(c, ...)                                  \
-  do {                                                 \
-    if (!(c)) {                                        \
-      failures++;                                      \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);      \
-      printf(__VA_ARGS__);                             \
-      printf("\n");                                    \
-    }                                                  \
-  } while (0)
+
+#include "../unit/check.h"
 
 static const ir_node *find_node(const ir_graph *g, const char *name)
 {
@@ -54,7 +46,7 @@ static onyx_model *build(void)
   onyx_model *m = NULL;
   onyx_status st = mb_load(b, &m);
   mb_free(b);
-  CHECK(st == ONYX_OK, "load: %s", onyx_last_error());
+  CHECKF(st == ONYX_OK, "load: %s", onyx_last_error());
   return m;
 }
 
@@ -65,41 +57,41 @@ int main(void)
   ir_graph *g = ir_graph_clone(m->g);
   cpu_ctx cpu;
   cpu_ctx_init(&cpu, 1);
-  CHECK(graph_prepare(g, &cpu) == ONYX_OK, "prepare: %s", onyx_last_error());
+  CHECKF(graph_prepare(g, &cpu) == ONYX_OK, "prepare: %s", onyx_last_error());
   precision_report r;
-  CHECK(precision_convert_fp16(g, &r) == ONYX_OK, "convert: %s", onyx_last_error());
+  CHECKF(precision_convert_fp16(g, &r) == ONYX_OK, "convert: %s", onyx_last_error());
 
   /* graph I/O stays FLOAT */
-  CHECK(g->tensors[g->inputs[0]].dtype == ONYX_DTYPE_FLOAT, "input dtype");
-  CHECK(g->tensors[g->outputs[0]].dtype == ONYX_DTYPE_FLOAT, "output dtype");
+  CHECKF(g->tensors[g->inputs[0]].dtype == ONYX_DTYPE_FLOAT, "input dtype");
+  CHECKF(g->tensors[g->outputs[0]].dtype == ONYX_DTYPE_FLOAT, "output dtype");
   /* conv1 and relu run in FP16 */
   const ir_node *c1 = find_node(g, "conv1"), *c2 = find_node(g, "conv2");
-  CHECK(c1 && g->tensors[c1->in[0]].dtype == ONYX_DTYPE_FLOAT16, "conv1 reads FLOAT16 x (through a Cast)");
-  CHECK(c1 && g->tensors[c1->in[1]].dtype == ONYX_DTYPE_FLOAT16, "conv1's weights are FLOAT16");
-  CHECK(c1 && g->tensors[c1->out[0]].dtype == ONYX_DTYPE_FLOAT16, "conv1 writes FLOAT16");
+  CHECKF(c1 && g->tensors[c1->in[0]].dtype == ONYX_DTYPE_FLOAT16, "conv1 reads FLOAT16 x (through a Cast)");
+  CHECKF(c1 && g->tensors[c1->in[1]].dtype == ONYX_DTYPE_FLOAT16, "conv1's weights are FLOAT16");
+  CHECKF(c1 && g->tensors[c1->out[0]].dtype == ONYX_DTYPE_FLOAT16, "conv1 writes FLOAT16");
   /* conv2's weights overflow: it stays FP32, reading relu's FLOAT16 output through a Cast */
-  CHECK(r.n_fp32_layers == 1 && !strcmp(r.fp32_layers[0], "conv2"), "fp32 layers: %d (%s)", r.n_fp32_layers,
+  CHECKF(r.n_fp32_layers == 1 && !strcmp(r.fp32_layers[0], "conv2"), "fp32 layers: %d (%s)", r.n_fp32_layers,
         r.n_fp32_layers ? r.fp32_layers[0] : "");
-  CHECK(c2 && g->tensors[c2->in[1]].dtype == ONYX_DTYPE_FLOAT, "conv2 keeps FLOAT weights");
-  CHECK(c2 && g->tensors[c2->in[0]].dtype == ONYX_DTYPE_FLOAT, "conv2 reads FLOAT");
-  CHECK(c2 && ((const float *)g->tensors[c2->in[1]].data)[3] == 1e6f, "conv2's weights unchanged");
+  CHECKF(c2 && g->tensors[c2->in[1]].dtype == ONYX_DTYPE_FLOAT, "conv2 keeps FLOAT weights");
+  CHECKF(c2 && g->tensors[c2->in[0]].dtype == ONYX_DTYPE_FLOAT, "conv2 reads FLOAT");
+  CHECKF(c2 && ((const float *)g->tensors[c2->in[1]].data)[3] == 1e6f, "conv2's weights unchanged");
   /* casts: x -> fp16, relu's output -> fp32; conv2 writes y directly */
-  CHECK(count_op(g, ONYX_OP_CAST) == 2, "%d Casts, expected 2", count_op(g, ONYX_OP_CAST));
-  CHECK(r.casts_added == 2, "report: %d casts", r.casts_added);
+  CHECKF(count_op(g, ONYX_OP_CAST) == 2, "%d Casts, expected 2", count_op(g, ONYX_OP_CAST));
+  CHECKF(r.casts_added == 2, "report: %d casts", r.casts_added);
   /* the subnormal weight is counted and its layer named */
-  CHECK(r.subnormal == 1 && r.n_subnormal_layers == 1 && !strcmp(r.subnormal_layers[0], "conv1"),
+  CHECKF(r.subnormal == 1 && r.n_subnormal_layers == 1 && !strcmp(r.subnormal_layers[0], "conv1"),
         "subnormal %lld in %d layers", (long long)r.subnormal, r.n_subnormal_layers);
-  CHECK(r.weights_converted == 108, "converted %lld weights", (long long)r.weights_converted);
+  CHECKF(r.weights_converted == 108, "converted %lld weights", (long long)r.weights_converted);
   /* still a valid, sorted graph: every input produced before its reader */
   for (int i = 0; i < g->n_nodes; i++)
     for (int k = 0; k < g->nodes[i].n_in; k++) {
       int t = g->nodes[i].in[k];
-      CHECK(t < 0 || g->tensors[t].producer < i, "node %s reads %s before it is made", g->nodes[i].name,
+      CHECKF(t < 0 || g->tensors[t].producer < i, "node %s reads %s before it is made", g->nodes[i].name,
             g->tensors[t].name);
     }
   cpu_ctx_free(&cpu);
   ir_graph_free(g);
   onyx_model_free(m);
-  printf("%s\n", failures ? "precision: FAILED" : "precision: all checks passed");
-  return failures ? 1 : 0;
+  printf("%s\n", check_failures_ ? "precision: FAILED" : "precision: all checks passed");
+  return check_failures_ ? 1 : 0;
 }

@@ -21,6 +21,18 @@ static int check_count_;
     }                                                                       \
   } while (0)
 
+/* CHECK with a printf-style explanation of the failure. */
+#define CHECKF(cond, ...)                                                    \
+  do {                                                                       \
+    check_count_++;                                                          \
+    if (!(cond)) {                                                           \
+      fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                          \
+      fputc('\n', stderr);                                                  \
+      check_failures_++;                                                     \
+    }                                                                        \
+  } while (0)
+
 #define CHECK_EQ_I64(a, b)                                                                      \
   do {                                                                                          \
     int64_t va_ = (int64_t)(a), vb_ = (int64_t)(b);                                             \
