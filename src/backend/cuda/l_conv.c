@@ -52,6 +52,11 @@
 
 #define CONV_WS_ALIGN 256
 #define TACTIC_MATH_SHIFT 256
+/* Tactic = algo + TACTIC_MATH_SHIFT * math + TACTIC_FLAG_SHIFT * flags. */
+#define TACTIC_FLAG_SHIFT 65536
+#define FLAG_FUSED 1 /* bias, Z and ReLU/identity inside cudnnConvolutionBiasActivationForward */
+#define FLAG_CPAD 2  /* input channels padded with zeros to a multiple of CPAD_ALIGN */
+#define CPAD_ALIGN 8
 
 typedef struct conv_state {
   bool transpose, half, empty;
@@ -68,11 +73,17 @@ typedef struct conv_state {
   bool staged;
   size_t stage_bytes; /* rounded up to CONV_WS_ALIGN */
   int64_t stage_n, stage_c, stage_dims[3], data_dims[3], off[3];
+  /* channel padding: X (staged) and W (wpad, owned) padded with zero channels to cpad */
+  int64_t cpad, in_c, pad_pixels;
+  void *wpad;
   /* epilogue */
   int64_t batch, out_c, out_inner;
   const void *bias;
   const void *z;
   cuda_act act;
+  bool fused; /* bias, Z and ReLU/identity inside cuDNN's fused call */
+  cudnnTensorDescriptor_t bd;
+  cudnnActivationDescriptor_t ad;
 } conv_state;
 
 static cudnnDataType_t cudnn_type(bool half) { return half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
@@ -138,13 +149,17 @@ static void conv_release(cuda_layer *L)
   if (s->yd) cudnnDestroyTensorDescriptor(s->yd);
   if (s->wd) cudnnDestroyFilterDescriptor(s->wd);
   if (s->cd) cudnnDestroyConvolutionDescriptor(s->cd);
+  if (s->bd) cudnnDestroyTensorDescriptor(s->bd);
+  if (s->ad) cudnnDestroyActivationDescriptor(s->ad);
+  if (s->wpad) cudaFree(s->wpad);
   free(s);
   L->state = NULL;
 }
 
-/* Filter and convolution descriptors; pads are the symmetric pads handed to cuDNN. */
-static onyx_status make_conv_desc(const cuda_layer *L, conv_state *s, const ir_tensor *w, int64_t group,
-                                  const nn_geom *gm, const int64_t *pads)
+/* Filter and convolution descriptors; pads are the symmetric pads handed to cuDNN; cin is the
+ * filter's channel count as cuDNN sees it (w's own, or the padded one). */
+static onyx_status make_conv_desc(const cuda_layer *L, conv_state *s, const ir_tensor *w, int64_t cin,
+                                  int64_t group, const nn_geom *gm, const int64_t *pads)
 {
   const int nsp = gm->nsp, nk = s->nd - 2;
   int64_t k[3], pd[3], st[3], dl[3];
@@ -153,9 +168,9 @@ static onyx_status make_conv_desc(const cuda_layer *L, conv_state *s, const ir_t
   lift(nsp, gm->strides, 1, st);
   lift(nsp, gm->dilations, 1, dl);
   int fdims[5], ipad[3], istr[3], idil[3];
-  if (!fits_int(w->dims[0]) || !fits_int(w->dims[1]) || !fits_int(group))
+  if (!fits_int(w->dims[0]) || !fits_int(cin) || !fits_int(group))
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "weight extents exceed cuDNN's int range");
-  fdims[0] = (int)w->dims[0], fdims[1] = (int)w->dims[1];
+  fdims[0] = (int)w->dims[0], fdims[1] = (int)cin;
   for (int i = 0; i < nk; i++) {
     if (!fits_int(k[i]) || !fits_int(pd[i]) || !fits_int(st[i]) || !fits_int(dl[i]))
       return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "window attributes exceed cuDNN's int range");
@@ -224,7 +239,7 @@ static onyx_status find_algos(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
   size_t bytes = s->stage_bytes + max_ws;
   if (bytes) CUDA_CHECK(cudaMalloc(&buf, bytes));
   void *stage = buf, *ws = max_ws ? (char *)buf + s->stage_bytes : NULL;
-  const void *w = L->in[1].ptr;
+  const void *w = s->wpad ? s->wpad : L->in[1].ptr;
   int got = 0;
   cudnnStatus_t st;
   if (s->transpose) {
@@ -236,7 +251,7 @@ static onyx_status find_algos(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
       c[i] = (conv_cand){perf[i].algo, perf[i].status, perf[i].memory, perf[i].mathType, perf[i].time};
   } else {
     cudnnConvolutionFwdAlgoPerf_t perf[MAX_CANDS];
-    const void *x = s->staged ? stage : L->in[0].ptr;
+    const void *x = s->staged || s->cpad ? stage : L->in[0].ptr;
     st = cudnnFindConvolutionForwardAlgorithmEx(ctx->cudnn, s->xd, x, s->wd, w, s->cd, s->yd, L->out[0].ptr,
                                                 algo_count(s), &got, perf, ws, max_ws);
     for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < got; i++)
@@ -303,7 +318,8 @@ static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
   const size_t limit = L->opts->workspace_limit;
   bool recorded = !L->tune && L->tactic != CUDA_TACTIC_UNSET;
   if (recorded) {
-    int64_t a = L->tactic % TACTIC_MATH_SHIFT, m = L->tactic / TACTIC_MATH_SHIFT;
+    int64_t a = L->tactic % TACTIC_MATH_SHIFT, m = L->tactic % TACTIC_FLAG_SHIFT / TACTIC_MATH_SHIFT;
+    s->fused = L->tactic >= 0 && (L->tactic / TACTIC_FLAG_SHIFT & FLAG_FUSED);
     if (L->tactic < 0 || a >= algo_count(s) || !math_ok(L, s, (cudnnMathType_t)m) ||
         (!s->half && !L->opts->allow_tf32 && approximate_algo(s, (int)a)))
       return cuda_layer_error(L, ONYX_ERR_INVALID_ARG,
@@ -341,7 +357,7 @@ static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
                             "cuDNN algorithm %s needs %zu bytes of workspace (limit %zu)",
                             algo_name(s, s->algo), s->lib_ws, limit);
-  L->tactic = (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math;
+  L->tactic = (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math + TACTIC_FLAG_SHIFT * (s->cpad ? FLAG_CPAD : 0);
   return ONYX_OK;
 }
 
@@ -372,6 +388,24 @@ static onyx_status check_layouts(const cuda_layer *L, conv_state *s, bool allow_
   return ONYX_OK;
 }
 
+/* W (KRSC FP16 on the host) with zero channels up to s->cpad, uploaded into s->wpad. */
+static onyx_status pad_filter(const cuda_layer *L, conv_state *s, const ir_tensor *w)
+{
+  const int64_t M = w->dims[0], C = w->dims[1], RS = w->dims[2] * w->dims[3], cp = s->cpad;
+  if (!w->data || w->dtype != ONYX_DTYPE_FLOAT16)
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "no FP16 host copy of the filter to pad");
+  size_t bytes = (size_t)(M * RS * cp) * sizeof(uint16_t);
+  uint16_t *h = onyx_calloc(1, bytes); /* 0x0000 is +0.0 in FP16 */
+  if (!h) return ONYX_ERR_NO_MEMORY;
+  const uint16_t *src = w->data;
+  for (int64_t i = 0; i < M * RS; i++) memcpy(h + i * cp, src + i * C, (size_t)C * sizeof(uint16_t));
+  cudaError_t e = cudaMalloc(&s->wpad, bytes);
+  if (e == cudaSuccess) e = cudaMemcpy(s->wpad, h, bytes, cudaMemcpyHostToDevice);
+  free(h);
+  if (e != cudaSuccess) return cuda_status(e, "uploading the channel-padded filter", __FILE__, __LINE__);
+  return ONYX_OK;
+}
+
 static onyx_status conv_state_new(cuda_layer *L, conv_state **out)
 {
   conv_state *s = onyx_calloc(1, sizeof(*s));
@@ -381,7 +415,7 @@ static onyx_status conv_state_new(cuda_layer *L, conv_state **out)
   return ONYX_OK;
 }
 
-static onyx_status conv_init(cuda_ctx *ctx, cuda_layer *L)
+static onyx_status conv_setup(cuda_ctx *ctx, cuda_layer *L)
 {
   const ir_node *n = L->node;
   const nn_conv_params *p = n->params;
@@ -436,21 +470,133 @@ static onyx_status conv_init(cuda_ctx *ctx, cuda_layer *L)
     size_t es = s->half ? 2 : 4;
     s->stage_bytes = round_up((size_t)(N * C * onyx_numel(gm.nsp, padded)) * es, CONV_WS_ALIGN);
   }
+  /* Channels-last FP16 with C not a multiple of 8 (a network's first conv: C = 3): cuDNN's
+   * tensor-core kernels want 8, so X is staged with zero channels and W padded alike.
+   * ONYX_CONV_CPAD=0 turns it off at build (for A/B measurements); the choice is recorded in the tactic. */
+  bool cpad_ok = s->nhwc && s->half && p->group == 1 && C % CPAD_ALIGN && !s->staged;
+  bool recorded = !L->tune && L->tactic != CUDA_TACTIC_UNSET;
+  bool cpad = recorded ? L->tactic >= 0 && (L->tactic / TACTIC_FLAG_SHIFT & FLAG_CPAD)
+                       : cpad_ok && !(getenv("ONYX_CONV_CPAD") && !strcmp(getenv("ONYX_CONV_CPAD"), "0"));
+  if (cpad && !cpad_ok)
+    return cuda_layer_error(L, ONYX_ERR_INVALID_ARG, "recorded tactic %lld pads channels where none may be",
+                            (long long)L->tactic);
+  if (cpad) {
+    s->cpad = (C + CPAD_ALIGN - 1) / CPAD_ALIGN * CPAD_ALIGN;
+    s->in_c = C;
+    s->pad_pixels = N * onyx_numel(gm.nsp, gm.in);
+    s->stage_bytes = round_up((size_t)(s->pad_pixels * s->cpad) * sizeof(uint16_t), CONV_WS_ALIGN);
+    ONYX_TRY(pad_filter(L, s, w));
+  }
   int64_t sp[3];
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->xd));
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->yd));
   lift(gm.nsp, s->staged ? padded : gm.in, 1, in_sp);
-  ONYX_TRY(set_tensor(L, s->xd, s, s->nd, N, C, in_sp));
+  ONYX_TRY(set_tensor(L, s->xd, s, s->nd, N, s->cpad ? s->cpad : C, in_sp));
   lift(gm.nsp, gm.out, 1, sp);
   ONYX_TRY(set_tensor(L, s->yd, s, s->nd, N, M, sp));
-  ONYX_TRY(make_conv_desc(L, s, w, p->group, &gm, sym));
+  ONYX_TRY(make_conv_desc(L, s, w, s->cpad ? s->cpad : w->dims[1], p->group, &gm, sym));
   CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, default_math(L, s)));
   ONYX_TRY(check_fwd_shape(L, s, s->xd, N, M, sp));
   ONYX_TRY(choose_algo(ctx, L, s));
   L->workspace = s->stage_bytes + s->lib_ws;
-  snprintf(L->kernel, sizeof(L->kernel), "cudnn:%s%s%s%s", algo_name(s, s->algo),
-           s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->nhwc ? ":nhwc" : "", s->staged ? "+prepad" : "");
+  snprintf(L->kernel, sizeof(L->kernel), "cudnn:%s%s%s%s%s", algo_name(s, s->algo),
+           s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->nhwc ? ":nhwc" : "", s->staged ? "+prepad" : "",
+           s->cpad ? "+cpad8" : "");
   return ONYX_OK;
+}
+
+static onyx_status run_conv(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws, bool fused);
+
+/* Whether cuDNN's fused call (conv + bias + Z, then ReLU or identity) can stand for the conv and
+ * our epilogue: identity only with IMPLICIT_PRECOMP_GEMM, as cuDNN documents. */
+static bool fusable(const conv_state *s)
+{
+  if (s->empty || s->no_channels || s->transpose || s->nd != 4 || !s->bias || !fits_int(s->out_c)) return false;
+  if (s->act.kind == CUDA_ACT_RELU) return true;
+  return s->act.kind == CUDA_ACT_NONE && s->algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+}
+
+static onyx_status fused_descs(conv_state *s)
+{
+  CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->bd));
+  CUDNN_CHECK(
+      cudnnSetTensor4dDescriptor(s->bd, CUDNN_TENSOR_NCHW, cudnn_type(s->half), 1, (int)s->out_c, 1, 1));
+  CUDNN_CHECK(cudnnCreateActivationDescriptor(&s->ad));
+  CUDNN_CHECK(cudnnSetActivationDescriptor(
+      s->ad, s->act.kind == CUDA_ACT_RELU ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY,
+      CUDNN_PROPAGATE_NAN, 0.0));
+  return ONYX_OK;
+}
+
+/* Times the two forms (conv + our epilogue, cuDNN's fused call) on the layer's buffers: the best of
+ * three rounds of five runs each, after a warm-up; *fused_ok is false when cuDNN refuses the fused
+ * call for this configuration. */
+static onyx_status time_fusion(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, float ms[2],
+                               bool *fused_ok)
+{
+  void *ws = NULL;
+  cudaEvent_t ev[2] = {NULL, NULL};
+  size_t bytes = s->stage_bytes + s->lib_ws;
+  onyx_status st = ONYX_OK;
+  *fused_ok = false;
+  if (bytes) CUDA_CHECK(cudaMalloc(&ws, bytes));
+  if (cudaEventCreate(&ev[0]) != cudaSuccess || cudaEventCreate(&ev[1]) != cudaSuccess) {
+    st = onyx_error(ONYX_ERR_BACKEND, "cudaEventCreate failed while timing conv fusion");
+    goto out;
+  }
+  if ((st = run_conv(ctx, L, s, ws, false)) != ONYX_OK) goto out;
+  if (run_conv(ctx, L, s, ws, true) != ONYX_OK) goto out; /* refused: not fused, no error */
+  *fused_ok = true;
+  ms[0] = ms[1] = 1e30f;
+  for (int round = 0; round < 3 && st == ONYX_OK; round++)
+    for (int v = 0; v < 2 && st == ONYX_OK; v++) {
+      float t = 0;
+      cudaEventRecord(ev[0], ctx->stream);
+      for (int i = 0; i < 5 && st == ONYX_OK; i++) st = run_conv(ctx, L, s, ws, v == 1);
+      cudaEventRecord(ev[1], ctx->stream);
+      if (st == ONYX_OK && cudaEventSynchronize(ev[1]) == cudaSuccess &&
+          cudaEventElapsedTime(&t, ev[0], ev[1]) == cudaSuccess && t < ms[v])
+        ms[v] = t;
+    }
+out:
+  if (cudaStreamSynchronize(ctx->stream) != cudaSuccess && st == ONYX_OK)
+    st = onyx_error(ONYX_ERR_BACKEND, "a stream error while timing conv fusion");
+  for (int i = 0; i < 2; i++)
+    if (ev[i]) cudaEventDestroy(ev[i]);
+  if (ws) cudaFree(ws);
+  return st;
+}
+
+/* Sets s->fused: recorded in the tactic, timed against the unfused form when tuning, else off. */
+static onyx_status choose_fusion(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
+{
+  if (!L->tune) { /* s->fused came from the recorded tactic (or stays false) */
+    if (s->fused && !fusable(s))
+      return cuda_layer_error(L, ONYX_ERR_INVALID_ARG, "recorded tactic %lld fuses an epilogue cuDNN cannot",
+                              (long long)L->tactic);
+  } else {
+    s->fused = false;
+    float ms[2];
+    bool ok = false;
+    if (fusable(s)) {
+      ONYX_TRY(fused_descs(s));
+      ONYX_TRY(time_fusion(ctx, L, s, ms, &ok));
+    }
+    s->fused = ok && ms[1] < ms[0];
+    if (s->fused) L->tactic += TACTIC_FLAG_SHIFT * FLAG_FUSED;
+  }
+  if (s->fused && !s->bd) ONYX_TRY(fused_descs(s));
+  if (s->fused) {
+    size_t len = strlen(L->kernel);
+    snprintf(L->kernel + len, sizeof(L->kernel) - len, "+fused_epilogue");
+  }
+  return ONYX_OK;
+}
+
+static onyx_status conv_init(cuda_ctx *ctx, cuda_layer *L)
+{
+  ONYX_TRY(conv_setup(ctx, L));
+  return choose_fusion(ctx, L, L->state);
 }
 
 static onyx_status conv_transpose_init(cuda_ctx *ctx, cuda_layer *L)
@@ -514,7 +660,7 @@ static onyx_status conv_transpose_init(cuda_ctx *ctx, cuda_layer *L)
   lift(gm.nsp, direct ? gm.out : full, 1, out_sp);
   ONYX_TRY(set_tensor(L, s->yd, s, s->nd, N, M, out_sp));
   /* the forward conv this is the adjoint of maps dx (M channels) to dy (C channels); its filter is W */
-  ONYX_TRY(make_conv_desc(L, s, w, p->group, &gm, pads));
+  ONYX_TRY(make_conv_desc(L, s, w, w->dims[1], p->group, &gm, pads));
   CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, default_math(L, s)));
   ONYX_TRY(check_fwd_shape(L, s, s->yd, N, C, in_sp));
   ONYX_TRY(choose_algo(ctx, L, s));
@@ -544,25 +690,42 @@ static onyx_status bias_only(cuda_ctx *ctx, const cuda_layer *L, const conv_stat
   return epilogue(L, s, ctx, s->bias);
 }
 
+/* One forward conv with its epilogue, on ctx->stream, with ws as the workspace (staging first). */
+static onyx_status run_conv(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws, bool fused)
+{
+  const float one = 1.f, zero = 0.f;
+  void *lib_ws = (char *)ws + s->stage_bytes;
+  const void *x = L->in[0].ptr;
+  cudaError_t e = cudaSuccess;
+  if (s->staged)
+    e = cuda_window_copy(ws, x, NULL, s->half, s->stage_n, s->stage_c, s->stage_dims, s->data_dims, s->off,
+                         s->nhwc, ctx->stream);
+  else if (s->cpad)
+    e = cuda_pad_channels_nhwc(ws, x, s->pad_pixels, (int)s->in_c, (int)s->cpad, ctx->stream);
+  if (e != cudaSuccess)
+    return cuda_layer_error(L, ONYX_ERR_BACKEND, "input staging launch failed: %s", cudaGetErrorString(e));
+  if (s->staged || s->cpad) x = ws;
+  const void *w = s->wpad ? s->wpad : L->in[1].ptr;
+  if (fused) { /* y = act(conv(x) + 1 * z + bias); z = y when there is none (scaled by 0) */
+    const float a2 = s->z ? 1.f : 0.f;
+    CUDNN_CHECK(cudnnConvolutionBiasActivationForward(
+        ctx->cudnn, &one, s->xd, x, s->wd, w, s->cd, (cudnnConvolutionFwdAlgo_t)s->algo,
+        s->lib_ws ? lib_ws : NULL, s->lib_ws, &a2, s->yd, s->z ? s->z : L->out[0].ptr, s->bd, s->bias, s->ad,
+        s->yd, L->out[0].ptr));
+    return ONYX_OK;
+  }
+  CUDNN_CHECK(cudnnConvolutionForward(ctx->cudnn, &one, s->xd, x, s->wd, w, s->cd,
+                                      (cudnnConvolutionFwdAlgo_t)s->algo, s->lib_ws ? lib_ws : NULL, s->lib_ws,
+                                      &zero, s->yd, L->out[0].ptr));
+  return epilogue(L, s, ctx, s->bias);
+}
+
 static onyx_status conv_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const conv_state *s = L->state;
   if (s->empty) return ONYX_OK;
   if (s->no_channels) return bias_only(ctx, L, s);
-  const float one = 1.f, zero = 0.f;
-  void *ws = (char *)ctx->workspace + s->stage_bytes;
-  const void *x = L->in[0].ptr;
-  if (s->staged) {
-    cudaError_t e = cuda_window_copy(ctx->workspace, x, NULL, s->half, s->stage_n, s->stage_c, s->stage_dims,
-                                     s->data_dims, s->off, s->nhwc, ctx->stream);
-    if (e != cudaSuccess)
-      return cuda_layer_error(L, ONYX_ERR_BACKEND, "pre-pad launch failed: %s", cudaGetErrorString(e));
-    x = ctx->workspace;
-  }
-  CUDNN_CHECK(cudnnConvolutionForward(ctx->cudnn, &one, s->xd, x, s->wd, L->in[1].ptr, s->cd,
-                                      (cudnnConvolutionFwdAlgo_t)s->algo, s->lib_ws ? ws : NULL, s->lib_ws,
-                                      &zero, s->yd, L->out[0].ptr));
-  return epilogue(L, s, ctx, s->bias);
+  return run_conv(ctx, L, s, ctx->workspace, s->fused);
 }
 
 static onyx_status conv_transpose_enqueue(cuda_ctx *ctx, const cuda_layer *L)
@@ -594,7 +757,7 @@ static onyx_status fused_conv_init(cuda_ctx *ctx, cuda_layer *L)
       [FUSED_ACT_HARD_SWISH] = CUDA_ACT_HARD_SWISH, [FUSED_ACT_HARD_SIGMOID] = CUDA_ACT_HARD_SIGMOID,
       [FUSED_ACT_TANH] = CUDA_ACT_TANH,
   };
-  ONYX_TRY(conv_init(ctx, L));
+  ONYX_TRY(conv_setup(ctx, L));
   const fused_conv_params *p = L->node->params;
   conv_state *s = L->state;
   if ((unsigned)p->act >= FUSED_ACT_COUNT)
@@ -604,7 +767,7 @@ static onyx_status fused_conv_init(cuda_ctx *ctx, cuda_layer *L)
   size_t len = strlen(L->kernel);
   snprintf(L->kernel + len, sizeof(L->kernel) - len, "%s%s%s", s->z ? "+add" : "", p->act ? "+" : "",
            fused_act_name(p->act));
-  return ONYX_OK;
+  return choose_fusion(ctx, L, s);
 }
 
 const cuda_op_impl cuda_conv_impl = {conv_init, conv_enqueue, conv_release};

@@ -68,6 +68,44 @@ cudaError_t conv_epilogue_launch(T *y, const T *bias, const T *z, int64_t outer,
   return cudaGetLastError();
 }
 
+// Channels-last FP16 with channels % 8 == 0: eight channels per thread, 16-byte loads and stores
+// (the general kernel above does one element and a 64-bit division per thread).
+__global__ void conv_epilogue_h8_kernel(uint4 *__restrict__ y, const uint4 *__restrict__ bias,
+                                        const uint4 *__restrict__ z, int64_t vecs, int64_t cvec, cuda_act act)
+{
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < vecs;
+       i += (int64_t)gridDim.x * blockDim.x) {
+    uint4 yv = y[i], bv = make_uint4(0, 0, 0, 0), zv = make_uint4(0, 0, 0, 0);
+    if (bias) bv = bias[i % cvec];
+    if (z) zv = z[i];
+    __half *yh = reinterpret_cast<__half *>(&yv);
+    const __half *bh = reinterpret_cast<const __half *>(&bv), *zh = reinterpret_cast<const __half *>(&zv);
+#pragma unroll
+    for (int k = 0; k < 8; k++)
+      yh[k] = __float2half(activate(__half2float(yh[k]) + __half2float(bh[k]) + __half2float(zh[k]), act));
+    y[i] = yv;
+  }
+}
+
+// dst[p][k] = k < c ? src[p][k] : 0 for cp channels per pixel (FP16, channels-last): the zero
+// channels that make a conv's input channel count a multiple of 8 for cuDNN's tensor-core kernels.
+__global__ void pad_channels_kernel(__half *__restrict__ dst, const __half *__restrict__ src, int64_t pixels,
+                                    int c, int cp)
+{
+  for (int64_t p = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; p < pixels;
+       p += (int64_t)gridDim.x * blockDim.x) {
+    const __half *s = src + p * c;
+    if (cp == 8) {
+      uint4 v = make_uint4(0, 0, 0, 0);
+      __half *h = reinterpret_cast<__half *>(&v);
+      for (int k = 0; k < c; k++) h[k] = s[k];
+      reinterpret_cast<uint4 *>(dst)[p] = v;
+    } else {
+      for (int k = 0; k < cp; k++) dst[p * cp + k] = k < c ? s[k] : __float2half(0.f);
+    }
+  }
+}
+
 struct win3 {
   int64_t dd[3], sd[3], off[3];
 };
@@ -139,6 +177,15 @@ extern "C" cudaError_t cuda_conv_epilogue(void *y, const void *bias, const void 
                                           int64_t channels, int64_t inner, cuda_act act, bool channels_last,
                                           cudaStream_t stream)
 {
+  const uintptr_t align = (uintptr_t)y | (uintptr_t)bias | (uintptr_t)z;
+  if (fp16 && channels_last && channels % 8 == 0 && align % 16 == 0) {
+    const int64_t vecs = outer * channels * inner / 8;
+    if (vecs <= 0) return cudaSuccess;
+    const int block = 256;
+    conv_epilogue_h8_kernel<<<grid_for(vecs, block), block, 0, stream>>>(
+        (uint4 *)y, (const uint4 *)bias, (const uint4 *)z, vecs, channels / 8, act);
+    return cudaGetLastError();
+  }
   if (fp16)
     return conv_epilogue_launch((__half *)y, (const __half *)bias, (const __half *)z, outer, channels, inner,
                                 act, channels_last, stream);
@@ -164,4 +211,14 @@ extern "C" cudaError_t cuda_broadcast2d(void *y, const void *c, bool fp16, int64
 {
   if (fp16) return broadcast2d_launch((__half *)y, (const __half *)c, m, n, rs, cs, scale, stream);
   return broadcast2d_launch((float *)y, (const float *)c, m, n, rs, cs, scale, stream);
+}
+
+extern "C" cudaError_t cuda_pad_channels_nhwc(void *dst, const void *src, int64_t pixels, int c, int cp,
+                                              cudaStream_t stream)
+{
+  if (pixels <= 0) return cudaSuccess;
+  const int block = 256;
+  pad_channels_kernel<<<grid_for(pixels, block), block, 0, stream>>>((__half *)dst, (const __half *)src, pixels,
+                                                                     c, cp);
+  return cudaGetLastError();
 }

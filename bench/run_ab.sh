@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A quick A/B for one optimisation, in one device call (needs .devrun from scripts/device/prepare.sh):
+# correctness first (CUDA vs CPU on the real and torchvision models, conv/gemm layers, channels-last
+# tests), then ResNet18 FP16 at batch 1/32/256 built normally and with the knob in $AB_ENV
+# (e.g. ONYX_CONV_CPAD=0), YOLOv8n FP16 batch 1, a per-layer profile at batch 256 and
+# torch.compile (reduce-overhead) beside it.  Lines of JSON in $OUT/results.jsonl.
+#   AB_ENV=ONYX_CONV_CPAD=0 bench/run_ab.sh
+set -uo pipefail
+out=${OUT:-/tmp/onyx-ab}
+mkdir -p "$out"
+run=/tmp/onyx-devrun
+mkdir -p $run && tar xJf .devrun/payload.tar.xz -C $run && cp -r .devrun/data $run/
+export LD_LIBRARY_PATH=$run/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+export OMP_WAIT_POLICY=PASSIVE
+work=/tmp/onyx-ab-data
+mkdir -p $work
+[[ -f $run/data/models.tar.xz ]] && tar xJf $run/data/models.tar.xz -C $work
+cp models/mobilenetv2_fp32_from_qdq.onnx $work/
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+$run/bin/onyx_models_cuda --shapes input:1x3x224x224 $work/*.onnx >"$out/models.log" 2>&1
+echo "models rc=$? $(tail -n 1 "$out/models.log")"
+python3 tests/cuda/export_torchvision.py $work/tv >"$out/export.log" 2>&1
+$run/bin/onyx_models_cuda $work/tv/*.onnx >"$out/torchvision.log" 2>&1
+echo "torchvision rc=$? $(tail -n 1 "$out/torchvision.log")"
+$run/bin/onyx_conv_gemm_tests >"$out/conv_gemm.log" 2>&1; echo "conv_gemm rc=$? $(tail -n 1 "$out/conv_gemm.log")"
+$run/bin/onyx_nhwc_tests >"$out/nhwc.log" 2>&1; echo "nhwc rc=$? $(tail -n 1 "$out/nhwc.log")"
+res=$out/results.jsonl
+: >"$res"
+python3 bench/torch_baseline.py --export $work/resnet18.onnx 2>"$out/export.log" || tail "$out/export.log"
+for b in 1 32 256; do
+  $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch $b --name resnet18 >>"$res" 2>>"$out/onyx.log"
+  [[ -n ${AB_ENV:-} ]] && env $AB_ENV $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch $b \
+    --name resnet18 --engine-label "onyx[$AB_ENV]" >>"$res" 2>>"$out/onyx.log"
+done
+$run/bin/onyx_gpu_bench $work/resnet18.onnx --fp32 --batch 1 --name resnet18 >>"$res" 2>>"$out/onyx.log"
+$run/bin/onyx_gpu_bench $work/yolov8n_fp32_from_int8.onnx --fp16 --batch 1 --name yolov8n >>"$res" 2>>"$out/onyx.log"
+$run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch 256 --iters 50 --name resnet18 --profile \
+  >/dev/null 2>"$out/profile.log"
+timeout 240 python3 bench/torch_baseline.py --modes reduce-overhead --batches 1,256 >>"$res" 2>"$out/torch.log" ||
+  tail -5 "$out/torch.log"
+python3 - "$res" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+for r in sorted(rows, key=lambda r: (r['model'], r['precision'], r['batch'], r['engine'])):
+    print(f"{r['model']:9} {r['precision']:5} {r['batch']:>5}  {r['engine']:26} {r['median_ms']:>9.4f} ms "
+          f"{r['images_per_s']:>10.1f}/s {r.get('build_s', r.get('compile_s', 0)):>7.2f} s")
+PY
+grep -vE "^\s*$" "$out/profile.log" | head -40
