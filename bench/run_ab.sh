@@ -2,9 +2,9 @@
 # A quick A/B for one optimisation, in one device call (needs .devrun from scripts/device/prepare.sh):
 # correctness first (CUDA vs CPU on the real and torchvision models, conv/gemm layers, channels-last
 # tests), then ResNet18 FP16 at batch 1/32/256 built normally and with the knob in $AB_ENV
-# (e.g. ONYX_CONV_CPAD=0), YOLOv8n FP16 batch 1, a per-layer profile at batch 256 and
+# (e.g. ONYX_CONV_FUSED=0), YOLOv8n FP16 batch 1, a per-layer profile at batch 256 and
 # torch.compile (reduce-overhead) beside it.  Lines of JSON in $OUT/results.jsonl.
-#   AB_ENV=ONYX_CONV_CPAD=0 bench/run_ab.sh
+#   AB_ENV=ONYX_CONV_FUSED=0 bench/run_ab.sh
 set -uo pipefail
 out=${OUT:-/tmp/onyx-ab}
 mkdir -p "$out"
@@ -27,15 +27,21 @@ $run/bin/onyx_nhwc_tests >"$out/nhwc.log" 2>&1; echo "nhwc rc=$? $(tail -n 1 "$o
 res=$out/results.jsonl
 : >"$res"
 python3 bench/torch_baseline.py --export $work/resnet18.onnx 2>"$out/export.log" || tail "$out/export.log"
-for b in 1 32 256; do
-  $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch $b --name resnet18 >>"$res" 2>>"$out/onyx.log"
-  [[ -n ${AB_ENV:-} ]] && env $AB_ENV $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch $b \
-    --name resnet18 --engine-label "onyx[$AB_ENV]" >>"$res" 2>>"$out/onyx.log"
+ab() { # bench args...: the normal build, then the same with $AB_ENV
+  $run/bin/onyx_gpu_bench "$@" >>"$res" 2>>"$out/onyx.log"
+  [[ -n ${AB_ENV:-} ]] && env $AB_ENV $run/bin/onyx_gpu_bench "$@" --engine-label "onyx[$AB_ENV]" >>"$res" \
+    2>>"$out/onyx.log"
+}
+for b in 1 32 256; do ab $work/resnet18.onnx --fp16 --batch $b --name resnet18; done
+ab $work/resnet18.onnx --fp32 --batch 1 --name resnet18
+ab $work/yolov8n_fp32_from_int8.onnx --fp16 --batch 1 --name yolov8n
+for b in 1 256; do
+  for e in "" ${AB_ENV:-}; do
+    echo "== profile batch $b ${e:-default}" >>"$out/profile.log"
+    env $e $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch $b --iters 50 --name resnet18 --profile \
+      >/dev/null 2>>"$out/profile.log"
+  done
 done
-$run/bin/onyx_gpu_bench $work/resnet18.onnx --fp32 --batch 1 --name resnet18 >>"$res" 2>>"$out/onyx.log"
-$run/bin/onyx_gpu_bench $work/yolov8n_fp32_from_int8.onnx --fp16 --batch 1 --name yolov8n >>"$res" 2>>"$out/onyx.log"
-$run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch 256 --iters 50 --name resnet18 --profile \
-  >/dev/null 2>"$out/profile.log"
 timeout 240 python3 bench/torch_baseline.py --modes reduce-overhead --batches 1,256 >>"$res" 2>"$out/torch.log" ||
   tail -5 "$out/torch.log"
 python3 - "$res" <<'PY'
@@ -45,4 +51,4 @@ for r in sorted(rows, key=lambda r: (r['model'], r['precision'], r['batch'], r['
     print(f"{r['model']:9} {r['precision']:5} {r['batch']:>5}  {r['engine']:26} {r['median_ms']:>9.4f} ms "
           f"{r['images_per_s']:>10.1f}/s {r.get('build_s', r.get('compile_s', 0)):>7.2f} s")
 PY
-grep -vE "^\s*$" "$out/profile.log" | head -40
+grep -E "^==|ms " "$out/profile.log" | cut -c1-150

@@ -55,8 +55,6 @@
 /* Tactic = algo + TACTIC_MATH_SHIFT * math + TACTIC_FLAG_SHIFT * flags. */
 #define TACTIC_FLAG_SHIFT 65536
 #define FLAG_FUSED 1 /* bias, Z and ReLU/identity inside cudnnConvolutionBiasActivationForward */
-#define FLAG_CPAD 2  /* input channels padded with zeros to a multiple of CPAD_ALIGN */
-#define CPAD_ALIGN 8
 
 typedef struct conv_state {
   bool transpose, half, empty;
@@ -73,9 +71,6 @@ typedef struct conv_state {
   bool staged;
   size_t stage_bytes; /* rounded up to CONV_WS_ALIGN */
   int64_t stage_n, stage_c, stage_dims[3], data_dims[3], off[3];
-  /* channel padding: X (staged) and W (wpad, owned) padded with zero channels to cpad */
-  int64_t cpad, in_c, pad_pixels;
-  void *wpad;
   /* epilogue */
   int64_t batch, out_c, out_inner;
   const void *bias;
@@ -151,15 +146,13 @@ static void conv_release(cuda_layer *L)
   if (s->cd) cudnnDestroyConvolutionDescriptor(s->cd);
   if (s->bd) cudnnDestroyTensorDescriptor(s->bd);
   if (s->ad) cudnnDestroyActivationDescriptor(s->ad);
-  if (s->wpad) cudaFree(s->wpad);
   free(s);
   L->state = NULL;
 }
 
-/* Filter and convolution descriptors; pads are the symmetric pads handed to cuDNN; cin is the
- * filter's channel count as cuDNN sees it (w's own, or the padded one). */
-static onyx_status make_conv_desc(const cuda_layer *L, conv_state *s, const ir_tensor *w, int64_t cin,
-                                  int64_t group, const nn_geom *gm, const int64_t *pads)
+/* Filter and convolution descriptors; pads are the symmetric pads handed to cuDNN. */
+static onyx_status make_conv_desc(const cuda_layer *L, conv_state *s, const ir_tensor *w, int64_t group,
+                                  const nn_geom *gm, const int64_t *pads)
 {
   const int nsp = gm->nsp, nk = s->nd - 2;
   int64_t k[3], pd[3], st[3], dl[3];
@@ -168,9 +161,9 @@ static onyx_status make_conv_desc(const cuda_layer *L, conv_state *s, const ir_t
   lift(nsp, gm->strides, 1, st);
   lift(nsp, gm->dilations, 1, dl);
   int fdims[5], ipad[3], istr[3], idil[3];
-  if (!fits_int(w->dims[0]) || !fits_int(cin) || !fits_int(group))
+  if (!fits_int(w->dims[0]) || !fits_int(w->dims[1]) || !fits_int(group))
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "weight extents exceed cuDNN's int range");
-  fdims[0] = (int)w->dims[0], fdims[1] = (int)cin;
+  fdims[0] = (int)w->dims[0], fdims[1] = (int)w->dims[1];
   for (int i = 0; i < nk; i++) {
     if (!fits_int(k[i]) || !fits_int(pd[i]) || !fits_int(st[i]) || !fits_int(dl[i]))
       return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "window attributes exceed cuDNN's int range");
@@ -239,7 +232,7 @@ static onyx_status find_algos(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
   size_t bytes = s->stage_bytes + max_ws;
   if (bytes) CUDA_CHECK(cudaMalloc(&buf, bytes));
   void *stage = buf, *ws = max_ws ? (char *)buf + s->stage_bytes : NULL;
-  const void *w = s->wpad ? s->wpad : L->in[1].ptr;
+  const void *w = L->in[1].ptr;
   int got = 0;
   cudnnStatus_t st;
   if (s->transpose) {
@@ -251,7 +244,7 @@ static onyx_status find_algos(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
       c[i] = (conv_cand){perf[i].algo, perf[i].status, perf[i].memory, perf[i].mathType, perf[i].time};
   } else {
     cudnnConvolutionFwdAlgoPerf_t perf[MAX_CANDS];
-    const void *x = s->staged || s->cpad ? stage : L->in[0].ptr;
+    const void *x = s->staged ? stage : L->in[0].ptr;
     st = cudnnFindConvolutionForwardAlgorithmEx(ctx->cudnn, s->xd, x, s->wd, w, s->cd, s->yd, L->out[0].ptr,
                                                 algo_count(s), &got, perf, ws, max_ws);
     for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < got; i++)
@@ -357,7 +350,7 @@ static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
                             "cuDNN algorithm %s needs %zu bytes of workspace (limit %zu)",
                             algo_name(s, s->algo), s->lib_ws, limit);
-  L->tactic = (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math + TACTIC_FLAG_SHIFT * (s->cpad ? FLAG_CPAD : 0);
+  L->tactic = (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math;
   return ONYX_OK;
 }
 
@@ -385,24 +378,6 @@ static onyx_status check_layouts(const cuda_layer *L, conv_state *s, bool allow_
                             cuda_tensor_channels_last(t[k]) ? "channels-last" : "row-major",
                             s->nhwc ? "KRSC" : "KCRS");
   }
-  return ONYX_OK;
-}
-
-/* W (KRSC FP16 on the host) with zero channels up to s->cpad, uploaded into s->wpad. */
-static onyx_status pad_filter(const cuda_layer *L, conv_state *s, const ir_tensor *w)
-{
-  const int64_t M = w->dims[0], C = w->dims[1], RS = w->dims[2] * w->dims[3], cp = s->cpad;
-  if (!w->data || w->dtype != ONYX_DTYPE_FLOAT16)
-    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "no FP16 host copy of the filter to pad");
-  size_t bytes = (size_t)(M * RS * cp) * sizeof(uint16_t);
-  uint16_t *h = onyx_calloc(1, bytes); /* 0x0000 is +0.0 in FP16 */
-  if (!h) return ONYX_ERR_NO_MEMORY;
-  const uint16_t *src = w->data;
-  for (int64_t i = 0; i < M * RS; i++) memcpy(h + i * cp, src + i * C, (size_t)C * sizeof(uint16_t));
-  cudaError_t e = cudaMalloc(&s->wpad, bytes);
-  if (e == cudaSuccess) e = cudaMemcpy(s->wpad, h, bytes, cudaMemcpyHostToDevice);
-  free(h);
-  if (e != cudaSuccess) return cuda_status(e, "uploading the channel-padded filter", __FILE__, __LINE__);
   return ONYX_OK;
 }
 
@@ -470,38 +445,20 @@ static onyx_status conv_setup(cuda_ctx *ctx, cuda_layer *L)
     size_t es = s->half ? 2 : 4;
     s->stage_bytes = round_up((size_t)(N * C * onyx_numel(gm.nsp, padded)) * es, CONV_WS_ALIGN);
   }
-  /* Channels-last FP16 with C not a multiple of 8 (a network's first conv: C = 3): cuDNN's
-   * tensor-core kernels want 8, so X is staged with zero channels and W padded alike.
-   * ONYX_CONV_CPAD=0 turns it off at build (for A/B measurements); the choice is recorded in the tactic. */
-  bool cpad_ok = s->nhwc && s->half && p->group == 1 && C % CPAD_ALIGN && !s->staged;
-  bool recorded = !L->tune && L->tactic != CUDA_TACTIC_UNSET;
-  bool cpad = recorded ? L->tactic >= 0 && (L->tactic / TACTIC_FLAG_SHIFT & FLAG_CPAD)
-                       : cpad_ok && !(getenv("ONYX_CONV_CPAD") && !strcmp(getenv("ONYX_CONV_CPAD"), "0"));
-  if (cpad && !cpad_ok)
-    return cuda_layer_error(L, ONYX_ERR_INVALID_ARG, "recorded tactic %lld pads channels where none may be",
-                            (long long)L->tactic);
-  if (cpad) {
-    s->cpad = (C + CPAD_ALIGN - 1) / CPAD_ALIGN * CPAD_ALIGN;
-    s->in_c = C;
-    s->pad_pixels = N * onyx_numel(gm.nsp, gm.in);
-    s->stage_bytes = round_up((size_t)(s->pad_pixels * s->cpad) * sizeof(uint16_t), CONV_WS_ALIGN);
-    ONYX_TRY(pad_filter(L, s, w));
-  }
   int64_t sp[3];
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->xd));
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&s->yd));
   lift(gm.nsp, s->staged ? padded : gm.in, 1, in_sp);
-  ONYX_TRY(set_tensor(L, s->xd, s, s->nd, N, s->cpad ? s->cpad : C, in_sp));
+  ONYX_TRY(set_tensor(L, s->xd, s, s->nd, N, C, in_sp));
   lift(gm.nsp, gm.out, 1, sp);
   ONYX_TRY(set_tensor(L, s->yd, s, s->nd, N, M, sp));
-  ONYX_TRY(make_conv_desc(L, s, w, s->cpad ? s->cpad : w->dims[1], p->group, &gm, sym));
+  ONYX_TRY(make_conv_desc(L, s, w, p->group, &gm, sym));
   CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, default_math(L, s)));
   ONYX_TRY(check_fwd_shape(L, s, s->xd, N, M, sp));
   ONYX_TRY(choose_algo(ctx, L, s));
   L->workspace = s->stage_bytes + s->lib_ws;
-  snprintf(L->kernel, sizeof(L->kernel), "cudnn:%s%s%s%s%s", algo_name(s, s->algo),
-           s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->nhwc ? ":nhwc" : "", s->staged ? "+prepad" : "",
-           s->cpad ? "+cpad8" : "");
+  snprintf(L->kernel, sizeof(L->kernel), "cudnn:%s%s%s%s", algo_name(s, s->algo),
+           s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->nhwc ? ":nhwc" : "", s->staged ? "+prepad" : "");
   return ONYX_OK;
 }
 
@@ -528,14 +485,32 @@ static onyx_status fused_descs(conv_state *s)
   return ONYX_OK;
 }
 
-/* Times the two forms (conv + our epilogue, cuDNN's fused call) on the layer's buffers: the best of
- * three rounds of five runs each, after a warm-up; *fused_ok is false when cuDNN refuses the fused
- * call for this configuration. */
+/* Five runs of one form captured into a CUDA graph, as an engine replays them. */
+static onyx_status capture_form(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws, bool fused,
+                                cudaGraphExec_t *exec)
+{
+  cudaGraph_t g = NULL;
+  *exec = NULL;
+  CUDA_CHECK(cudaStreamBeginCapture(ctx->stream, cudaStreamCaptureModeThreadLocal));
+  onyx_status st = ONYX_OK;
+  for (int i = 0; i < 5 && st == ONYX_OK; i++) st = run_conv(ctx, L, s, ws, fused);
+  cudaError_t e = cudaStreamEndCapture(ctx->stream, &g);
+  if (st == ONYX_OK && e == cudaSuccess) e = cudaGraphInstantiate(exec, g, 0);
+  if (g) cudaGraphDestroy(g);
+  if (st != ONYX_OK || e != cudaSuccess) (void)cudaGetLastError(); /* leave no error for a later check */
+  if (st == ONYX_OK && e != cudaSuccess) st = cuda_status(e, "capturing a conv form", __FILE__, __LINE__);
+  return st;
+}
+
+/* Times the two forms (conv + our epilogue, cuDNN's fused call) on the layer's buffers as CUDA
+ * graph replays (host launch costs excluded, as in an engine): the best of five replays of five
+ * runs each, after a warm-up.  *fused_ok is false when cuDNN refuses the fused call. */
 static onyx_status time_fusion(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, float ms[2],
                                bool *fused_ok)
 {
   void *ws = NULL;
   cudaEvent_t ev[2] = {NULL, NULL};
+  cudaGraphExec_t exec[2] = {NULL, NULL};
   size_t bytes = s->stage_bytes + s->lib_ws;
   onyx_status st = ONYX_OK;
   *fused_ok = false;
@@ -544,25 +519,29 @@ static onyx_status time_fusion(cuda_ctx *ctx, const cuda_layer *L, const conv_st
     st = onyx_error(ONYX_ERR_BACKEND, "cudaEventCreate failed while timing conv fusion");
     goto out;
   }
-  if ((st = run_conv(ctx, L, s, ws, false)) != ONYX_OK) goto out;
-  if (run_conv(ctx, L, s, ws, true) != ONYX_OK) goto out; /* refused: not fused, no error */
+  if ((st = capture_form(ctx, L, s, ws, false, &exec[0])) != ONYX_OK) goto out;
+  if (capture_form(ctx, L, s, ws, true, &exec[1]) != ONYX_OK) goto out; /* refused: not fused, no error */
   *fused_ok = true;
   ms[0] = ms[1] = 1e30f;
-  for (int round = 0; round < 3 && st == ONYX_OK; round++)
-    for (int v = 0; v < 2 && st == ONYX_OK; v++) {
+  for (int v = 0; v < 2; v++) /* warm-up */
+    if (cudaGraphLaunch(exec[v], ctx->stream) != cudaSuccess) *fused_ok = false;
+  for (int round = 0; round < 5 && *fused_ok; round++)
+    for (int v = 0; v < 2; v++) {
       float t = 0;
       cudaEventRecord(ev[0], ctx->stream);
-      for (int i = 0; i < 5 && st == ONYX_OK; i++) st = run_conv(ctx, L, s, ws, v == 1);
+      cudaGraphLaunch(exec[v], ctx->stream);
       cudaEventRecord(ev[1], ctx->stream);
-      if (st == ONYX_OK && cudaEventSynchronize(ev[1]) == cudaSuccess &&
-          cudaEventElapsedTime(&t, ev[0], ev[1]) == cudaSuccess && t < ms[v])
+      if (cudaEventSynchronize(ev[1]) == cudaSuccess && cudaEventElapsedTime(&t, ev[0], ev[1]) == cudaSuccess &&
+          t < ms[v])
         ms[v] = t;
     }
 out:
   if (cudaStreamSynchronize(ctx->stream) != cudaSuccess && st == ONYX_OK)
     st = onyx_error(ONYX_ERR_BACKEND, "a stream error while timing conv fusion");
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 2; i++) {
     if (ev[i]) cudaEventDestroy(ev[i]);
+    if (exec[i]) cudaGraphExecDestroy(exec[i]);
+  }
   if (ws) cudaFree(ws);
   return st;
 }
@@ -578,7 +557,8 @@ static onyx_status choose_fusion(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     s->fused = false;
     float ms[2];
     bool ok = false;
-    if (fusable(s)) {
+    const char *knob = getenv("ONYX_CONV_FUSED"); /* "0": never fuse (A/B measurements) */
+    if (fusable(s) && !(knob && !strcmp(knob, "0"))) {
       ONYX_TRY(fused_descs(s));
       ONYX_TRY(time_fusion(ctx, L, s, ms, &ok));
     }
@@ -660,7 +640,7 @@ static onyx_status conv_transpose_init(cuda_ctx *ctx, cuda_layer *L)
   lift(gm.nsp, direct ? gm.out : full, 1, out_sp);
   ONYX_TRY(set_tensor(L, s->yd, s, s->nd, N, M, out_sp));
   /* the forward conv this is the adjoint of maps dx (M channels) to dy (C channels); its filter is W */
-  ONYX_TRY(make_conv_desc(L, s, w, w->dims[1], p->group, &gm, pads));
+  ONYX_TRY(make_conv_desc(L, s, w, p->group, &gm, pads));
   CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, default_math(L, s)));
   ONYX_TRY(check_fwd_shape(L, s, s->yd, N, C, in_sp));
   ONYX_TRY(choose_algo(ctx, L, s));
@@ -696,16 +676,14 @@ static onyx_status run_conv(cuda_ctx *ctx, const cuda_layer *L, const conv_state
   const float one = 1.f, zero = 0.f;
   void *lib_ws = (char *)ws + s->stage_bytes;
   const void *x = L->in[0].ptr;
-  cudaError_t e = cudaSuccess;
-  if (s->staged)
-    e = cuda_window_copy(ws, x, NULL, s->half, s->stage_n, s->stage_c, s->stage_dims, s->data_dims, s->off,
-                         s->nhwc, ctx->stream);
-  else if (s->cpad)
-    e = cuda_pad_channels_nhwc(ws, x, s->pad_pixels, (int)s->in_c, (int)s->cpad, ctx->stream);
-  if (e != cudaSuccess)
-    return cuda_layer_error(L, ONYX_ERR_BACKEND, "input staging launch failed: %s", cudaGetErrorString(e));
-  if (s->staged || s->cpad) x = ws;
-  const void *w = s->wpad ? s->wpad : L->in[1].ptr;
+  if (s->staged) {
+    cudaError_t e = cuda_window_copy(ws, x, NULL, s->half, s->stage_n, s->stage_c, s->stage_dims, s->data_dims,
+                                     s->off, s->nhwc, ctx->stream);
+    if (e != cudaSuccess)
+      return cuda_layer_error(L, ONYX_ERR_BACKEND, "pre-pad launch failed: %s", cudaGetErrorString(e));
+    x = ws;
+  }
+  const void *w = L->in[1].ptr;
   if (fused) { /* y = act(conv(x) + 1 * z + bias); z = y when there is none (scaled by 0) */
     const float a2 = s->z ? 1.f : 0.f;
     CUDNN_CHECK(cudnnConvolutionBiasActivationForward(

@@ -87,25 +87,6 @@ __global__ void conv_epilogue_h8_kernel(uint4 *__restrict__ y, const uint4 *__re
   }
 }
 
-// dst[p][k] = k < c ? src[p][k] : 0 for cp channels per pixel (FP16, channels-last): the zero
-// channels that make a conv's input channel count a multiple of 8 for cuDNN's tensor-core kernels.
-__global__ void pad_channels_kernel(__half *__restrict__ dst, const __half *__restrict__ src, int64_t pixels,
-                                    int c, int cp)
-{
-  for (int64_t p = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; p < pixels;
-       p += (int64_t)gridDim.x * blockDim.x) {
-    const __half *s = src + p * c;
-    if (cp == 8) {
-      uint4 v = make_uint4(0, 0, 0, 0);
-      __half *h = reinterpret_cast<__half *>(&v);
-      for (int k = 0; k < c; k++) h[k] = s[k];
-      reinterpret_cast<uint4 *>(dst)[p] = v;
-    } else {
-      for (int k = 0; k < cp; k++) dst[p * cp + k] = k < c ? s[k] : __float2half(0.f);
-    }
-  }
-}
-
 struct win3 {
   int64_t dd[3], sd[3], off[3];
 };
@@ -211,14 +192,4 @@ extern "C" cudaError_t cuda_broadcast2d(void *y, const void *c, bool fp16, int64
 {
   if (fp16) return broadcast2d_launch((__half *)y, (const __half *)c, m, n, rs, cs, scale, stream);
   return broadcast2d_launch((float *)y, (const float *)c, m, n, rs, cs, scale, stream);
-}
-
-extern "C" cudaError_t cuda_pad_channels_nhwc(void *dst, const void *src, int64_t pixels, int c, int cp,
-                                              cudaStream_t stream)
-{
-  if (pixels <= 0) return cudaSuccess;
-  const int block = 256;
-  pad_channels_kernel<<<grid_for(pixels, block), block, 0, stream>>>((__half *)dst, (const __half *)src, pixels,
-                                                                     c, cp);
-  return cudaGetLastError();
 }

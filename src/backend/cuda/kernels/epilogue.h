@@ -5,7 +5,6 @@
  *   cuda_window_copy     dst = src shifted by per-dim offsets, zero outside
  *                        src (+ bias[c]): the pre-pad of asymmetric conv pads
  *                        and the crop of a ConvTranspose computed uncropped
- *   cuda_pad_channels_nhwc  zero channels appended to each pixel (a conv input padded to 8 channels)
  *   cuda_broadcast2d     y[i, j] = scale * c[i * rs + j * cs]: Gemm's C
  *
  * Tensors are dense, row-major or (conv) channels-last; storage is FLOAT or FLOAT16 (math in
@@ -56,11 +55,6 @@ cudaError_t cuda_conv_epilogue(void *y, const void *bias, const void *z, bool fp
 cudaError_t cuda_window_copy(void *dst, const void *src, const void *bias, bool fp16, int64_t n, int64_t c,
                              const int64_t dst_dims[3], const int64_t src_dims[3], const int64_t off[3],
                              bool channels_last, cudaStream_t stream);
-
-/* dst[p][k] = k < c ? src[p][k] : 0 for k < cp, p < pixels: FLOAT16 channels-last, cp >= c (the
- * zero channels padding a conv input to a multiple of 8; dst 16-byte aligned when cp is 8). */
-cudaError_t cuda_pad_channels_nhwc(void *dst, const void *src, int64_t pixels, int c, int cp,
-                                   cudaStream_t stream);
 
 /* y[i, j] = scale * c[i * rs + j * cs] for an m x n row-major y (rs or cs 0 where C broadcasts). */
 cudaError_t cuda_broadcast2d(void *y, const void *c, bool fp16, int64_t m, int64_t n, int64_t rs, int64_t cs,
