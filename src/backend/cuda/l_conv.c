@@ -305,42 +305,21 @@ static bool approximate_algo(const conv_state *s, int algo)
          algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
 }
 
-/* Sets s->algo, s->math and s->lib_ws from L->tactic, a timed search or the heuristic. */
-static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
+/* A candidate a layer may use: it ran, fits the workspace limit and keeps the precision promise
+ * (strict FP32: the search ran with FMA_MATH set, and FMA it stays whatever a result reports). */
+static bool usable(const cuda_layer *L, const conv_state *s, const conv_cand *c, cudnnMathType_t *math)
+{
+  const bool strict = !s->half && !L->opts->allow_tf32;
+  *math = strict ? CUDNN_FMA_MATH : c->math;
+  return c->status == CUDNN_STATUS_SUCCESS && c->memory <= L->opts->workspace_limit && math_ok(L, s, *math) &&
+         !(strict && approximate_algo(s, c->algo));
+}
+
+/* Sets s->algo, s->math (on the descriptor too) and s->lib_ws. */
+static onyx_status apply_algo(cuda_ctx *ctx, const cuda_layer *L, conv_state *s, int algo, cudnnMathType_t math)
 {
   const size_t limit = L->opts->workspace_limit;
-  bool recorded = !L->tune && L->tactic != CUDA_TACTIC_UNSET;
-  if (recorded) {
-    int64_t a = L->tactic % TACTIC_MATH_SHIFT, m = L->tactic % TACTIC_FLAG_SHIFT / TACTIC_MATH_SHIFT;
-    s->fused = L->tactic >= 0 && (L->tactic / TACTIC_FLAG_SHIFT & FLAG_FUSED);
-    if (L->tactic < 0 || a >= algo_count(s) || !math_ok(L, s, (cudnnMathType_t)m) ||
-        (!s->half && !L->opts->allow_tf32 && approximate_algo(s, (int)a)))
-      return cuda_layer_error(L, ONYX_ERR_INVALID_ARG,
-                              "recorded tactic %lld is not a valid cuDNN algorithm here",
-                              (long long)L->tactic);
-    s->algo = (int)a, s->math = (cudnnMathType_t)m;
-  } else {
-    conv_cand c[MAX_CANDS];
-    int nc = 0;
-    if (L->tune)
-      ONYX_TRY(find_algos(ctx, L, s, c, &nc));
-    else
-      ONYX_TRY(heuristic_algos(ctx, s, c, &nc));
-    int pick = -1;
-    /* strict FP32: the search ran with FMA_MATH set, and FMA it stays whatever a result reports */
-    const bool strict = !s->half && !L->opts->allow_tf32;
-    for (int i = 0; i < nc && pick < 0; i++) { /* both lists come best first */
-      cudnnMathType_t m = strict ? CUDNN_FMA_MATH : c[i].math;
-      if (c[i].status == CUDNN_STATUS_SUCCESS && c[i].memory <= limit && math_ok(L, s, m) &&
-          !(strict && approximate_algo(s, c[i].algo)))
-        pick = i;
-    }
-    if (pick < 0)
-      return cuda_layer_error(
-          L, ONYX_ERR_UNSUPPORTED,
-          "cuDNN has no algorithm for this convolution within the %zu-byte workspace limit", limit);
-    s->algo = c[pick].algo, s->math = strict ? CUDNN_FMA_MATH : c[pick].math;
-  }
+  s->algo = algo, s->math = math;
   CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, s->math));
   cudnnStatus_t st = ws_size(ctx, s, s->algo, &s->lib_ws);
   if (st != CUDNN_STATUS_SUCCESS)
@@ -350,7 +329,55 @@ static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
                             "cuDNN algorithm %s needs %zu bytes of workspace (limit %zu)",
                             algo_name(s, s->algo), s->lib_ws, limit);
-  L->tactic = (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math;
+  return ONYX_OK;
+}
+
+/* The usable candidates of a timed search (L->tune) or of the heuristic, best first: at most cap. */
+static onyx_status candidates(cuda_ctx *ctx, const cuda_layer *L, conv_state *s, conv_cand *out, int cap,
+                              int *n)
+{
+  conv_cand c[MAX_CANDS];
+  int nc = 0;
+  *n = 0;
+  if (L->tune)
+    ONYX_TRY(find_algos(ctx, L, s, c, &nc));
+  else
+    ONYX_TRY(heuristic_algos(ctx, s, c, &nc));
+  for (int i = 0; i < nc && *n < cap; i++) {
+    cudnnMathType_t m;
+    if (!usable(L, s, &c[i], &m)) continue;
+    out[*n] = c[i];
+    out[(*n)++].math = m;
+  }
+  if (!*n)
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
+                            "cuDNN has no algorithm for this convolution within the %zu-byte workspace limit",
+                            L->opts->workspace_limit);
+  return ONYX_OK;
+}
+
+/* Sets s->algo, s->math, s->lib_ws and s->fused from L->tactic (recorded in an engine or the timing
+ * cache), or cuDNN's first choice (timed search or heuristic), unfused. */
+static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
+{
+  if (!L->tune && L->tactic != CUDA_TACTIC_UNSET) {
+    int64_t a = L->tactic % TACTIC_MATH_SHIFT, m = L->tactic % TACTIC_FLAG_SHIFT / TACTIC_MATH_SHIFT;
+    int64_t flags = L->tactic / TACTIC_FLAG_SHIFT;
+    if (L->tactic < 0 || flags > FLAG_FUSED || (flags && s->transpose) || a >= algo_count(s) ||
+        !math_ok(L, s, (cudnnMathType_t)m) || (!s->half && !L->opts->allow_tf32 && approximate_algo(s, (int)a)))
+      return cuda_layer_error(L, ONYX_ERR_INVALID_ARG,
+                              "recorded tactic %lld is not a valid cuDNN algorithm here",
+                              (long long)L->tactic);
+    s->fused = flags & FLAG_FUSED;
+    ONYX_TRY(apply_algo(ctx, L, s, (int)a, (cudnnMathType_t)m));
+  } else {
+    conv_cand c;
+    int n;
+    ONYX_TRY(candidates(ctx, L, s, &c, 1, &n));
+    s->fused = false;
+    ONYX_TRY(apply_algo(ctx, L, s, c.algo, c.math));
+  }
+  L->tactic = (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math + TACTIC_FLAG_SHIFT * (s->fused ? FLAG_FUSED : 0);
   return ONYX_OK;
 }
 
@@ -390,7 +417,8 @@ static onyx_status conv_state_new(cuda_layer *L, conv_state **out)
   return ONYX_OK;
 }
 
-static onyx_status conv_setup(cuda_ctx *ctx, cuda_layer *L)
+/* Everything of a Conv but its tactic: descriptors, staging, epilogue inputs. */
+static onyx_status conv_setup(cuda_layer *L)
 {
   const ir_node *n = L->node;
   const nn_conv_params *p = n->params;
@@ -454,12 +482,7 @@ static onyx_status conv_setup(cuda_ctx *ctx, cuda_layer *L)
   ONYX_TRY(set_tensor(L, s->yd, s, s->nd, N, M, sp));
   ONYX_TRY(make_conv_desc(L, s, w, p->group, &gm, sym));
   CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, default_math(L, s)));
-  ONYX_TRY(check_fwd_shape(L, s, s->xd, N, M, sp));
-  ONYX_TRY(choose_algo(ctx, L, s));
-  L->workspace = s->stage_bytes + s->lib_ws;
-  snprintf(L->kernel, sizeof(L->kernel), "cudnn:%s%s%s%s", algo_name(s, s->algo),
-           s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->nhwc ? ":nhwc" : "", s->staged ? "+prepad" : "");
-  return ONYX_OK;
+  return check_fwd_shape(L, s, s->xd, N, M, sp);
 }
 
 static onyx_status run_conv(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws, bool fused);
@@ -502,81 +525,104 @@ static onyx_status capture_form(cuda_ctx *ctx, const cuda_layer *L, const conv_s
   return st;
 }
 
-/* Times the two forms (conv + our epilogue, cuDNN's fused call) on the layer's buffers as CUDA
- * graph replays (host launch costs excluded, as in an engine): the best of five replays of five
- * runs each, after a warm-up.  *fused_ok is false when cuDNN refuses the fused call. */
-static onyx_status time_fusion(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, float ms[2],
-                               bool *fused_ok)
+/* The GPU time of one form (algorithm as set in s, fused or not) on the layer's buffers, as a CUDA
+ * graph replay (host launch costs excluded, as in an engine): the best of five replays of five runs,
+ * after a warm-up.  *ok is false when cuDNN refuses the form (no error then). */
+static onyx_status time_form(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, bool fused, float *ms,
+                             bool *ok)
 {
   void *ws = NULL;
   cudaEvent_t ev[2] = {NULL, NULL};
-  cudaGraphExec_t exec[2] = {NULL, NULL};
+  cudaGraphExec_t exec = NULL;
   size_t bytes = s->stage_bytes + s->lib_ws;
   onyx_status st = ONYX_OK;
-  *fused_ok = false;
+  *ok = false;
+  *ms = 1e30f;
   if (bytes) CUDA_CHECK(cudaMalloc(&ws, bytes));
   if (cudaEventCreate(&ev[0]) != cudaSuccess || cudaEventCreate(&ev[1]) != cudaSuccess) {
-    st = onyx_error(ONYX_ERR_BACKEND, "cudaEventCreate failed while timing conv fusion");
+    st = onyx_error(ONYX_ERR_BACKEND, "cudaEventCreate failed while timing a conv");
     goto out;
   }
-  if ((st = capture_form(ctx, L, s, ws, false, &exec[0])) != ONYX_OK) goto out;
-  if (capture_form(ctx, L, s, ws, true, &exec[1]) != ONYX_OK) goto out; /* refused: not fused, no error */
-  *fused_ok = true;
-  ms[0] = ms[1] = 1e30f;
-  for (int v = 0; v < 2; v++) /* warm-up */
-    if (cudaGraphLaunch(exec[v], ctx->stream) != cudaSuccess) *fused_ok = false;
-  for (int round = 0; round < 5 && *fused_ok; round++)
-    for (int v = 0; v < 2; v++) {
-      float t = 0;
-      cudaEventRecord(ev[0], ctx->stream);
-      cudaGraphLaunch(exec[v], ctx->stream);
-      cudaEventRecord(ev[1], ctx->stream);
-      if (cudaEventSynchronize(ev[1]) == cudaSuccess && cudaEventElapsedTime(&t, ev[0], ev[1]) == cudaSuccess &&
-          t < ms[v])
-        ms[v] = t;
-    }
+  if (capture_form(ctx, L, s, ws, fused, &exec) != ONYX_OK) goto out; /* refused */
+  *ok = cudaGraphLaunch(exec, ctx->stream) == cudaSuccess;
+  for (int round = 0; round < 5 && *ok; round++) {
+    float t = 0;
+    cudaEventRecord(ev[0], ctx->stream);
+    cudaGraphLaunch(exec, ctx->stream);
+    cudaEventRecord(ev[1], ctx->stream);
+    if (cudaEventSynchronize(ev[1]) != cudaSuccess || cudaEventElapsedTime(&t, ev[0], ev[1]) != cudaSuccess)
+      *ok = false;
+    else if (t < *ms)
+      *ms = t;
+  }
 out:
   if (cudaStreamSynchronize(ctx->stream) != cudaSuccess && st == ONYX_OK)
-    st = onyx_error(ONYX_ERR_BACKEND, "a stream error while timing conv fusion");
-  for (int i = 0; i < 2; i++) {
+    st = onyx_error(ONYX_ERR_BACKEND, "a stream error while timing a conv");
+  (void)cudaGetLastError();
+  for (int i = 0; i < 2; i++)
     if (ev[i]) cudaEventDestroy(ev[i]);
-    if (exec[i]) cudaGraphExecDestroy(exec[i]);
-  }
+  if (exec) cudaGraphExecDestroy(exec);
   if (ws) cudaFree(ws);
   return st;
 }
 
-/* Sets s->fused: recorded in the tactic, timed against the unfused form when tuning, else off. */
-static onyx_status choose_fusion(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
+#define TIMED_ALGOS 3
+
+/* The tactic of a forward conv: recorded, or (tuning) cuDNN's best TIMED_ALGOS algorithms, each
+ * with our epilogue and, where cuDNN can, inside its fused call, timed as graph replays: cuDNN's own
+ * timing (Find) runs launch by launch, and at batch 1 launch costs decide its order.
+ * ONYX_CONV_FUSED=0 leaves the fused call out (A/B measurements). */
+static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
 {
-  if (!L->tune) { /* s->fused came from the recorded tactic (or stays false) */
+  if (!L->tune) {
+    ONYX_TRY(choose_algo(ctx, L, s));
     if (s->fused && !fusable(s))
       return cuda_layer_error(L, ONYX_ERR_INVALID_ARG, "recorded tactic %lld fuses an epilogue cuDNN cannot",
                               (long long)L->tactic);
-  } else {
-    s->fused = false;
-    float ms[2];
-    bool ok = false;
-    const char *knob = getenv("ONYX_CONV_FUSED"); /* "0": never fuse (A/B measurements) */
-    if (fusable(s) && !(knob && !strcmp(knob, "0"))) {
-      ONYX_TRY(fused_descs(s));
-      ONYX_TRY(time_fusion(ctx, L, s, ms, &ok));
+    return s->fused ? fused_descs(s) : ONYX_OK;
+  }
+  conv_cand c[TIMED_ALGOS];
+  int n = 0, best = 0;
+  bool best_fused = false;
+  float best_ms = 1e30f;
+  const char *knob = getenv("ONYX_CONV_FUSED");
+  const bool may_fuse = !(knob && !strcmp(knob, "0"));
+  ONYX_TRY(candidates(ctx, L, s, c, TIMED_ALGOS, &n));
+  for (int i = 0; i < n; i++) {
+    ONYX_TRY(apply_algo(ctx, L, s, c[i].algo, c[i].math));
+    for (int f = 0; f < 2; f++) {
+      if (f && !(may_fuse && fusable(s))) continue;
+      if (f && !s->bd) ONYX_TRY(fused_descs(s));
+      float ms;
+      bool ok;
+      ONYX_TRY(time_form(ctx, L, s, f, &ms, &ok));
+      if (ok && ms < best_ms) best_ms = ms, best = i, best_fused = f;
     }
-    s->fused = ok && ms[1] < ms[0];
-    if (s->fused) L->tactic += TACTIC_FLAG_SHIFT * FLAG_FUSED;
   }
-  if (s->fused && !s->bd) ONYX_TRY(fused_descs(s));
-  if (s->fused) {
-    size_t len = strlen(L->kernel);
-    snprintf(L->kernel + len, sizeof(L->kernel) - len, "+fused_epilogue");
+  ONYX_TRY(apply_algo(ctx, L, s, c[best].algo, c[best].math));
+  s->fused = best_fused;
+  L->tactic = (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math + TACTIC_FLAG_SHIFT * (s->fused ? FLAG_FUSED : 0);
+  return ONYX_OK;
+}
+
+/* The tactic, the workspace and the kernel name, once the epilogue (act, Z) is known. */
+static onyx_status conv_finish(cuda_ctx *ctx, cuda_layer *L, conv_state *s, const char *suffix)
+{
+  if (!s->empty && !s->no_channels) {
+    ONYX_TRY(choose_tactic(ctx, L, s));
+    L->workspace = s->stage_bytes + s->lib_ws;
+    snprintf(L->kernel, sizeof(L->kernel), "cudnn:%s%s%s%s", algo_name(s, s->algo),
+             s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->nhwc ? ":nhwc" : "", s->staged ? "+prepad" : "");
   }
+  size_t len = strlen(L->kernel);
+  snprintf(L->kernel + len, sizeof(L->kernel) - len, "%s%s", suffix, s->fused ? "+fused_epilogue" : "");
   return ONYX_OK;
 }
 
 static onyx_status conv_init(cuda_ctx *ctx, cuda_layer *L)
 {
-  ONYX_TRY(conv_setup(ctx, L));
-  return choose_fusion(ctx, L, L->state);
+  ONYX_TRY(conv_setup(L));
+  return conv_finish(ctx, L, L->state, "");
 }
 
 static onyx_status conv_transpose_init(cuda_ctx *ctx, cuda_layer *L)
@@ -735,17 +781,16 @@ static onyx_status fused_conv_init(cuda_ctx *ctx, cuda_layer *L)
       [FUSED_ACT_HARD_SWISH] = CUDA_ACT_HARD_SWISH, [FUSED_ACT_HARD_SIGMOID] = CUDA_ACT_HARD_SIGMOID,
       [FUSED_ACT_TANH] = CUDA_ACT_TANH,
   };
-  ONYX_TRY(conv_setup(ctx, L));
+  ONYX_TRY(conv_setup(L));
   const fused_conv_params *p = L->node->params;
   conv_state *s = L->state;
   if ((unsigned)p->act >= FUSED_ACT_COUNT)
     return cuda_layer_error(L, ONYX_ERR_INTERNAL, "unknown activation %d", (int)p->act);
   s->act = (cuda_act){kinds[p->act], p->alpha, p->beta};
   s->z = L->n_in > 3 ? L->in[3].ptr : NULL;
-  size_t len = strlen(L->kernel);
-  snprintf(L->kernel + len, sizeof(L->kernel) - len, "%s%s%s", s->z ? "+add" : "", p->act ? "+" : "",
-           fused_act_name(p->act));
-  return choose_fusion(ctx, L, s);
+  char suffix[48];
+  snprintf(suffix, sizeof(suffix), "%s%s%s", s->z ? "+add" : "", p->act ? "+" : "", fused_act_name(p->act));
+  return conv_finish(ctx, L, s, suffix);
 }
 
 const cuda_op_impl cuda_conv_impl = {conv_init, conv_enqueue, conv_release};
