@@ -330,6 +330,7 @@ const cuda_op_impl cuda_k_where = {where_init, where_enqueue, kc_release};
 
 typedef struct cast_state {
   bool strided;
+  bool to_nhwc_f16; /* FLOAT row-major 4-D -> FLOAT16 channels-last: its own kernel */
   size_t esz;
   cuda_strided c;
 } cast_state;
@@ -348,6 +349,8 @@ static onyx_status cast_init(cuda_ctx *ctx, cuda_layer *L)
       return cuda_layer_error(L, ONYX_ERR_INTERNAL, "input and output shapes differ");
     ONYX_TRY(kc_elem_size(L, from, &s->esz));
     kc_strided_plan(&s->c, y->ndim, y->dims, x->strides, 0, y->strides, 0);
+    s->to_nhwc_f16 = from == ONYX_DTYPE_FLOAT && to == ONYX_DTYPE_FLOAT16 && y->ndim == 4 &&
+                     !cuda_tensor_channels_last(x) && cuda_tensor_channels_last(y);
   }
   snprintf(L->kernel, sizeof(L->kernel), "%s%s", from == to && !s->strided ? "cudaMemcpyAsync" : "onyx:cast",
            !s->strided ? "" : cuda_tensor_channels_last(y) ? "_to_nhwc" : "_to_nchw");
@@ -358,6 +361,11 @@ static onyx_status cast_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const cast_state *s = L->state;
   onyx_dtype from = L->in[0].dtype, to = L->out[0].dtype;
+  if (s->to_nhwc_f16) {
+    const int64_t *d = L->out[0].dims;
+    return kc_launched(L, cuda_cast_f32_nchw_to_f16_nhwc(L->in[0].ptr, L->out[0].ptr, d[0], d[1], d[2] * d[3],
+                                                         ctx->stream));
+  }
   if (s->strided) {
     if (from == to)
       return kc_launched(L, cuda_copy_strided(s->esz, &s->c, L->in[0].ptr, L->out[0].ptr, ctx->stream));
