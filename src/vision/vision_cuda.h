@@ -31,7 +31,8 @@ size_t cuda_det_scratch_bytes(const det_layout *l, int max_det);
 /* One image's detections: outputs are that image's output slices on the
  * device (FLOAT or FLOAT16); writes the kept boxes (model-input pixels, as
  * det_candidates + det_nms would, at most max_det) to out and their number to
- * *count, both device memory. */
+ * *count, both device memory.  scratch: device memory of at least
+ * cuda_det_scratch_bytes, 256-byte aligned (as cudaMalloc returns it). */
 onyx_status cuda_det_post(const det_layout *l, const void *const *outputs, onyx_dtype dtype, int in_w, int in_h,
                           float conf, float iou, int max_det, void *scratch, size_t scratch_bytes, det_box *out,
                           int *count, void *stream);
