@@ -1,5 +1,8 @@
 // Image pipeline kernels: one pass from a decoded RGB8 image to a model input,
 // and a detector's candidates, score sort and class-wise NMS (kernels/vision.h).
+// dev/cuda/vision_emu/run.sh runs these kernel bodies on the host against the
+// CPU reference; it cuts them out from '#define PREP_TX' to 'static void
+// prep_launch' and from '#define DET_BLOCK' to the first det entry.
 #include "backend/cuda/kernels/kcommon.cuh"
 #include "backend/cuda/kernels/vision.h"
 
