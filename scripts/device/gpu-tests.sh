@@ -11,7 +11,9 @@
 #      layout pass on the real models (which layers run NHWC, reformats)
 #   7. the CLI: onyx build --verbose, onyx info / run --engine, run --backend cuda --fp16
 #      (the MNIST engine is kept in $OUT: tests/engine/data's fixture comes from there)
-#   7. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
+#   7. the image pipeline's GPU pre/post-processing against the CPU reference (+ memcheck and racecheck,
+#      --quick) and its kernel times beside the CPU post-processing path (when the binary was built)
+#   8. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
 #      lower the enqueue time, every export's schema, 2 streams, --no-transfers (the report comes back in $OUT)
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.
 set -uo pipefail
@@ -53,6 +55,13 @@ if command -v compute-sanitizer >/dev/null; then
     $run/bin/onyx_models_cuda $work/mnist_cntk_opset1.onnx $work/ultraface_rfb_320.onnx
 fi
 step nhwc $run/bin/onyx_nhwc_tests
+if [[ -x $run/bin/onyx_vision_cuda_test ]]; then
+  step vision $run/bin/onyx_vision_cuda_test --bench
+  if command -v compute-sanitizer >/dev/null; then
+    step vision_memcheck compute-sanitizer --tool memcheck --error-exitcode 9 $run/bin/onyx_vision_cuda_test --quick
+    step vision_racecheck compute-sanitizer --tool racecheck --error-exitcode 9 $run/bin/onyx_vision_cuda_test --quick
+  fi
+fi
 step layout $run/bin/onyx_layout_tests $work
 step cli_build $run/bin/onyx build $work/mobilenetv2_fp32_from_qdq.onnx -o $work/mbv2.engine --fp16 \
   --shapes input:1x3x224x224 --verbose
@@ -78,6 +87,8 @@ tail -8 "$out/bench.log"
 
 grep -E "FAIL|graphs," "$out/nhwc.log" | head -20
 tail -8 "$out/layout.log"
+grep -E "FAIL|^bench|checks|differ|gray level" "$out/vision.log" 2>/dev/null | head -30
+tail -4 "$out/vision_memcheck.log" "$out/vision_racecheck.log" 2>/dev/null
 head -30 "$out/cli_build.log"
 printf '%s\n' "${summary[@]}"
 # $OUT brings back at most 8 files: the logs go back as one archive, beside the MNIST engine fixture
