@@ -4,7 +4,8 @@
 # FP32 and FP16, batch 1/32/256: onyx's GPU compute median beside PyTorch eager
 # and torch.compile measured in the same call, plus build/compile times.
 # Needs .devrun (scripts/device/prepare.sh, which also builds onyx_gpu_bench).
-#   bench/run_gpu_bench.sh [--modes eager,reduce-overhead,max-autotune]
+#   bench/run_gpu_bench.sh [eager,reduce-overhead]    (MAX_AUTOTUNE=1: also max-autotune, ResNet18 FP16 b1)
+# It also measures the card's tensor-core rate and bandwidth (bench/roofline.py, for bench/NOTES.md).
 set -uo pipefail
 modes=${1:-eager,reduce-overhead}
 out=${OUT:-/tmp/onyx-bench}
@@ -41,6 +42,12 @@ for nhwc in 1 0; do
     --engine-label profile-nhwc$nhwc --profile >/dev/null 2>>"$out/onyx.log"
 done
 timeout 300 python3 bench/torch_baseline.py --modes "$modes" >>"$res" 2>"$out/torch.log" || tail -5 "$out/torch.log"
+# max-autotune compiles for minutes: ResNet18 FP16 batch 1 only, for its compile time beside onyx's build
+if [[ ${MAX_AUTOTUNE:-0} == 1 ]]; then
+  timeout 400 python3 bench/torch_baseline.py --modes max-autotune --precisions fp16 --batches 1 >>"$res" \
+    2>>"$out/torch.log" || tail -5 "$out/torch.log"
+fi
+python3 bench/roofline.py >"$out/roofline.json" 2>>"$out/torch.log" && cat "$out/roofline.json"
 # YOLOv8n as PyTorch: rebuilt from the same ONNX file by onnx2torch (carried as a wheel)
 if ls $run/data/onnx2torch-*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --target /tmp/site $run/data/onnx2torch-*.whl >/dev/null 2>&1
