@@ -107,6 +107,18 @@ const cuda_op_impl cuda_k_expand = {expand_init, strided_enqueue, kc_release};
 
 /* ---- Concat: one copy per input into its slice of the output ---- */
 
+/* Whether input x already is its slice of y (at element index `at` of the axis): the memory plan put it
+ * there (plan.c, concat without copies), so its producer wrote the output directly. */
+static bool in_place(const cuda_tensor *x, const cuda_tensor *y, int axis, int64_t at, size_t esz)
+{
+  if (cuda_tensor_channels_last(x) != cuda_tensor_channels_last(y) ||
+      (char *)x->ptr != (char *)y->ptr + (size_t)(at * y->strides[axis]) * esz)
+    return false;
+  for (int d = 0; d < y->ndim; d++) /* one block: every dim laid out outside the axis is 1 */
+    if (d != axis && y->strides[d] > y->strides[axis] && y->dims[d] != 1) return false;
+  return true;
+}
+
 static onyx_status concat_init(cuda_ctx *ctx, cuda_layer *L)
 {
   const axis_params *p = L->node->params;
@@ -120,11 +132,14 @@ static onyx_status concat_init(cuda_ctx *ctx, cuda_layer *L)
   ONYX_TRY(op_axis(L->node, p->axis, y->ndim, &axis));
   const int64_t *ys = y->strides; /* each input and the output through their own strides */
   int64_t at = 0;
+  int n_in_place = 0;
   for (int i = 0; i < L->n_in; i++) {
     const cuda_tensor *x = &L->in[i];
     if (!x->ptr || x->dtype != y->dtype || x->ndim != y->ndim)
       return cuda_layer_error(L, ONYX_ERR_SHAPE, "input %d does not fit the output", i);
-    if (cuda_tensor_numel(x) > 0) {
+    if (cuda_tensor_numel(x) > 0 && in_place(x, y, axis, at, s->esz)) {
+      n_in_place++;
+    } else if (cuda_tensor_numel(x) > 0) {
       s->copy[s->count].in = i;
       s->copy[s->count].out = 0;
       kc_strided_plan(&s->copy[s->count].c, x->ndim, x->dims, x->strides, 0, ys, at * ys[axis]);
@@ -132,6 +147,8 @@ static onyx_status concat_init(cuda_ctx *ctx, cuda_layer *L)
     }
     at += x->dims[axis];
   }
+  if (n_in_place)
+    snprintf(L->kernel, sizeof(L->kernel), "onyx:concat(%d of %d in place)", n_in_place, L->n_in);
   return ONYX_OK;
 }
 

@@ -566,7 +566,7 @@ out:
   return st;
 }
 
-#define TIMED_ALGOS 3
+#define TIMED_ALGOS 5
 
 /* The tactic of a forward conv: recorded, or (tuning) cuDNN's best TIMED_ALGOS algorithms, each
  * with our epilogue and, where cuDNN can, inside its fused call, timed as graph replays: cuDNN's own

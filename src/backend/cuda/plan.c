@@ -10,6 +10,8 @@
 
 #include "common/util.h"
 #include "engine/memplan.h"
+#include "ops/ops.h"
+#include "ops/shape.h"
 
 #define NOWHERE SIZE_MAX
 
@@ -35,6 +37,64 @@ void cuda_plan_release(cuda_plan *p)
   free(p);
 }
 
+static bool is_graph_io(const ir_graph *g, int t)
+{
+  for (int i = 0; i < g->n_inputs; i++)
+    if (g->inputs[i] == t) return true;
+  for (int i = 0; i < g->n_outputs; i++)
+    if (g->outputs[i] == t) return true;
+  return false;
+}
+
+/* Whether the part of t at index `at` of dim `axis` onwards is one block of memory: every dim before
+ * the axis in memory order (NCHW, or NHWC for channels-last 4-D tensors) is 1. */
+static bool slice_contiguous(const ir_tensor *t, int axis)
+{
+  static const int cl_order[4] = {0, 2, 3, 1};
+  bool cl = t->ndim == 4 && t->layout == IR_LAYOUT_CHANNELS_LAST;
+  for (int m = 0; m < t->ndim; m++) {
+    int d = cl ? cl_order[m] : m;
+    if (d == axis) return true;
+    if (t->dims[d] != 1) return false;
+  }
+  return false;
+}
+
+/* Concat without copies: an input that a step produces and nothing but this Concat reads, whose
+ * slice of the output is one block at a MEMPLAN_ALIGN-aligned offset, is placed inside the output
+ * (its producer writes there; the Concat layer sees it in place and copies nothing for it).  The
+ * output then lives from the first such producer on.  parent[t] / at[t]: the tensor t lies in and
+ * its byte offset there (-1: none). */
+static void alias_concats(const cuda_plan *p, memplan_item *items, const int *uses, int *parent, size_t *at)
+{
+  const ir_graph *g = p->g;
+  for (int s = 0; s < p->n_steps; s++) {
+    const ir_node *n = &g->nodes[p->steps[s]];
+    int y = n->n_out > 0 ? n->out[0] : -1, axis;
+    if (n->op != ONYX_OP_CONCAT || y < 0 || !n->params) continue;
+    const ir_tensor *Y = &g->tensors[y];
+    if (op_axis(n, ((const axis_params *)n->params)->axis, Y->ndim, &axis) != ONYX_OK ||
+        !slice_contiguous(Y, axis))
+      continue;
+    size_t inner = ir_tensor_bytes(Y) / (size_t)(Y->dims[axis] > 0 ? Y->dims[axis] : 1), off = 0;
+    for (int k = 0; k < n->n_in; k++) {
+      int x = n->in[k];
+      if (x < 0) break;
+      const ir_tensor *X = &g->tensors[x];
+      size_t bytes = ir_tensor_bytes(X);
+      if (!X->is_const && uses[x] == 1 && items[x].first >= 0 && parent[x] < 0 && !is_graph_io(g, x) &&
+          X->dtype == Y->dtype && X->layout == Y->layout && X->ndim == Y->ndim && off % MEMPLAN_ALIGN == 0 &&
+          bytes == inner * (size_t)X->dims[axis]) {
+        parent[x] = y;
+        at[x] = off;
+        if (items[x].first < items[y].first) items[y].first = items[x].first;
+        items[x].size = 0;
+      }
+      off += bytes;
+    }
+  }
+}
+
 /* Lifetimes in steps; graph inputs are live from the start, outputs to the end. */
 static onyx_status plan_memory(cuda_plan *p)
 {
@@ -42,11 +102,11 @@ static onyx_status plan_memory(cuda_plan *p)
   int nt = g->n_tensors;
   memplan_item *items = onyx_calloc((size_t)nt + 1, sizeof(*items));
   bool *used = onyx_calloc((size_t)nt + 1, sizeof(bool));
-  if (!items || !used) {
-    free(items);
-    free(used);
-    return ONYX_ERR_NO_MEMORY;
-  }
+  int *uses = onyx_calloc((size_t)nt + 1, sizeof(int)), *parent = onyx_malloc(((size_t)nt + 1) * sizeof(int));
+  size_t *at = onyx_calloc((size_t)nt + 1, sizeof(size_t));
+  onyx_status st = ONYX_ERR_NO_MEMORY;
+  if (!items || !used || !uses || !parent || !at) goto out;
+  for (int t = 0; t < nt; t++) parent[t] = -1;
   for (int t = 0; t < nt; t++) items[t].first = items[t].last = -1;
   for (int s = 0; s < p->n_steps; s++) {
     const ir_node *n = &g->nodes[p->steps[s]];
@@ -54,6 +114,7 @@ static onyx_status plan_memory(cuda_plan *p)
       int t = n->in[k];
       if (t < 0 || g->tensors[t].is_const) continue;
       used[t] = true;
+      uses[t]++;
       items[t].last = s;
     }
     for (int k = 0; k < n->n_out; k++) {
@@ -77,10 +138,24 @@ static onyx_status plan_memory(cuda_plan *p)
     items[t].last = p->n_steps;
   }
   for (int t = 0; t < nt; t++) items[t].size = used[t] ? ir_tensor_bytes(&g->tensors[t]) : 0;
-  onyx_status st = memplan_assign(items, nt, &p->arena_size);
-  for (int t = 0; st == ONYX_OK && t < nt; t++) p->offset[t] = used[t] ? items[t].offset : NOWHERE;
+  alias_concats(p, items, uses, parent, at);
+  st = memplan_assign(items, nt, &p->arena_size);
+  for (int t = 0; st == ONYX_OK && t < nt; t++) {
+    if (!used[t]) {
+      p->offset[t] = NOWHERE;
+      continue;
+    }
+    size_t off = 0; /* up the chain of concats this tensor lies in */
+    int r = t;
+    for (; parent[r] >= 0; r = parent[r]) off += at[r];
+    p->offset[t] = items[r].offset + off;
+  }
+out:
   free(items);
   free(used);
+  free(uses);
+  free(parent);
+  free(at);
   return st;
 }
 
