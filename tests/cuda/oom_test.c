@@ -169,7 +169,7 @@ static void context_out_of_memory(onyx_model *m, const float *x, const float *wa
     if (st == ONYX_OK) st = onyx_context_set_binding(c, "x", big, 0);
     if (st == ONYX_OK) st = onyx_context_set_binding(c, "y", out, 0);
     if (st == ONYX_OK) st = onyx_context_enqueue(c, NULL);
-    if (CHECK_ERR(st, ONYX_ERR_NO_MEMORY, "activation arena", "bytes"))
+    if (CHECK_ERR(st, ONYX_ERR_NO_MEMORY, "-byte activation arena", "cudaMalloc"))
       printf("batch %lld with %zu MiB free refused at the first enqueue: %s\n", (long long)n,
              device_free() / MIB, onyx_last_error());
   }
