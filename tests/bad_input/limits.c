@@ -4,6 +4,7 @@
  * nesting far beyond any real model (protobuf-c would recurse off the stack),
  * and models with more nodes, tensors, attributes or messages than the limits
  * (ONYX_MAX_NODES), made at test time. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -420,12 +421,12 @@ static uint8_t *nest(const uint8_t *inner, size_t ninner, const wrap *wraps, siz
   *len = size[nwraps];
   uint8_t *buf = malloc(*len), *p = buf;
   for (size_t j = nwraps; buf && j-- > 0;) {
-    memcpy(p, wraps[j].pre, wraps[j].npre);
+    if (wraps[j].npre) memcpy(p, wraps[j].pre, wraps[j].npre);
     p += wraps[j].npre;
     p = put_varint(p, (uint64_t)wraps[j].field << 3 | 2);
     p = put_varint(p, size[j]);
   }
-  if (buf) memcpy(p, inner, ninner);
+  if (buf && ninner) memcpy(p, inner, ninner);
   free(size);
   return buf;
 }
