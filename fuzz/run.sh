@@ -22,7 +22,7 @@ while (($#)); do
   case $1 in
   --build) build=$(cd "${2:?--build needs a folder}" && pwd); shift ;;
   --time) secs=${2:?--time needs seconds}; shift ;;
-  --work) work=${2:?--work needs a folder}; shift ;;
+  --work) work=$(mkdir -p "${2:?--work needs a folder}" && cd "$2" && pwd); shift ;; # absolute: the targets run in it
   -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) targets+=("$1") ;;
   esac

@@ -11,9 +11,12 @@
 #      layout pass on the real models (which layers run NHWC, reformats)
 #   7. the CLI: onyx build --verbose, onyx info / run --engine, run --backend cuda --fp16
 #      (the MNIST engine is kept in $OUT: tests/engine/data's fixture comes from there)
-#   7. the image pipeline's GPU pre/post-processing against the CPU reference (+ memcheck and racecheck,
+#   8. the image pipeline's GPU pre/post-processing against the CPU reference (+ memcheck and racecheck,
 #      --quick) and its kernel times beside the CPU post-processing path (when the binary was built)
-#   8. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
+#   9. out of device memory: a workspace beyond the card, a max batch beyond it, a full device at
+#      the first enqueue; then the same process builds and runs, and the free memory comes back
+#  10. compute-sanitizer racecheck, synccheck and initcheck over the MNIST model checks
+#  11. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
 #      lower the enqueue time, every export's schema, 2 streams, --no-transfers (the report comes back in $OUT)
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.
 set -uo pipefail
@@ -30,11 +33,13 @@ tar xJf $run/data/node.tar.xz -C $work
 cp models/mobilenetv2_fp32_from_qdq.onnx $work/
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 summary=()
+failed=() # steps with a non-zero exit: the script's own exit status
 step() { # name, command...
   local name=$1; shift
   local t0=$SECONDS
   "$@" >"$out/$name.log" 2>&1
   local rc=$?
+  ((rc == 0)) || failed+=("$name")
   summary+=("$(printf '%-14s rc=%-3s %4ss  %s' "$name" "$rc" $((SECONDS - t0)) "$(tail -n 1 "$out/$name.log")")")
 }
 skips=()
@@ -85,6 +90,22 @@ grep -vE "^  layer" "$out/nvrtc.log" | tail -15
 grep -E "FAIL|^/" "$out/torchvision.log" | head -30
 tail -8 "$out/bench.log"
 
+# 8. out of device memory (tests/cuda/oom_test.c)
+step oom $run/bin/onyx_oom_test
+cat "$out/oom.log" | grep -vE "^onyx: warning" | tail -20
+# 9. the other compute-sanitizer tools on one whole model (FP32/TF32/FP16 engines, saved, loaded, run):
+#    shared-memory races, barrier misuse, reads of device memory never written; any report fails (exit 9)
+PATH=$PATH:/usr/local/cuda/bin
+if command -v compute-sanitizer >/dev/null; then
+  for tool in racecheck synccheck initcheck; do
+    step $tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_models_cuda $work/mnist_cntk_opset1.onnx
+    tail -4 "$out/$tool.log"
+  done
+else
+  echo "compute-sanitizer not found: racecheck, synccheck and initcheck not run"
+  failed+=(compute-sanitizer)
+fi
+
 grep -E "FAIL|graphs," "$out/nhwc.log" | head -20
 tail -8 "$out/layout.log"
 grep -E "FAIL|^bench|checks|differ|gray level" "$out/vision.log" 2>/dev/null | head -30
@@ -93,3 +114,7 @@ head -30 "$out/cli_build.log"
 printf '%s\n' "${summary[@]}"
 # $OUT brings back at most 8 files: the logs go back as one archive, beside the MNIST engine fixture
 (cd "$out" && tar czf logs.tgz ./*.log gpu.txt && rm -f ./*.log gpu.txt)
+if ((${#failed[@]})); then
+  echo "FAILED steps: ${failed[*]}"
+  exit 1
+fi

@@ -13,13 +13,14 @@ cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >/
 vision=()
 [[ -f src/vision/prep.c && -f src/vision/detect.c ]] && vision=(onyx_vision_cuda_test)
 cmake --build $build -j"$(nproc)" --target onyx_cli onyx onyx_node_tests onyx_conv_gemm_tests onyx_models_cuda \
-  onyx_contexts_cuda onyx_nhwc_tests onyx_layout_tests onyx_nvrtc_cuda onyx_gpu_bench "${vision[@]}" >/dev/null
+  onyx_contexts_cuda onyx_nhwc_tests onyx_layout_tests onyx_nvrtc_cuda onyx_gpu_bench onyx_oom_test "${vision[@]}" >/dev/null
 
 rm -rf .devrun
 mkdir -p .devrun/bin .devrun/lib .devrun/data
 cp $build/onyx $build/tests/onnx_node/onyx_node_tests $build/tests/cuda/onyx_conv_gemm_tests \
    $build/tests/cuda/onyx_models_cuda $build/tests/cuda/onyx_contexts_cuda $build/tests/cuda/onyx_nhwc_tests \
-   $build/tests/engine/onyx_layout_tests $build/tests/cuda/onyx_nvrtc_cuda $build/bench/onyx_gpu_bench .devrun/bin/
+   $build/tests/engine/onyx_layout_tests $build/tests/cuda/onyx_nvrtc_cuda $build/bench/onyx_gpu_bench \
+   $build/tests/cuda/onyx_oom_test .devrun/bin/
 for t in "${vision[@]}"; do cp $build/tests/cuda/$t .devrun/bin/; done
 cp -L $build/libonyx.so.0 .devrun/lib/
 for lib in libprotobuf-c.so.1 libstb.so.0 libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgomp.so.1 \

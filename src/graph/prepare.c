@@ -3,18 +3,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
 size_t graph_max_tensor_bytes(void)
 {
   const char *env = getenv("ONYX_MAX_TENSOR_BYTES");
+  size_t v = 0;
   if (env && *env) {
     char *end;
-    unsigned long long v = strtoull(env, &end, 10);
-    if (*end == '\0' && v > 0) return (size_t)v;
+    unsigned long long e = strtoull(env, &end, 10);
+    if (*end == '\0' && e > 0) v = e < GRAPH_MAX_TENSOR_BYTES_CAP ? (size_t)e : GRAPH_MAX_TENSOR_BYTES_CAP;
   }
-  return (size_t)16 << 30; /* 16 GiB */
+  if (!v) { /* what fits in memory: no tensor can be larger than the machine's RAM */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    v = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : (size_t)16 << 30;
+    if (v > GRAPH_MAX_TENSOR_BYTES_CAP) v = GRAPH_MAX_TENSOR_BYTES_CAP;
+  }
+  return v;
+}
+
+bool graph_tensor_fits(int ndim, const int64_t *dims, onyx_dtype dtype, size_t limit)
+{
+  int64_t n = (int64_t)onyx_dtype_size(dtype);
+  if (n < 1) n = 1;
+  for (int i = 0; i < ndim; i++)
+    if (dims[i] < 0 || onyx_mul_overflow_i64(n, dims[i] ? dims[i] : 1, &n)) return false;
+  return (uint64_t)n <= (uint64_t)limit;
 }
 
 onyx_status graph_toposort(ir_graph *g)
@@ -112,10 +128,7 @@ static onyx_status check_outputs(const ir_graph *g, const ir_node *n, size_t lim
     if (!ir_shape_known(t) || t->dtype == ONYX_DTYPE_UNDEFINED)
       return onyx_error(ONYX_ERR_INTERNAL, "%s node '%s': shape inference left output '%s' unknown",
                         n->op_type, n->name, t->name);
-    int64_t cnt = ir_tensor_numel(t);
-    int64_t bytes;
-    if (cnt < 0 || onyx_mul_overflow_i64(cnt, (int64_t)onyx_dtype_size(t->dtype), &bytes) ||
-        (size_t)bytes > limit) {
+    if (!graph_tensor_fits(t->ndim, t->dims, t->dtype, limit)) {
       char d[160];
       return onyx_error(ONYX_ERR_SHAPE,
                         "%s node '%s': output '%s' of shape %s is larger than the %zu-byte tensor limit "
@@ -134,6 +147,13 @@ onyx_status graph_prepare(ir_graph *g, cpu_ctx *cpu)
     const ir_tensor *t = &g->tensors[g->inputs[i]];
     if (!ir_shape_known(t))
       return onyx_error(ONYX_ERR_SHAPE, "graph input '%s' has no concrete shape (give one)", t->name);
+    if (!graph_tensor_fits(t->ndim, t->dims, t->dtype, limit)) {
+      char d[160];
+      return onyx_error(ONYX_ERR_SHAPE,
+                        "graph input '%s' of shape %s is larger than the %zu-byte tensor limit "
+                        "(set ONYX_MAX_TENSOR_BYTES to change it)",
+                        t->name, onyx_dims_str(t->ndim, t->dims, d, sizeof(d)), limit);
+    }
   }
   for (int i = 0; i < g->n_nodes; i++) {
     ir_node *n = &g->nodes[i];

@@ -12,12 +12,12 @@
 #include "common/util.h"
 #include "graph/prepare.h"
 #include "onnx.pb-c.h"
+#include "onnx/wire_check.h"
 #include "ops/ops.h"
 
 #define MIN_IR_VERSION 3
 #define MAX_IR_VERSION 10
 #define MAX_ONNX_OPSET 21
-#define MAX_NODES 10000000
 
 /* ---- tensors ------------------------------------------------------------ */
 
@@ -152,10 +152,15 @@ static onyx_status tensor_from_proto(const Onnx__TensorProto *tp, const char *ba
                         (long long)tp->dims[i]);
     t->dims[i] = tp->dims[i];
   }
-  int64_t numel = onyx_numel(t->ndim, t->dims), nbytes;
-  size_t esz = onyx_dtype_size(t->dtype);
-  if (numel < 0 || onyx_mul_overflow_i64(numel, (int64_t)esz, &nbytes) || (size_t)nbytes > graph_max_tensor_bytes())
-    return onyx_error(ONYX_ERR_INVALID_MODEL, "tensor '%s' is too large", tname);
+  size_t limit = graph_max_tensor_bytes();
+  if (!graph_tensor_fits(t->ndim, t->dims, t->dtype, limit)) {
+    char d[160];
+    return onyx_error(ONYX_ERR_INVALID_MODEL,
+                      "tensor '%s' of shape %s is too large (the limit is %zu bytes; set ONYX_MAX_TENSOR_BYTES "
+                      "to change it)",
+                      tname, onyx_dims_str(t->ndim, t->dims, d, sizeof(d)), limit);
+  }
+  int64_t numel = onyx_numel(t->ndim, t->dims), nbytes = numel * (int64_t)onyx_dtype_size(t->dtype);
   t->data = onyx_calloc(1, (size_t)nbytes);
   if (!t->data) return ONYX_ERR_NO_MEMORY;
   t->owns_data = true;
@@ -213,6 +218,7 @@ onyx_status onnx_load_tensor(const void *data, size_t size, ir_tensor *out)
 {
   memset(out, 0, sizeof(*out));
   out->producer = -1;
+  ONYX_TRY(wire_check(data, size, &onnx__tensor_proto__descriptor, "the tensor"));
   Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, size, data);
   if (!tp) return onyx_error(ONYX_ERR_PARSE, "not a valid ONNX TensorProto (protobuf decoding failed)");
   onyx_status st = tensor_from_proto(tp, NULL, out);
@@ -477,8 +483,10 @@ static onyx_status resolve_inputs(const Onnx__GraphProto *gp, ir_graph *g)
 static onyx_status load_graph(const Onnx__GraphProto *gp, const char *base_dir, ir_graph *g)
 {
   onyx_status st;
-  if (gp->n_node > MAX_NODES)
-    return onyx_error(ONYX_ERR_UNSUPPORTED, "the graph has %zu nodes, more than %d", gp->n_node, MAX_NODES);
+  if (gp->n_node > wire_max_nodes()) /* wire_check counted them already; this guards the int casts below */
+    return onyx_error(ONYX_ERR_UNSUPPORTED,
+                      "the graph has %zu nodes, more than %zu (set ONYX_MAX_NODES to change it)", gp->n_node,
+                      wire_max_nodes());
   if (!(g->graph_name = onyx_strdup(gp->name ? gp->name : ""))) return ONYX_ERR_NO_MEMORY;
   /* initializers */
   for (size_t i = 0; i < gp->n_initializer; i++) {
@@ -539,6 +547,7 @@ onyx_status onnx_load_graph(const void *data, size_t size, const char *base_dir,
 {
   *out = NULL;
   if (size == 0) return onyx_error(ONYX_ERR_PARSE, "the model is empty (0 bytes)");
+  ONYX_TRY(wire_check(data, size, &onnx__model_proto__descriptor, "the model"));
   Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, size, data);
   if (!mp)
     return onyx_error(ONYX_ERR_PARSE, "not a valid ONNX model: protobuf decoding failed (corrupt or truncated file?)");

@@ -9,6 +9,10 @@
 #include "ops/ops.h"
 
 #define NN_MAX_SP (ONYX_MAX_DIMS - 2) /* spatial dims after N and C */
+/* Largest kernel_shape, strides, dilations, pads, output_padding or output_shape
+ * value: with tensor dims below 2^48 (graph_max_tensor_bytes), window arithmetic
+ * then stays far from int64 overflow. */
+#define NN_MAX_WINDOW_VALUE INT32_MAX
 
 typedef enum nn_auto_pad {
   NN_PAD_NOTSET = 0,

@@ -33,6 +33,9 @@ onyx_status op_parse_conv_transpose(ir_node *n)
     if (p->output_padding[i] < 0)
       return op_error(n, ONYX_ERR_INVALID_MODEL, "output_padding value %lld must be >= 0",
                       (long long)p->output_padding[i]);
+    else if (p->output_padding[i] > NN_MAX_WINDOW_VALUE)
+      return op_error(n, ONYX_ERR_UNSUPPORTED, "output_padding value %lld is above the supported %d",
+                      (long long)p->output_padding[i], NN_MAX_WINDOW_VALUE);
   p->n_output_shape = ir_attr_ints(n, "output_shape", p->output_shape, ONYX_MAX_DIMS);
   if (p->n_output_shape > ONYX_MAX_DIMS)
     return op_error(n, ONYX_ERR_UNSUPPORTED, "output_shape has %d values, at most %d supported",
@@ -41,6 +44,9 @@ onyx_status op_parse_conv_transpose(ir_node *n)
     if (p->output_shape[i] < 1)
       return op_error(n, ONYX_ERR_INVALID_MODEL, "output_shape value %lld must be >= 1",
                       (long long)p->output_shape[i]);
+    else if (p->output_shape[i] > NN_MAX_WINDOW_VALUE)
+      return op_error(n, ONYX_ERR_UNSUPPORTED, "output_shape value %lld is above the supported %d",
+                      (long long)p->output_shape[i], NN_MAX_WINDOW_VALUE);
   return ONYX_OK;
 }
 

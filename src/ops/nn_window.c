@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "graph/prepare.h"
 #include "ops/nn.h"
 
 static onyx_status parse_ints(ir_node *n, const char *name, int64_t *out, int cap, int64_t min, int *count)
@@ -17,11 +18,15 @@ static onyx_status parse_ints(ir_node *n, const char *name, int64_t *out, int ca
   if (cnt > cap)
     return op_error(n, ONYX_ERR_UNSUPPORTED, "attribute '%s' has %d values, at most %d supported", name, cnt,
                     cap);
-  for (int i = 0; i < cnt; i++)
+  for (int i = 0; i < cnt; i++) {
     if (out[i] < min)
       return op_error(n, ONYX_ERR_INVALID_MODEL,
                       "attribute '%s' has value %lld at index %d (must be >= %lld)", name, (long long)out[i],
                       i, (long long)min);
+    if (out[i] > NN_MAX_WINDOW_VALUE)
+      return op_error(n, ONYX_ERR_UNSUPPORTED, "attribute '%s' has value %lld at index %d (at most %d supported)",
+                      name, (long long)out[i], i, NN_MAX_WINDOW_VALUE);
+  }
   *count = cnt;
   return ONYX_OK;
 }
@@ -199,7 +204,12 @@ onyx_status nn_conv_transpose_geom(const ir_node *n, const ir_tensor *x, const i
       return op_error(n, ONYX_ERR_SHAPE, "kernel_shape disagrees with the weight shape %s", sw);
     int64_t s = win->n_strides >= 0 ? win->strides[i] : 1, d = win->n_dilations >= 0 ? win->dilations[i] : 1;
     int64_t op = p->n_output_padding >= 0 ? p->output_padding[i] : 0;
-    int64_t ek = (k - 1) * d + 1, full = s * (in - 1) + op + ek, pb = 0, pe = 0;
+    int64_t ek = (k - 1) * d + 1, full, pb = 0, pe = 0;
+    /* the attributes are below 2^31 but the input dim may be up to 2^48 */
+    if (onyx_mul_overflow_i64(s, in - 1, &full) || full > (int64_t)GRAPH_MAX_TENSOR_BYTES_CAP)
+      return op_error(n, ONYX_ERR_SHAPE, "output size on spatial dim %d would be too large (stride %lld, input %lld)",
+                      i, (long long)s, (long long)in);
+    full += op + ek;
     g->in[i] = in, g->kernel[i] = k, g->strides[i] = s, g->dilations[i] = d;
     bool want =
         p->n_output_shape >= 0 || win->auto_pad == NN_PAD_SAME_UPPER || win->auto_pad == NN_PAD_SAME_LOWER;

@@ -87,6 +87,8 @@ onyx_status op_infer_concat(ir_graph *g, ir_node *n)
                       onyx_dims_str(x->ndim, x->dims, a, sizeof(a)),
                       onyx_dims_str(x0->ndim, x0->dims, b, sizeof(b)), axis);
     }
+    if (x->dims[axis] > INT64_MAX - out[axis]) /* each is below 2^48, but there may be many */
+      return op_error(n, ONYX_ERR_SHAPE, "the concatenated axis %d would be too large", axis);
     out[axis] += x->dims[axis];
   }
   shape_set_out(g, n, 0, x0->dtype, x0->ndim, out);
@@ -134,6 +136,9 @@ onyx_status split_resolve(const ir_graph *g, const ir_node *n, const ir_tensor *
     int64_t sum = 0;
     for (int i = 0; i < k; i++) {
       if (sizes[i] < 0) return op_error(n, ONYX_ERR_SHAPE, "split[%d] is negative", i);
+      if (sizes[i] > dim - sum)
+        return op_error(n, ONYX_ERR_SHAPE, "split sizes add up to more than axis %d's size %lld", *axis,
+                        (long long)dim);
       sum += sizes[i];
     }
     if (sum != dim)

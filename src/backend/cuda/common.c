@@ -31,11 +31,20 @@ onyx_status cuda_layer_float_io(const cuda_layer *L, bool *half)
   return ONYX_OK;
 }
 
-onyx_status cuda_launch_check(const cuda_layer *L, const char *kernel)
+onyx_status cuda_launch_check_at(const cuda_layer *L, const char *kernel, const char *file, int line)
 {
   cudaError_t err = cudaGetLastError();
   if (err == cudaSuccess) return ONYX_OK;
-  return cuda_layer_error(L, ONYX_ERR_BACKEND, "launching %s failed: %s", kernel, cudaGetErrorString(err));
+  return cuda_layer_error(L, ONYX_ERR_BACKEND, "launching %s failed at %s:%d: %s (%s)", kernel, file, line,
+                          cudaGetErrorString(err), cudaGetErrorName(err));
+}
+
+onyx_status cuda_layer_call_error(const cuda_layer *L, cudaError_t err, const char *call, const char *file,
+                                  int line)
+{
+  onyx_status s = err == cudaErrorMemoryAllocation ? ONYX_ERR_NO_MEMORY : ONYX_ERR_BACKEND;
+  return cuda_layer_error(L, s, "%s failed at %s:%d: %s (%s)", call, file, line, cudaGetErrorString(err),
+                          cudaGetErrorName(err));
 }
 
 onyx_status cudnn_status(cudnnStatus_t st, const char *call, const char *file, int line)

@@ -102,8 +102,17 @@ onyx_status cuda_layer_error(const cuda_layer *L, onyx_status s, const char *fmt
 /* Checks that input 0 is float32 or float16, and every other bound input and output 0 the same
  * type; *half (set only on success) says float16. */
 onyx_status cuda_layer_float_io(const cuda_layer *L, bool *half);
-/* Checks a launch (cudaGetLastError) and names the layer and kernel. */
-onyx_status cuda_launch_check(const cuda_layer *L, const char *kernel);
+/* Checks a launch (cudaGetLastError) and names the layer, the kernel and where it was launched. */
+onyx_status cuda_launch_check_at(const cuda_layer *L, const char *kernel, const char *file, int line);
+#define cuda_launch_check(L, kernel) cuda_launch_check_at((L), (kernel), __FILE__, __LINE__)
+/* A failed CUDA call of a layer (a kernel entry point, a copy): names the layer, call, file and line. */
+onyx_status cuda_layer_call_error(const cuda_layer *L, cudaError_t err, const char *call, const char *file,
+                                  int line);
+#define CUDA_LAYER_CHECK(L, call)                                                        \
+  do {                                                                                   \
+    cudaError_t cuda_lerr_ = (call);                                                     \
+    if (cuda_lerr_ != cudaSuccess) return cuda_layer_call_error((L), cuda_lerr_, #call, __FILE__, __LINE__); \
+  } while (0)
 
 /* cuDNN / cuBLASLt checks in the style of CUDA_CHECK. */
 onyx_status cudnn_status(cudnnStatus_t st, const char *call, const char *file, int line);

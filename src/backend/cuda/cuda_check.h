@@ -9,6 +9,14 @@
 
 onyx_status cuda_status(cudaError_t err, const char *call, const char *file, int line);
 
+/* The same as an expression, for code that must clean up before returning:
+ * "if (st == ONYX_OK) st = CUDA_STATUS(cudaEventRecord(ev, s));" */
+static inline onyx_status cuda_call_status(cudaError_t err, const char *call, const char *file, int line)
+{
+  return err == cudaSuccess ? ONYX_OK : cuda_status(err, call, file, line);
+}
+#define CUDA_STATUS(call) cuda_call_status((call), #call, __FILE__, __LINE__)
+
 #define CUDA_CHECK(call)                                                   \
   do {                                                                     \
     cudaError_t cuda_err_ = (call);                                        \

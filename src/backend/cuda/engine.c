@@ -283,6 +283,56 @@ static onyx_status engine_tune(onyx_engine *e)
   return st;
 }
 
+/* A workspace limit beyond the device's free memory could only fail: it is
+ * clamped to what is free now (with a warning), and each layer's search is
+ * bounded again by what is free when it runs (cuda_runner_init). */
+static onyx_status engine_clamp_workspace(onyx_engine *e)
+{
+  size_t free_b = 0, total_b = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  if (e->workspace <= free_b) return ONYX_OK;
+  fprintf(stderr, "onyx: warning: the workspace limit of %zu bytes is more than the GPU has free (%zu of %zu "
+                  "bytes); using at most %zu\n", e->workspace, free_b, total_b, free_b);
+  e->workspace = free_b;
+  return ONYX_OK;
+}
+
+/* Refuses max shapes whose activations and weights can never fit on this GPU:
+ * a context would fail at those shapes whatever else the device holds.  (At
+ * the opt shapes the build itself allocates them.) */
+static onyx_status engine_check_max_memory(onyx_engine *e)
+{
+  int64_t dims[8][ONYX_MAX_DIMS];
+  memset(dims, 0, sizeof(dims));
+  bool same = true;
+  for (int i = 0; i < e->n_inputs; i++) {
+    memcpy(dims[i], e->inputs[i].max, sizeof(dims[i]));
+    same = same && memcmp(e->inputs[i].max, e->inputs[i].opt, sizeof(dims[i])) == 0;
+  }
+  if (same) return ONYX_OK;
+  size_t free_b = 0, total_b = 0, arena = 0, weights = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  ir_graph *g;
+  precision_report rep;
+  memset(&rep, 0, sizeof(rep));
+  ONYX_TRY(engine_specialise(e, (const int64_t(*)[ONYX_MAX_DIMS])dims, &g, &rep));
+  onyx_status st = cuda_plan_measure(g, &arena, &weights);
+  ir_graph_free(g);
+  ONYX_TRY(st);
+  if (arena <= total_b && weights <= total_b - arena) return ONYX_OK;
+  char shapes[256], d[160];
+  size_t off = 0;
+  shapes[0] = '\0';
+  for (int i = 0; i < e->n_inputs && off < sizeof(shapes); i++)
+    off += (size_t)snprintf(shapes + off, sizeof(shapes) - off, "%s%s %s", i ? ", " : "",
+                            e->model->tensors[e->inputs[i].tensor].name,
+                            onyx_dims_str(e->inputs[i].ndim, e->inputs[i].max, d, sizeof(d)));
+  return onyx_error(ONYX_ERR_NO_MEMORY,
+                    "at the largest input shapes (%s) a context needs %zu bytes of activations and %zu bytes "
+                    "of weights, more than the GPU's %zu bytes: lower the max shapes",
+                    shapes, arena, weights, total_b);
+}
+
 onyx_status onyx_engine_build(const onyx_model *m, const onyx_build_options *opt, onyx_engine **out)
 {
   if (!m || !out) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_engine_build: NULL argument");
@@ -301,6 +351,7 @@ onyx_status onyx_engine_build(const onyx_model *m, const onyx_build_options *opt
   e->workspace = o->workspace ? o->workspace : (size_t)1 << 30;
   e->opt_level = o->opt_level;
   onyx_status st = engine_set_ranges(e, o);
+  if (st == ONYX_OK) st = engine_clamp_workspace(e);
   if (st == ONYX_OK) st = engine_fingerprint_here(&e->fp);
   if (st == ONYX_OK) {
     snprintf(e->fp.precision, sizeof(e->fp.precision), "%s", precision_names[e->precision]);
@@ -309,6 +360,7 @@ onyx_status onyx_engine_build(const onyx_model *m, const onyx_build_options *opt
     engine_describe_target(e);
   }
   if (st == ONYX_OK && o->timing_cache) st = engine_timing_cache_load(e, o->timing_cache);
+  if (st == ONYX_OK) st = engine_check_max_memory(e);
   e->report_precision = true;
   if (st == ONYX_OK) st = engine_tune(e);
   if (st == ONYX_OK && o->timing_cache) st = engine_timing_cache_save(e, o->timing_cache);
@@ -805,8 +857,7 @@ onyx_status onyx_context_enqueue_staged(onyx_context *c, void *h2d_stream, void 
   ONYX_TRY(st);
   if (ds) {
     nvtxRangePushA("onyx D2H");
-    st = cudaStreamWaitEvent(ds, c->st_compute_done, 0) == cudaSuccess
-             ? ONYX_OK : onyx_error(ONYX_ERR_BACKEND, "cudaStreamWaitEvent failed");
+    st = CUDA_STATUS(cudaStreamWaitEvent(ds, c->st_compute_done, 0));
     if (st == ONYX_OK) st = st_record(ev->d2h_start, ds);
     if (st == ONYX_OK) st = staged_copies(c, false, ds);
     if (st == ONYX_OK) st = st_record(ev->d2h_end, ds);
@@ -909,24 +960,20 @@ onyx_status onyx_context_profile_times(onyx_context *c, int iters, float *ms, si
   cudaEvent_t *ev = onyx_calloc((size_t)n + 1, sizeof(cudaEvent_t));
   if (!ev) return ONYX_ERR_NO_MEMORY;
   onyx_status st = ONYX_OK;
-  for (int i = 0; i <= n && st == ONYX_OK; i++)
-    if (cudaEventCreate(&ev[i]) != cudaSuccess) st = onyx_error(ONYX_ERR_BACKEND, "cudaEventCreate failed");
+  for (int i = 0; i <= n && st == ONYX_OK; i++) st = CUDA_STATUS(cudaEventCreate(&ev[i]));
   nvtxRangePushA("onyx profile");
   for (int it = 0; it < iters && st == ONYX_OK; it++) {
-    if (cudaEventRecord(ev[0], s) != cudaSuccess) st = onyx_error(ONYX_ERR_BACKEND, "cudaEventRecord failed");
+    st = CUDA_STATUS(cudaEventRecord(ev[0], s));
     for (int i = 0; i < n && st == ONYX_OK; i++) {
       const cuda_layer *L = &c->r.layers[i];
       nvtxRangePushA(L->node->name);
       st = cuda_ops[L->node->op]->enqueue(&c->r.ctx, L);
       nvtxRangePop();
-      if (st == ONYX_OK && cudaEventRecord(ev[i + 1], s) != cudaSuccess)
-        st = onyx_error(ONYX_ERR_BACKEND, "cudaEventRecord failed");
+      if (st == ONYX_OK) st = CUDA_STATUS(cudaEventRecord(ev[i + 1], s));
     }
-    if (st == ONYX_OK && cudaEventSynchronize(ev[n]) != cudaSuccess)
-      st = onyx_error(ONYX_ERR_BACKEND, "profiling run failed: %s", cudaGetErrorString(cudaGetLastError()));
+    if (st == ONYX_OK) st = CUDA_STATUS(cudaEventSynchronize(ev[n]));
     for (int i = 0; i < n && st == ONYX_OK; i++)
-      if (cudaEventElapsedTime(&ms[(size_t)i * (size_t)iters + (size_t)it], ev[i], ev[i + 1]) != cudaSuccess)
-        st = onyx_error(ONYX_ERR_BACKEND, "cudaEventElapsedTime failed");
+      st = CUDA_STATUS(cudaEventElapsedTime(&ms[(size_t)i * (size_t)iters + (size_t)it], ev[i], ev[i + 1]));
   }
   nvtxRangePop();
   for (int i = 0; i <= n; i++)

@@ -49,12 +49,12 @@ void kc_release(cuda_layer *L)
   L->state = NULL;
 }
 
-onyx_status kc_launched(const cuda_layer *L, cudaError_t entry)
+onyx_status kc_launched_at(const cuda_layer *L, cudaError_t entry, const char *file, int line)
 {
   if (entry != cudaSuccess)
-    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "kernel %s refused its arguments (%s)", L->kernel,
-                            cudaGetErrorString(entry));
-  return cuda_launch_check(L, L->kernel);
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "kernel %s refused its arguments at %s:%d (%s)", L->kernel, file,
+                            line, cudaGetErrorString(entry));
+  return cuda_launch_check_at(L, L->kernel, file, line);
 }
 
 onyx_status kc_copy(const cuda_ctx *ctx, void *dst, const void *src, size_t bytes)

@@ -23,7 +23,8 @@ void *kc_state(cuda_layer *L, size_t size);
 void kc_release(cuda_layer *L);
 
 /* After an entry from kernels/: the entry's own refusal, or the launch status. */
-onyx_status kc_launched(const cuda_layer *L, cudaError_t entry);
+onyx_status kc_launched_at(const cuda_layer *L, cudaError_t entry, const char *file, int line);
+#define kc_launched(L, entry) kc_launched_at((L), (entry), __FILE__, __LINE__)
 /* Device-to-device copy of bytes on the context's stream (nothing for 0 bytes). */
 onyx_status kc_copy(const cuda_ctx *ctx, void *dst, const void *src, size_t bytes);
 size_t kc_bytes(const cuda_tensor *t);

@@ -50,11 +50,7 @@ typedef struct fpw_state {
 
 static bool float_storage(onyx_dtype t) { return t == ONYX_DTYPE_FLOAT || t == ONYX_DTYPE_FLOAT16; }
 
-static onyx_status runtime_error(const cuda_layer *L, cudaError_t err, const char *call)
-{
-  return cuda_layer_error(L, ONYX_ERR_BACKEND, "%s failed: %s (%s)", call, cudaGetErrorName(err),
-                          cudaGetErrorString(err));
-}
+#define runtime_error(L, err, call) cuda_layer_call_error((L), (err), (call), __FILE__, __LINE__)
 
 /* ---- generated kernel ---------------------------------------------------------------- */
 
@@ -156,11 +152,9 @@ static onyx_status generated_init(cuda_ctx *ctx, cuda_layer *L, fpw_state *s)
       st = onyx_error_context(st, "%s node '%s' (cuda)", L->node->op_type, L->node->name);
     goto out;
   }
-  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, ctx->device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, ctx->device) != cudaSuccess) {
-    st = cuda_layer_error(L, ONYX_ERR_BACKEND, "cannot read the device's compute capability");
+  if ((st = CUDA_STATUS(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, ctx->device))) ||
+      (st = CUDA_STATUS(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, ctx->device))))
     goto out;
-  }
   char sig[TACTIC_SIG_MAX], ver[32];
   cuda_layer_signature(L, sig, sizeof(sig));
   cuda_nvrtc_version(ver, sizeof(ver));

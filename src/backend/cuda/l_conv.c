@@ -701,10 +701,8 @@ static onyx_status conv_transpose_init(cuda_ctx *ctx, cuda_layer *L)
 static onyx_status epilogue(const cuda_layer *L, const conv_state *s, cuda_ctx *ctx, const void *bias)
 {
   if (!bias && !s->z && s->act.kind == CUDA_ACT_NONE) return ONYX_OK;
-  cudaError_t e = cuda_conv_epilogue(L->out[0].ptr, bias, s->z, s->half, s->batch, s->out_c, s->out_inner,
-                                     s->act, s->nhwc, ctx->stream);
-  if (e != cudaSuccess)
-    return cuda_layer_error(L, ONYX_ERR_BACKEND, "conv epilogue launch failed: %s", cudaGetErrorString(e));
+  CUDA_LAYER_CHECK(L, cuda_conv_epilogue(L->out[0].ptr, bias, s->z, s->half, s->batch, s->out_c, s->out_inner,
+                                         s->act, s->nhwc, ctx->stream));
   return ONYX_OK;
 }
 
@@ -723,10 +721,8 @@ static onyx_status run_conv(cuda_ctx *ctx, const cuda_layer *L, const conv_state
   void *lib_ws = (char *)ws + s->stage_bytes;
   const void *x = L->in[0].ptr;
   if (s->staged) {
-    cudaError_t e = cuda_window_copy(ws, x, NULL, s->half, s->stage_n, s->stage_c, s->stage_dims, s->data_dims,
-                                     s->off, s->nhwc, ctx->stream);
-    if (e != cudaSuccess)
-      return cuda_layer_error(L, ONYX_ERR_BACKEND, "pre-pad launch failed: %s", cudaGetErrorString(e));
+    CUDA_LAYER_CHECK(L, cuda_window_copy(ws, x, NULL, s->half, s->stage_n, s->stage_c, s->stage_dims, s->data_dims,
+                                         s->off, s->nhwc, ctx->stream));
     x = ws;
   }
   const void *w = L->in[1].ptr;
@@ -764,10 +760,8 @@ static onyx_status conv_transpose_enqueue(cuda_ctx *ctx, const cuda_layer *L)
                                            (cudnnConvolutionBwdDataAlgo_t)s->algo, s->lib_ws ? ws : NULL,
                                            s->lib_ws, &zero, s->yd, dx));
   if (!s->staged) return epilogue(L, s, ctx, s->bias);
-  cudaError_t e = cuda_window_copy(L->out[0].ptr, dx, s->bias, s->half, s->stage_n, s->stage_c, s->stage_dims,
-                                   s->data_dims, s->off, false, ctx->stream);
-  if (e != cudaSuccess)
-    return cuda_layer_error(L, ONYX_ERR_BACKEND, "crop launch failed: %s", cudaGetErrorString(e));
+  CUDA_LAYER_CHECK(L, cuda_window_copy(L->out[0].ptr, dx, s->bias, s->half, s->stage_n, s->stage_c, s->stage_dims,
+                                       s->data_dims, s->off, false, ctx->stream));
   return epilogue(L, s, ctx, NULL);
 }
 

@@ -321,10 +321,8 @@ static onyx_status gemm_enqueue(cuda_ctx *ctx, const cuda_layer *L)
   const gemm_state *s = L->state;
   if (s->empty) return ONYX_OK;
   if (s->cmode == GEMM_C_FILL) {
-    cudaError_t e = cuda_broadcast2d(L->out[0].ptr, L->in[2].ptr, s->half, s->rows, s->cols, s->c_rs, s->c_cs,
-                                     s->c_scale, ctx->stream);
-    if (e != cudaSuccess)
-      return cuda_layer_error(L, ONYX_ERR_BACKEND, "C broadcast launch failed: %s", cudaGetErrorString(e));
+    CUDA_LAYER_CHECK(L, cuda_broadcast2d(L->out[0].ptr, L->in[2].ptr, s->half, s->rows, s->cols, s->c_rs,
+                                         s->c_cs, s->c_scale, ctx->stream));
   } else if (s->zero_k) {
     CUDA_CHECK(
         cudaMemsetAsync(L->out[0].ptr, 0, (size_t)(s->rows * s->cols) * elem_size(s->half), ctx->stream));

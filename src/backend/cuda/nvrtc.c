@@ -38,6 +38,17 @@ static void program_log(nvrtcProgram prog, char *out, size_t cap)
   free(log);
 }
 
+/* A failed NVRTC call: the kernel's name, the call, file and line, NVRTC's
+ * status and what else is known (the compile log). */
+static onyx_status nvrtc_failed(nvrtcResult r, const char *call, const char *file, int line, const char *name,
+                                const char *detail)
+{
+  return onyx_error(ONYX_ERR_BACKEND, "%s: %s failed at %s:%d: %s%s%s", name, call, file, line,
+                    r == NVRTC_SUCCESS ? "no error reported" : nvrtcGetErrorString(r), detail[0] ? ": " : "",
+                    detail);
+}
+#define NVRTC_FAILED(r, call, detail) nvrtc_failed((r), (call), __FILE__, __LINE__, name, (detail))
+
 onyx_status cuda_nvrtc_compile(const char *src, const char *name, int major, int minor, uint8_t **cubin,
                                size_t *size)
 {
@@ -46,24 +57,22 @@ onyx_status cuda_nvrtc_compile(const char *src, const char *name, int major, int
   __atomic_add_fetch(&n_compiles, 1, __ATOMIC_SEQ_CST);
   nvrtcProgram prog;
   nvrtcResult r = nvrtcCreateProgram(&prog, src, "onyx_generated.cu", 0, NULL, NULL);
-  if (r != NVRTC_SUCCESS)
-    return onyx_error(ONYX_ERR_BACKEND, "%s: nvrtcCreateProgram failed: %s", name, nvrtcGetErrorString(r));
+  if (r != NVRTC_SUCCESS) return NVRTC_FAILED(r, "nvrtcCreateProgram", "");
   char arch[48];
   snprintf(arch, sizeof(arch), "--gpu-architecture=sm_%d%d", major, minor);
   const char *opts[] = {arch, "--fmad=false", "--std=c++17"};
   onyx_status st = ONYX_OK;
   r = nvrtcCompileProgram(prog, (int)ONYX_ARRAY_LEN(opts), opts);
   if (r != NVRTC_SUCCESS) {
-    char log[640];
+    char log[640], detail[720];
     program_log(prog, log, sizeof(log));
-    st = onyx_error(ONYX_ERR_BACKEND, "%s: NVRTC could not compile its kernel for sm_%d%d (%s): %s", name,
-                    major, minor, nvrtcGetErrorString(r), log[0] ? log : "no log");
+    snprintf(detail, sizeof(detail), "compiling for sm_%d%d: %s", major, minor, log[0] ? log : "no log");
+    st = NVRTC_FAILED(r, "nvrtcCompileProgram", detail);
     goto out;
   }
   size_t n = 0;
   if ((r = nvrtcGetCUBINSize(prog, &n)) != NVRTC_SUCCESS || n == 0) {
-    st = onyx_error(ONYX_ERR_BACKEND, "%s: NVRTC made no cubin for sm_%d%d (%s)", name, major, minor,
-                    nvrtcGetErrorString(r));
+    st = NVRTC_FAILED(r, "nvrtcGetCUBINSize", n == 0 ? "an empty cubin" : "");
     goto out;
   }
   uint8_t *buf = onyx_malloc(n);
@@ -73,7 +82,7 @@ onyx_status cuda_nvrtc_compile(const char *src, const char *name, int major, int
   }
   if ((r = nvrtcGetCUBIN(prog, (char *)buf)) != NVRTC_SUCCESS) {
     free(buf);
-    st = onyx_error(ONYX_ERR_BACKEND, "%s: nvrtcGetCUBIN failed: %s", name, nvrtcGetErrorString(r));
+    st = NVRTC_FAILED(r, "nvrtcGetCUBIN", "");
     goto out;
   }
   *cubin = buf;

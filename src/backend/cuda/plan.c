@@ -159,8 +159,8 @@ out:
   return st;
 }
 
-/* Every constant a step reads goes into one device allocation. */
-static onyx_status upload_weights(cuda_plan *p)
+/* Every constant a step reads goes into one device allocation: offsets and size. */
+static void place_weights(cuda_plan *p)
 {
   const ir_graph *g = p->g;
   size_t total = 0;
@@ -174,6 +174,12 @@ static onyx_status upload_weights(cuda_plan *p)
     }
   }
   p->weights_size = total;
+}
+
+static onyx_status upload_weights(cuda_plan *p)
+{
+  const ir_graph *g = p->g;
+  size_t total = p->weights_size;
   if (!total) return ONYX_OK;
   unsigned char *host = onyx_calloc(1, total);
   if (!host) return ONYX_ERR_NO_MEMORY;
@@ -187,6 +193,22 @@ static onyx_status upload_weights(cuda_plan *p)
   return ONYX_OK;
 }
 
+/* Steps, arena and weight placement, without touching the device. */
+static onyx_status plan_layout(cuda_plan *p)
+{
+  const ir_graph *g = p->g;
+  p->steps = onyx_malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof(int));
+  p->offset = onyx_malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof(size_t));
+  p->w_offset = onyx_malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof(size_t));
+  if (!p->steps || !p->offset || !p->w_offset) return ONYX_ERR_NO_MEMORY;
+  for (int t = 0; t < g->n_tensors; t++) p->offset[t] = p->w_offset[t] = NOWHERE;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!g->nodes[i].folded) p->steps[p->n_steps++] = i;
+  ONYX_TRY(plan_memory(p));
+  place_weights(p);
+  return ONYX_OK;
+}
+
 onyx_status cuda_plan_create(ir_graph *g, cuda_plan **out)
 {
   *out = NULL;
@@ -197,19 +219,25 @@ onyx_status cuda_plan_create(ir_graph *g, cuda_plan **out)
   }
   p->g = g;
   p->refs = 1;
-  onyx_status st = ONYX_ERR_NO_MEMORY;
-  p->steps = onyx_malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof(int));
-  p->offset = onyx_malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof(size_t));
-  p->w_offset = onyx_malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof(size_t));
-  if (!p->steps || !p->offset || !p->w_offset) goto fail;
-  for (int t = 0; t < g->n_tensors; t++) p->offset[t] = p->w_offset[t] = NOWHERE;
-  for (int i = 0; i < g->n_nodes; i++)
-    if (!g->nodes[i].folded) p->steps[p->n_steps++] = i;
-  if ((st = plan_memory(p)) != ONYX_OK || (st = upload_weights(p)) != ONYX_OK) goto fail;
+  onyx_status st = plan_layout(p);
+  if (st == ONYX_OK) st = upload_weights(p);
+  if (st != ONYX_OK) {
+    cuda_plan_release(p);
+    return st;
+  }
   *out = p;
   return ONYX_OK;
-fail:
-  cuda_plan_release(p);
+}
+
+onyx_status cuda_plan_measure(const ir_graph *g, size_t *arena_bytes, size_t *weight_bytes)
+{
+  cuda_plan p = {.g = (ir_graph *)g}; /* read only: plan_layout writes the plan's own arrays */
+  onyx_status st = plan_layout(&p);
+  *arena_bytes = p.arena_size;
+  *weight_bytes = p.weights_size;
+  free(p.steps);
+  free(p.offset);
+  free(p.w_offset);
   return st;
 }
 
@@ -349,6 +377,11 @@ onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts
       goto fail;
     }
   }
+  if (tune) { /* a build: no layer may ask for more workspace than is free (7/8 of it: staging and tables too) */
+    size_t free_b = 0, total_b = 0;
+    if ((st = CUDA_STATUS(cudaMemGetInfo(&free_b, &total_b))) != ONYX_OK) goto fail;
+    if (r->opts.workspace_limit > free_b - free_b / 8) r->opts.workspace_limit = free_b - free_b / 8;
+  }
   r->layers = onyx_calloc((size_t)(p->n_steps ? p->n_steps : 1), sizeof(cuda_layer));
   if (!r->layers) {
     st = ONYX_ERR_NO_MEMORY;
@@ -427,19 +460,16 @@ onyx_status cuda_runner_profile(cuda_runner *r, int iters, float *ms)
     st = ONYX_ERR_NO_MEMORY;
     goto out;
   }
-  for (int i = 0; i <= n; i++)
-    if (cudaEventCreate(&ev[i]) != cudaSuccess) {
-      st = onyx_error(ONYX_ERR_BACKEND, "cudaEventCreate failed");
-      goto out;
-    }
+  for (int i = 0; i <= n && st == ONYX_OK; i++) st = CUDA_STATUS(cudaEventCreate(&ev[i]));
   for (int it = 0; it < iters && st == ONYX_OK; it++) {
-    cudaEventRecord(ev[0], r->ctx.stream);
+    st = CUDA_STATUS(cudaEventRecord(ev[0], r->ctx.stream));
     for (int i = 0; i < n && st == ONYX_OK; i++) {
       st = cuda_ops[r->layers[i].node->op]->enqueue(&r->ctx, &r->layers[i]);
-      cudaEventRecord(ev[i + 1], r->ctx.stream);
+      if (st == ONYX_OK) st = CUDA_STATUS(cudaEventRecord(ev[i + 1], r->ctx.stream));
     }
-    if (cudaEventSynchronize(ev[n]) != cudaSuccess) st = onyx_error(ONYX_ERR_BACKEND, "profiling run failed");
-    for (int i = 0; i < n && st == ONYX_OK; i++) cudaEventElapsedTime(&t[(size_t)i * iters + it], ev[i], ev[i + 1]);
+    if (st == ONYX_OK) st = CUDA_STATUS(cudaEventSynchronize(ev[n]));
+    for (int i = 0; i < n && st == ONYX_OK; i++)
+      st = CUDA_STATUS(cudaEventElapsedTime(&t[(size_t)i * iters + it], ev[i], ev[i + 1]));
   }
   for (int i = 0; i < n && st == ONYX_OK; i++) {
     qsort(&t[(size_t)i * iters], (size_t)iters, sizeof(float), cmp_float);

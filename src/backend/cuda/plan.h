@@ -21,6 +21,8 @@ typedef struct cuda_plan {
 
 /* Takes ownership of g (also on failure). */
 onyx_status cuda_plan_create(ir_graph *g, cuda_plan **out);
+/* The arena and weight sizes a plan of g would have, without allocating on the device. */
+onyx_status cuda_plan_measure(const ir_graph *g, size_t *arena_bytes, size_t *weight_bytes);
 void cuda_plan_retain(cuda_plan *p);
 void cuda_plan_release(cuda_plan *p);
 
