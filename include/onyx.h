@@ -91,6 +91,9 @@ typedef struct onyx_model_meta {
   int n_nodes;
   int64_t n_params;     /* elements in initializers and Constant nodes */
   int64_t param_bytes;  /* their size in bytes */
+  int n_props;          /* ModelProto.metadata_props: key/value strings (e.g. a detector's "names") */
+  const char *const *prop_keys;
+  const char *const *prop_values;
 } onyx_model_meta;
 
 typedef struct onyx_node_info {
