@@ -33,7 +33,7 @@ static void usage(FILE *f)
   fprintf(f,
           "usage: onyx detect MODEL.onnx|MODEL.engine IMAGE... [-o OUTDIR] [--conf 0.25] [--iou 0.45]\n"
           "                   [--classes FILE] [--json] [--max-det 300] [--fit letterbox|stretch|crop]\n"
-          "                   [--mean R,G,B] [--std R,G,B]\n"
+          "                   [--mean R,G,B] [--std R,G,B] [--cpu]\n"
           "  Output layouts, recognised from the model's outputs:\n"
           "    YOLOv8/YOLO11  one output 1x(4+C)xN: cx,cy,w,h (input pixels), C class scores\n"
           "    YOLOv5/YOLOv7  one output 1xNx(5+C): cx,cy,w,h, objectness, C class scores\n"
@@ -54,6 +54,7 @@ static void usage(FILE *f)
           "             gray 114 padding, SSD stretch; crop = resize the short side and centre-crop)\n"
           "  --mean, --std  per-channel normalisation (x - mean) / std of the 0..255 RGB levels\n"
           "             (default YOLO 0,0,0 and 255,255,255; SSD 127,127,127 and 128,128,128)\n"
+          "  --cpu      run on the CPU even when there is a GPU\n"
           "  Runs on the GPU (an FP32 engine built for the input shape) when there is one, else on the\n"
           "  CPU; an .engine file is loaded as it is (GPU only).\n");
 }
@@ -92,7 +93,7 @@ typedef struct opts {
   int n_images;
   float conf, iou;
   int max_det;
-  bool json;
+  bool json, cpu;
   int fit; /* -1: by layout */
   bool has_mean, has_std;
   float mean[3], std[3];
@@ -107,6 +108,8 @@ static int parse_args(int argc, char **argv, opts *o)
       return -1;
     } else if (!strcmp(a, "--json")) {
       o->json = true;
+    } else if (!strcmp(a, "--cpu")) {
+      o->cpu = true;
     } else if (!strcmp(a, "-o") || !strcmp(a, "--conf") || !strcmp(a, "--iou") || !strcmp(a, "--classes") ||
                !strcmp(a, "--max-det") || !strcmp(a, "--fit") || !strcmp(a, "--mean") || !strcmp(a, "--std")) {
       if (++i >= argc) return cli_fail("onyx detect: %s needs a value", a);
@@ -276,7 +279,7 @@ static bool ends_with(const char *s, const char *suffix)
 
 /* Loads the model or engine, fixes the input shape 1x3xHxW, finds the output
  * layout.  Returns 0 or prints an error and returns 1. */
-static int runner_open(runner *r, const char *path, det_layout *lay)
+static int runner_open(runner *r, const char *path, bool cpu, det_layout *lay)
 {
   onyx_tensor_info outs[MAX_OUTPUTS];
   bool engine_file = ends_with(path, ".engine");
@@ -313,7 +316,11 @@ static int runner_open(runner *r, const char *path, det_layout *lay)
               (long long)r->dims[3]);
     return 1;
   }
-  if (r->m && onyx_cuda_available()) { /* an FP32 engine for this input shape, built here */
+  if (r->e && cpu) {
+    cli_error("--cpu: '%s' is an engine file, which runs on the GPU only", path);
+    return 1;
+  }
+  if (r->m && !cpu && onyx_cuda_available()) { /* an FP32 engine for this input shape, built here */
     onyx_build_options bo;
     onyx_build_options_init(&bo);
     onyx_shape_range sr = {.name = in->name, .ndim = 4};
@@ -439,6 +446,32 @@ static char *out_path(const char *outdir, const char *path)
   return p;
 }
 
+/* mkdir -p: 0, or prints an error and returns 1. */
+static int mkdir_p(const char *dir)
+{
+  char *p = strdup(dir);
+  if (!p) {
+    cli_error("out of memory");
+    return 1;
+  }
+  int rc = 0;
+  for (char *s = p + 1;; s++) {
+    char c = *s;
+    if (c != '/' && c != '\0') continue;
+    *s = '\0';
+    struct stat sb;
+    if (mkdir(p, 0777) != 0 && (errno != EEXIST || stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+      cli_error("cannot create the output folder '%s': %s", p, errno == EEXIST ? "not a folder" : strerror(errno));
+      rc = 1;
+      break;
+    }
+    *s = c;
+    if (!c) break;
+  }
+  free(p);
+  return rc;
+}
+
 typedef struct timing {
   double decode, preprocess, inference, postprocess;
 } timing;
@@ -506,7 +539,7 @@ int cmd_detect(int argc, char **argv)
   if (cli_parse_only) goto out;
   rc = 1;
   det_layout lay;
-  if (runner_open(&r, o.model, &lay)) goto out;
+  if (runner_open(&r, o.model, o.cpu, &lay)) goto out;
   if (o.classes ? names_from_file(o.classes, &nm) : (r.m ? (names_from_meta(r.m, &nm), 0) : 0)) goto out;
   int n_cls = lay.n_classes - (lay.background ? 1 : 0);
   if (nm.n && nm.n != n_cls)
@@ -518,10 +551,7 @@ int cmd_detect(int argc, char **argv)
     mean[c] = o.has_mean ? o.mean[c] : yolo ? 0.0f : 127.0f;
     inv_std[c] = 1.0f / (o.has_std ? o.std[c] : yolo ? 255.0f : 128.0f);
   }
-  if (o.outdir && mkdir(o.outdir, 0777) != 0 && errno != EEXIST) {
-    cli_error("cannot create the output folder '%s': %s", o.outdir, strerror(errno));
-    goto out;
-  }
+  if (o.outdir && mkdir_p(o.outdir)) goto out;
   const char *device = r.c ? "GPU" : "CPU";
   if (o.json) {
     jroot = json_object_new_object();
@@ -537,8 +567,8 @@ int cmd_detect(int argc, char **argv)
     jimages = json_object_new_array();
     json_object_object_add(jroot, "images", jimages);
   } else {
-    printf("%s: %s layout, %d classes, input %lldx%lld (%s), on the %s\n", o.model, format_name(lay.fmt), n_cls,
-           (long long)r.dims[3], (long long)r.dims[2], fit_name(fit), device);
+    printf("%s: %s layout, %d class%s, input %lldx%lld (%s), on the %s\n", o.model, format_name(lay.fmt), n_cls,
+           n_cls == 1 ? "" : "es", (long long)r.dims[3], (long long)r.dims[2], fit_name(fit), device);
   }
   for (int k = 0; k < o.n_images; k++) {
     image_rgb im = {0};
