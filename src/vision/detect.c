@@ -177,8 +177,15 @@ int det_nms(det_box *cand, int n, float iou, int max_det)
   if (n <= 0 || max_det <= 0) return 0;
   det_box *tmp = onyx_malloc(sizeof(*tmp) * (size_t)n);
   if (!tmp) return -1;
-  merge_sort(cand, tmp, n);
+  int kept = det_nms_scratch(cand, n, iou, max_det, tmp);
   free(tmp);
+  return kept;
+}
+
+int det_nms_scratch(det_box *cand, int n, float iou, int max_det, det_box *scratch)
+{
+  if (n <= 0 || max_det <= 0) return 0;
+  merge_sort(cand, scratch, n);
   int kept = 0;
   for (int i = 0; i < n && kept < max_det; i++) {
     if (cand[i].score != cand[i].score) break; /* NaN: sorted last, never kept */

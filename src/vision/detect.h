@@ -50,5 +50,7 @@ int det_candidates(const det_layout *l, const float *const *outputs, int in_w, i
  * most max_det; returns how many are kept (at the front of cand), or -1 when
  * the sort's scratch (n boxes) cannot be allocated (onyx_last_error says so). */
 int det_nms(det_box *cand, int n, float iou, int max_det);
+/* det_nms with the caller's scratch of n boxes (allocates nothing; never -1). */
+int det_nms_scratch(det_box *cand, int n, float iou, int max_det, det_box *scratch);
 
 #endif
