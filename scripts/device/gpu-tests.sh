@@ -11,7 +11,9 @@
 #      layout pass on the real models (which layers run NHWC, reformats)
 #   7. the CLI: onyx build --verbose, onyx info / run --engine, run --backend cuda --fp16
 #      (the MNIST engine is kept in $OUT: tests/engine/data's fixture comes from there)
-#   7. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
+#   7. the image pipeline: onyx detect / classify on the GPU against --cpu, an .engine file, batches,
+#      a folder of photos (throughput printed), examples/detect_min
+#   8. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
 #      lower the enqueue time, every export's schema, 2 streams, --no-transfers (the report comes back in $OUT)
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.
 set -uo pipefail
@@ -62,6 +64,12 @@ step cli_run_engine $run/bin/onyx run --engine $work/mbv2.engine --output-dir $w
 step cli_run_cuda $run/bin/onyx run $work/mobilenetv2_fp32_from_qdq.onnx --backend cuda --fp16 --output-dir $work/o2 --seed 3
 step cli_classify $run/bin/onyx classify models/mobilenetv2_fp32_from_qdq.onnx models/images/eagle.jpg \
   models/images/dog_samoyed.jpg
+# the image pipeline: onyx detect/classify on the GPU vs --cpu, an .engine file, batches, a folder; detect_min
+photos=(models/images/eagle.jpg models/images/dog_samoyed.jpg)
+[[ -d $work/images ]] && photos+=($work/images/bus.jpg $work/images/zidane.jpg)
+step detect_gpu python3 tests/cuda/detect_gpu.py $run/bin/onyx $work "${photos[@]}"
+[[ -f $run/bin/detect_min && -f $work/yolov8n_fp32_from_int8.onnx ]] &&
+  step detect_min $run/bin/detect_min $work/yolov8n_fp32_from_int8.onnx "${photos[@]}"
 step cli_run_cpu $run/bin/onyx run $work/mobilenetv2_fp32_from_qdq.onnx --output-dir $work/o3 --seed 3
 step bench python3 tests/bench/gpu_bench_checks.py $run/bin/onyx $work/mobilenetv2_fp32_from_qdq.onnx $work/bench \
   --shapes input:1x3x224x224
@@ -75,6 +83,7 @@ tail -3 "$out/contexts.log"; tail -15 "$out/memcheck.log" 2>/dev/null
 grep -vE "^  layer" "$out/nvrtc.log" | tail -15
 grep -E "FAIL|^/" "$out/torchvision.log" | head -30
 tail -8 "$out/bench.log"
+grep -vE "^  ok" "$out/detect_gpu.log" | tail -30
 
 grep -E "FAIL|graphs," "$out/nhwc.log" | head -20
 tail -8 "$out/layout.log"
