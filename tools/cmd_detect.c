@@ -118,7 +118,8 @@ static int parse_args(int argc, char **argv, opts *o)
     } else if (!strcmp(a, "--cpu")) {
       o->cpu = true;
     } else if (!strcmp(a, "-o") || !strcmp(a, "--conf") || !strcmp(a, "--iou") || !strcmp(a, "--classes") ||
-               !strcmp(a, "--max-det") || !strcmp(a, "--batch") || !strcmp(a, "--fit") || !strcmp(a, "--mean") || !strcmp(a, "--std")) {
+               !strcmp(a, "--max-det") || !strcmp(a, "--batch") || !strcmp(a, "--fit") || !strcmp(a, "--mean") ||
+               !strcmp(a, "--std")) {
       if (++i >= argc) return cli_fail("onyx detect: %s needs a value", a);
       const char *v = argv[i];
       int rc = 0;

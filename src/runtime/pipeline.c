@@ -304,7 +304,8 @@ static onyx_status check_options(const onyx_pipeline_options *o)
       return onyx_error(ONYX_ERR_INVALID_ARG, "pipeline options: std[%d] = %g must be non-zero and finite", c,
                         (double)o->std[c]);
   }
-  if (!isfinite(o->pad)) return onyx_error(ONYX_ERR_INVALID_ARG, "pipeline options: pad %g is not finite", (double)o->pad);
+  if (!isfinite(o->pad))
+    return onyx_error(ONYX_ERR_INVALID_ARG, "pipeline options: pad %g is not finite", (double)o->pad);
   if (!(o->conf >= 0.0f && o->conf <= 1.0f))
     return onyx_error(ONYX_ERR_INVALID_ARG, "pipeline options: conf %g is outside [0, 1]", (double)o->conf);
   if (!(o->iou >= 0.0f && o->iou <= 1.0f))

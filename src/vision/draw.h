@@ -8,7 +8,8 @@
 #include "onyx.h"
 #include "vision/detect.h"
 
-/* Draws in place detections given in image pixels; the label of class c is names[c] when c < n_names, else its number. */
+/* Draws in place detections given in image pixels; the label of class c is
+ * names[c] when c < n_names, else its number. */
 void draw_detections(image_rgb *im, const det_box *dets, int n, const char *const *names, int n_names);
 
 /* Draws text with its top-left corner at (x, y), each font pixel a scale x scale square, clipped to the image. */

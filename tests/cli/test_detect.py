@@ -263,6 +263,39 @@ for src, fmt in [(png, "PNG"), (jpg, "JPEG")]:
 p = detect(yolo, png, "-o", os.path.join(png, "x"))
 check(p.returncode == 1 and "cannot create the output folder" in p.stderr, f"-o under a file: {p.stderr!r}")
 
+# ---- a folder and --batch: a model whose output is its input rearranged (N x 3 x 8 x 16 -> N x 6 x 64) -------
+resh = os.path.join(TMP, "reshape.onnx")
+g = helper.make_graph([helper.make_node("Reshape", ["images", "shape"], ["output0"])], "r",
+                      [helper.make_tensor_value_info("images", T.FLOAT, ["N", 3, 8, 16])],
+                      [helper.make_tensor_value_info("output0", T.FLOAT, ["N", 6, 64])],
+                      [numpy_helper.from_array(np.array([0, 6, 64], np.int64), "shape")])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+m.ir_version = 8
+onnx.save(m, resh)
+folder = os.path.join(TMP, "folder")
+os.makedirs(folder)
+for i in range(5):
+    Image.fromarray(rng.integers(0, 256, (20 + 7 * i, 30 + 5 * i, 3), dtype=np.uint8), "RGB").save(
+        os.path.join(folder, f"img{4 - i}.png" if i % 2 else f"img{4 - i}.PNG"))
+open(os.path.join(folder, "notes.txt"), "w").write("not an image\n")
+common = ["--json", "--cpu", "--fit", "stretch", "--mean", "0,0,0", "--std", "1,1,255", "--conf", "0.5"]
+p1, p3 = detect(resh, folder, *common), detect(resh, folder, *common, "--batch", "3")
+if check(p1.returncode == 0 and p3.returncode == 0, f"folder: exit {p1.returncode}/{p3.returncode} {p3.stderr}"):
+    d1, d3 = json.loads(p1.stdout), json.loads(p3.stdout)
+    files = [os.path.basename(i["file"]) for i in d3["images"]]
+    check(files == ["img0.PNG", "img1.png", "img2.PNG", "img3.png", "img4.PNG"], f"folder order: {files}")
+    check([i["batch"] for i in d3["images"]] == [3, 3, 3, 2, 2] and d3["max_batch"] == 3 and
+          all(i["batch"] == 1 for i in d1["images"]), f"batches: {[i['batch'] for i in d3['images']]}")
+    n = sum(len(i["detections"]) for i in d1["images"])
+    check(n > 0 and [i["detections"] for i in d1["images"]] == [i["detections"] for i in d3["images"]],
+          f"--batch 3 gives the same {n} detections as one by one")
+    check(d3["summary"]["images"] == 5 and d3["summary"]["failed"] == 0 and d3["summary"]["images_per_s"] > 0,
+          f"summary: {d3['summary']}")
+check("per image (ms, mean): decode" in p3.stderr and "images/s on the CPU, batches of up to 3" in p3.stderr,
+      f"stage summary on stderr: {p3.stderr!r}")
+p = detect(yolo, png, "--batch", "2", "--cpu")
+check(p.returncode == 1 and "fixed at 1" in p.stderr, f"--batch 2 on a batch-1 model: {p.returncode} {p.stderr!r}")
+
 # ---- --help and usage errors ------------------------------------------------------------------------------
 p = detect("--help")
 check(p.returncode == 0 and "usage: onyx detect" in p.stdout and "--max-det" in p.stdout, f"--help: {p.returncode}")
@@ -271,7 +304,8 @@ for args, msg in [([], "no model given"), ([yolo], "no image given"), ([yolo, pn
                   ([yolo, png, "--conf", "1.5"], "bad --conf '1.5'"), ([yolo, png, "--iou", "-0.1"], "bad --iou"),
                   ([yolo, png, "--max-det", "0"], "bad --max-det '0'"), ([yolo, png, "--fit", "zoom"], "bad --fit"),
                   ([yolo, png, "--mean", "1,2"], "bad --mean '1,2'"), ([yolo, png, "--std", "1,0,1"], "bad --std"),
-                  ([yolo, png, "--mean", "1,2,3,4"], "bad --mean"), ([yolo, png, "-o", ""], "-o is empty")]:
+                  ([yolo, png, "--mean", "1,2,3,4"], "bad --mean"), ([yolo, png, "-o", ""], "-o is empty"),
+                  ([yolo, png, "--batch", "0"], "bad --batch '0'"), ([yolo, png, "--batch"], "--batch needs a value")]:
     p = detect(*args)
     check(p.returncode == 2 and msg in p.stderr, f"onyx detect {args}: exit {p.returncode}, {p.stderr!r} "
           f"(want 2, '{msg}')")

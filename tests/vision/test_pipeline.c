@@ -111,9 +111,9 @@ static void keep(answer *a, const onyx_pipeline_result *r)
 static void run_all(onyx_pipeline *p, blob *imgs, int n, answer *out)
 {
   for (int i = 0; i < n; i++) {
-    onyx_status st = imgs[i].data ? onyx_pipeline_submit_memory(p, imgs[i].data, (size_t)imgs[i].size,
-                                                                (void *)(intptr_t)(100 + i))
-                                  : onyx_pipeline_submit_file(p, "/nonexistent/onyx-test.png", (void *)(intptr_t)(100 + i));
+    void *tag = (void *)(intptr_t)(100 + i);
+    onyx_status st = imgs[i].data ? onyx_pipeline_submit_memory(p, imgs[i].data, (size_t)imgs[i].size, tag)
+                                  : onyx_pipeline_submit_file(p, "/nonexistent/onyx-test.png", tag);
     CHECK_OK(st);
   }
   for (int i = 0; i < n; i++) {
@@ -257,7 +257,8 @@ static void test_detect_batching(void)
   o1.keep_pixels = 1;
   onyx_pipeline_free(q);
   q = NULL;
-  if (CHECK_OK(onyx_pipeline_create_cpu(m, &o1, &q)) && CHECK_OK(onyx_pipeline_run_one(q, imgs[5].data, (size_t)imgs[5].size, &r))) {
+  if (CHECK_OK(onyx_pipeline_create_cpu(m, &o1, &q)) &&
+      CHECK_OK(onyx_pipeline_run_one(q, imgs[5].data, (size_t)imgs[5].size, &r))) {
     image_rgb im;
     if (CHECK_OK(image_decode(imgs[5].data, (size_t)imgs[5].size, "x", &im))) {
       CHECK(r.pixels && r.width == im.w && r.height == im.h && !memcmp(r.pixels, im.px, (size_t)im.w * im.h * 3));
