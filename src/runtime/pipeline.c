@@ -334,7 +334,8 @@ static onyx_status setup_post(onyx_pipeline *p)
   for (int i = 0; i < be->n_out; i++) {
     const onyx_tensor_info *t = &be->outs[i];
     int64_t n = onyx_numel(t->ndim, t->dims);
-    if (t->ndim < 1 || n < 0 || t->dims[0] != be->max_batch)
+    /* batches of one: any shape (a classifier's [1000] say) */
+    if (n < 0 || (be->max_batch > 1 && (t->ndim < 1 || t->dims[0] != be->max_batch)))
       return onyx_error(ONYX_ERR_UNSUPPORTED, "output '%s': its first dimension is not the batch (%d)", t->name,
                         be->max_batch);
     post->per_image[i] = n / be->max_batch;

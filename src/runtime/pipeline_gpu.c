@@ -3,8 +3,8 @@
  * enqueue (H2D, layers, D2H) timed with events.
  *
  * Pre- and post-processing run on the host today: gpu_preprocess writes the
- * model input into the pinned input buffer with prep_apply, gpu_detect decodes
- * boxes from the pinned output buffers.  Those two functions are the one place
+ * model input into the pinned input buffer with prep_apply, gpu_postprocess decodes
+ * boxes from the pinned output buffers.  That pair of functions is the one place
  * where the GPU versions (cuda_prep_image / cuda_det_post in
  * src/vision/vision_cuda.h) plug in. */
 #include "runtime/pipeline.h"
@@ -45,7 +45,7 @@ static void gpu_free(pl_backend *b)
   free(g);
 }
 
-/* ---- the two functions the GPU kernels replace --------------------------------- */
+/* ---- the preprocess / postprocess pair: where the GPU kernels plug in ---------- */
 
 /* Preprocessing of one image into batch slot `slot`.  GPU version: upload im
  * once (pinned staging, one cudaMemcpyAsync on g->stream) and run
@@ -59,7 +59,7 @@ static onyx_status gpu_preprocess(pl_backend *b, int slot, const prep_plan *plan
 
 /* Detections of batch slot `slot`.  GPU version: cuda_det_post on the device
  * outputs (before the D2H copy), copying back only the kept boxes and count. */
-static int gpu_detect(pl_backend *b, int slot, const pl_post *post, det_box *out, det_box *scratch)
+static int gpu_postprocess(pl_backend *b, int slot, const pl_post *post, det_box *out, det_box *scratch)
 {
   gpu_backend *g = (gpu_backend *)b;
   const float *outs[PL_MAX_OUTPUTS] = {0};
@@ -119,7 +119,7 @@ onyx_status pl_gpu_create(onyx_engine *e, const onyx_pipeline_options *o, pl_bac
   if (!g) return ONYX_ERR_NO_MEMORY;
   g->b = (pl_backend){.in_w = w, .in_h = h, .max_batch = mb, .on_gpu = true, .in_name = in.name,
                       .n_out = onyx_engine_num_outputs(e), .preprocess = gpu_preprocess, .run = gpu_run,
-                      .detect = gpu_detect, .output = gpu_output, .free = gpu_free};
+                      .detect = gpu_postprocess, .output = gpu_output, .free = gpu_free};
   int64_t dims[4] = {mb, 3, h, w};
   void *buf;
   onyx_status st = onyx_context_create(e, &g->c);

@@ -377,6 +377,17 @@ static void test_validation(void)
   o.input_w = 8, o.input_h = 8;
   if (CHECK_OK(onyx_pipeline_create_cpu(sym, &o, &p))) onyx_pipeline_free(p);
   p = NULL;
+  /* a batch of one may have outputs without a batch dimension: scores [192] */
+  static const int64_t flat[1] = {192};
+  onyx_model *nobatch = reshape_model("1,3,8,8", "scores", "192", flat, 1);
+  onyx_pipeline_options_init(&o);
+  if (nobatch && CHECK_OK(onyx_pipeline_create_cpu(nobatch, &o, &p))) {
+    onyx_pipeline_info info;
+    CHECK(onyx_pipeline_info_get(p, &info) == ONYX_OK && info.task == ONYX_TASK_CLASSIFY && info.n_classes == 192);
+    onyx_pipeline_free(p);
+  }
+  onyx_model_free(nobatch);
+  p = NULL;
   CHECK_ERR(onyx_pipeline_create_cpu(NULL, &o, &p), ONYX_ERR_INVALID_ARG, "NULL");
   CHECK_ERR(onyx_pipeline_submit_file(NULL, "x", NULL), ONYX_ERR_INVALID_ARG, "NULL");
   /* without a GPU build or device, the GPU pipeline says why */
