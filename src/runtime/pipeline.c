@@ -204,8 +204,8 @@ static int collect_batch(onyx_pipeline *p, job **batch)
     batch[n++] = j;
   }
   if (n == p->be->max_batch) return n;
-  /* partial: only when everything up to the flush point is in it (or done) */
-  if (n && (!j || j->seq >= p->flush_seq)) return n;
+  /* partial: only when a flush covers it, and everything up to the flush point is in it (or done) */
+  if (n && batch[n - 1]->seq < p->flush_seq && (!j || j->seq >= p->flush_seq)) return n;
   return 0;
 }
 

@@ -248,6 +248,17 @@ static void test_detect_batching(void)
       if (!got) usleep(5000);
     }
     CHECK(got && r.status == ONYX_OK && r.batch == 1 && r.n_detections == batched[1].n);
+    /* without a flush a partial batch waits: 3 images, batches of 4 */
+    for (int i = 0; i < 3; i++) CHECK_OK(onyx_pipeline_submit_memory(p, imgs[i].data, (size_t)imgs[i].size, NULL));
+    usleep(300000);
+    got = 1;
+    CHECK_OK(onyx_pipeline_next(p, 0, &r, &got));
+    CHECKF(!got, "a partial batch ran before a flush");
+    CHECK_OK(onyx_pipeline_flush(p));
+    for (int i = 0; i < 3; i++) {
+      CHECK_OK(onyx_pipeline_next(p, 1, &r, &got));
+      CHECKF(got && r.batch == 3 && r.n_detections == batched[i].n, "image %d after the flush: batch %d", i, r.batch);
+    }
     /* results not taken are freed with the pipeline (LeakSanitizer watches) */
     CHECK_OK(onyx_pipeline_submit_memory(p, imgs[2].data, (size_t)imgs[2].size, NULL));
     CHECK_OK(onyx_pipeline_submit_memory(p, imgs[4].data, (size_t)imgs[4].size, NULL));
