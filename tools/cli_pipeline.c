@@ -162,9 +162,9 @@ void cli_pipe_close(cli_pipe *cp)
   memset(cp, 0, sizeof(*cp));
 }
 
-/* An FP32 engine for the model's input: symbolic batch 1..batch (opt batch),
+/* An FP32 (or FP16) engine for the model's input: symbolic batch 1..batch (opt batch),
  * symbolic height/width the default side. */
-static onyx_status build_engine(cli_pipe *cp, int batch, int side)
+static onyx_status build_engine(cli_pipe *cp, int batch, int side, bool fp16)
 {
   onyx_tensor_info in;
   ONYX_TRY(onyx_model_input(cp->m, 0, &in));
@@ -178,15 +178,25 @@ static onyx_status build_engine(cli_pipe *cp, int batch, int side)
   }
   onyx_build_options bo;
   onyx_build_options_init(&bo);
+  bo.precision = fp16 ? ONYX_PRECISION_FP16 : ONYX_PRECISION_FP32;
   bo.n_shapes = 1;
   bo.shapes = &r;
   return onyx_engine_build(cp->m, &bo, &cp->e);
 }
 
-int cli_pipe_open(cli_pipe *cp, const char *path, bool cpu, int batch, int default_side, onyx_pipeline_options *o)
+int cli_pipe_open(cli_pipe *cp, const char *path, const cli_pipe_args *a, onyx_pipeline_options *o)
 {
   memset(cp, 0, sizeof(*cp));
   onyx_status st;
+  bool cpu = a->cpu;
+  int batch = a->batch, default_side = a->default_side;
+  if (a->fp16 && (cpu || !onyx_cuda_available() || ends_with(path, ".engine"))) {
+    cli_error("--fp16 builds an FP16 engine from an ONNX model on the GPU; %s",
+              ends_with(path, ".engine") ? "an engine file keeps the precision it was built with"
+              : cpu                      ? "--cpu runs FP32 on the CPU"
+                                         : "there is no GPU here");
+    return 1;
+  }
   if (ends_with(path, ".engine")) {
     if (cpu) {
       cli_error("--cpu: '%s' is an engine file, which runs on the GPU only", path);
@@ -208,7 +218,7 @@ int cli_pipe_open(cli_pipe *cp, const char *path, bool cpu, int batch, int defau
       if (in.dims[2] <= 0 || in.dims[3] <= 0) o->input_w = o->input_h = default_side;
     }
     if (st == ONYX_OK && !cpu && onyx_cuda_available()) {
-      st = build_engine(cp, batch ? batch : 1, default_side);
+      st = build_engine(cp, batch ? batch : 1, default_side, a->fp16);
       if (st == ONYX_OK) st = onyx_pipeline_create(cp->e, o, &cp->p);
     } else if (st == ONYX_OK) {
       o->max_batch = batch;

@@ -22,12 +22,18 @@ typedef struct cli_pipe {
   onyx_pipeline_info info;
 } cli_pipe;
 
-/* Loads MODEL.onnx (a GPU engine is built when there is a GPU and !cpu: FP32,
- * the batch dimension, when symbolic, ranging over 1..batch) or MODEL.engine,
- * and makes the pipeline.  batch 0: the default (1; an engine's largest).
- * default_side: the input size when the model's height/width are symbolic.
- * Returns 0 or prints an error and returns 1. */
-int cli_pipe_open(cli_pipe *cp, const char *path, bool cpu, int batch, int default_side, onyx_pipeline_options *o);
+typedef struct cli_pipe_args {
+  bool cpu;         /* --cpu: a session even when there is a GPU */
+  bool fp16;        /* --fp16: build an FP16 engine (GPU only) */
+  int batch;        /* --batch: 0 for the default (1; an engine file's largest) */
+  int default_side; /* the input size when the model's height/width are symbolic */
+} cli_pipe_args;
+
+/* Loads MODEL.onnx (a GPU engine is built when there is a GPU and !cpu: FP32
+ * or FP16, the batch dimension, when symbolic, ranging over 1..batch) or
+ * MODEL.engine, and makes the pipeline.  Returns 0 or prints an error and
+ * returns 1. */
+int cli_pipe_open(cli_pipe *cp, const char *path, const cli_pipe_args *a, onyx_pipeline_options *o);
 void cli_pipe_close(cli_pipe *cp);
 
 typedef struct cli_pipe_stats {

@@ -25,7 +25,7 @@
 static void usage(FILE *f)
 {
   fprintf(f, "usage: onyx classify MODEL.onnx|MODEL.engine IMAGE|FOLDER... [--topk K] [--labels FILE] [--batch N]\n"
-             "                     [--cpu]\n"
+             "                     [--cpu | --fp16]\n"
              "  IMAGE     JPEG or PNG; resized (short side 256 for a 224 input), centre-cropped to the\n"
              "            model's input size and normalised with the ImageNet mean/std; a FOLDER stands for\n"
              "            its .jpg, .jpeg and .png files, sorted by name\n"
@@ -35,6 +35,7 @@ static void usage(FILE *f)
              "  --batch   images per inference (the engine is built for batches of 1..N when the model's\n"
              "            batch is symbolic; default 1)\n"
              "  --cpu     run on the CPU even when there is a GPU\n"
+             "  --fp16    build an FP16 engine instead of FP32 (GPU)\n"
              "  With more than one image, stderr gets the mean time per image of each stage and images/s.\n");
 }
 
@@ -67,7 +68,7 @@ int cmd_classify(int argc, char **argv)
   const char *model_path = NULL, *labels_path = NULL;
   const char **args = calloc((size_t)argc, sizeof(*args));
   int n_args = 0, topk = 5, batch = 0, rc = 2, n_images = 0;
-  bool cpu = false;
+  bool cpu = false, fp16 = false;
   char **images = NULL;
   cli_pipe cp = {0};
   cli_names lab = {0};
@@ -84,6 +85,8 @@ int cmd_classify(int argc, char **argv)
       goto out;
     } else if (!strcmp(a, "--cpu")) {
       cpu = true;
+    } else if (!strcmp(a, "--fp16")) {
+      fp16 = true;
     } else if (!strcmp(a, "--topk") || !strcmp(a, "--labels") || !strcmp(a, "--batch")) {
       if (++i >= argc) {
         rc = cli_fail("onyx classify: %s needs a value", a);
@@ -125,7 +128,8 @@ int cmd_classify(int argc, char **argv)
   onyx_pipeline_options_init(&po);
   po.task = ONYX_TASK_CLASSIFY;
   po.topk = topk;
-  if (cli_pipe_open(&cp, model_path, cpu, batch, DEFAULT_SIDE, &po)) goto out;
+  cli_pipe_args pa = {.cpu = cpu, .fp16 = fp16, .batch = batch, .default_side = DEFAULT_SIDE};
+  if (cli_pipe_open(&cp, model_path, &pa, &po)) goto out;
 
   if (!labels_path) { /* imagenet_classes.txt beside the model */
     const char *slash = strrchr(model_path, '/');

@@ -33,7 +33,7 @@ static void usage(FILE *f)
   fprintf(f,
           "usage: onyx detect MODEL.onnx|MODEL.engine IMAGE|FOLDER... [-o OUTDIR] [--conf 0.25] [--iou 0.45]\n"
           "                   [--classes FILE] [--json] [--max-det 300] [--batch N] [--fit letterbox|stretch|crop]\n"
-          "                   [--mean R,G,B] [--std R,G,B] [--cpu]\n"
+          "                   [--mean R,G,B] [--std R,G,B] [--cpu | --fp16]\n"
           "  Output layouts, recognised from the model's outputs:\n"
           "    YOLOv8/YOLO11  one output 1x(4+C)xN: cx,cy,w,h (input pixels), C class scores\n"
           "    YOLOv5/YOLOv7  one output 1xNx(5+C): cx,cy,w,h, objectness, C class scores\n"
@@ -58,6 +58,7 @@ static void usage(FILE *f)
           "  --mean, --std  per-channel normalisation (x - mean) / std of the 0..255 RGB levels\n"
           "             (default YOLO 0,0,0 and 255,255,255; SSD 127,127,127 and 128,128,128)\n"
           "  --cpu      run on the CPU even when there is a GPU\n"
+          "  --fp16     build an FP16 engine instead of FP32 (GPU)\n"
           "  Runs on the GPU (an FP32 engine built for the input shape) when there is one, else on the\n"
           "  CPU; an .engine file is loaded as it is (GPU only).  Images are decoded on worker threads\n"
           "  while the model runs; stderr gets a progress bar (on a terminal) and, at the end, the mean\n"
@@ -99,7 +100,7 @@ typedef struct opts {
   int n_images;
   float conf, iou;
   int max_det;
-  bool json, cpu;
+  bool json, cpu, fp16;
   int batch; /* 0: default */
   int fit; /* -1: by layout */
   bool has_mean, has_std;
@@ -117,6 +118,8 @@ static int parse_args(int argc, char **argv, opts *o)
       o->json = true;
     } else if (!strcmp(a, "--cpu")) {
       o->cpu = true;
+    } else if (!strcmp(a, "--fp16")) {
+      o->fp16 = true;
     } else if (!strcmp(a, "-o") || !strcmp(a, "--conf") || !strcmp(a, "--iou") || !strcmp(a, "--classes") ||
                !strcmp(a, "--max-det") || !strcmp(a, "--batch") || !strcmp(a, "--fit") || !strcmp(a, "--mean") ||
                !strcmp(a, "--std")) {
@@ -399,7 +402,8 @@ int cmd_detect(int argc, char **argv)
   po.iou = o.iou;
   po.max_det = o.max_det;
   po.keep_pixels = o.outdir != NULL;
-  if (cli_pipe_open(&cp, o.model, o.cpu, o.batch, DEFAULT_SIDE, &po)) goto out;
+  cli_pipe_args pa = {.cpu = o.cpu, .fp16 = o.fp16, .batch = o.batch, .default_side = DEFAULT_SIDE};
+  if (cli_pipe_open(&cp, o.model, &pa, &po)) goto out;
   if (o.classes ? cli_names_load(o.classes, &nm) : (names_from_meta(cp.m, &nm), 0)) goto out;
   const onyx_pipeline_info *in = &cp.info;
   if (nm.n && nm.n != in->n_classes)

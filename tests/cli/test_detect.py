@@ -293,6 +293,8 @@ if check(p1.returncode == 0 and p3.returncode == 0, f"folder: exit {p1.returncod
           f"summary: {d3['summary']}")
 check("per image (ms, mean): decode" in p3.stderr and "images/s on the CPU, batches of up to 3" in p3.stderr,
       f"stage summary on stderr: {p3.stderr!r}")
+p = detect(yolo, png, "--fp16", "--cpu")
+check(p.returncode == 1 and "--cpu runs FP32" in p.stderr, f"--fp16 --cpu: {p.returncode} {p.stderr!r}")
 p = detect(yolo, png, "--batch", "2", "--cpu")
 check(p.returncode == 1 and "fixed at 1" in p.stderr, f"--batch 2 on a batch-1 model: {p.returncode} {p.stderr!r}")
 

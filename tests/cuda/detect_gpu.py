@@ -82,6 +82,32 @@ def main():
         check(same_detections(model, gj, cj, conf), f"{model}: GPU and CPU agree on {n} detections")
         print("    " + g.stderr.strip().replace("\n", "\n    "))
     y8 = os.path.join(work, "yolov8n_fp32_from_int8.onnx")
+    for model in ("yolov8n_fp32_from_int8.onnx", "yolo11n_320_fp32_from_int8.onnx"):
+        path = os.path.join(work, model)
+        if not os.path.exists(path):
+            continue
+        h = run(onyx, "detect", path, *photos, "--json", "--fp16")
+        f = run(onyx, "detect", path, *photos, "--json")
+        if not check(h.returncode == 0 and f.returncode == 0, f"{model} --fp16: exit {h.returncode}/{f.returncode}"):
+            continue
+        # FP16 vs FP32 engines: every FP32 box clearly above the threshold (score >= conf + 0.05) is found by
+        # FP16 (same class, IoU >= 0.9); the differences are reported
+        hj, fj = json.loads(h.stdout), json.loads(f.stdout)
+        missing, diffs, ious = [], [], []
+        for hi, fi in zip(hj["images"], fj["images"]):
+            for d in fi["detections"]:
+                m = [e for e in hi["detections"] if e["class_id"] == d["class_id"] and iou(e["box"], d["box"]) >= 0.9]
+                if m:
+                    best = max(m, key=lambda e: iou(e["box"], d["box"]))
+                    diffs.append(abs(best["score"] - d["score"]))
+                    ious.append(iou(best["box"], d["box"]))
+                elif d["score"] >= 0.30:
+                    missing.append((os.path.basename(fi["file"]), d["class_id"], round(d["score"], 3)))
+        nf = sum(len(i["detections"]) for i in fj["images"])
+        nh = sum(len(i["detections"]) for i in hj["images"])
+        print(f"    {model} FP16 vs FP32: {nh} vs {nf} detections, max score diff {max(diffs or [0]):.4f}, "
+              f"worst IoU {min(ious or [1]):.4f}, FP32 boxes >= 0.30 without an FP16 match: {missing}")
+        check(not missing, f"{model} --fp16 finds every FP32 detection with score >= 0.30")
     if os.path.exists(y8):
         eng = os.path.join(work, "yolov8n_pipeline.engine")
         b = run(onyx, "build", y8, "-o", eng)
