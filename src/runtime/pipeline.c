@@ -61,6 +61,7 @@ struct onyx_pipeline {
   double *prob;
   prep_plan *plans; /* max_batch */
   bool *ok;
+  job **batch;      /* the batch being collected or run (batching thread) */
   /* the list and its state, under mu */
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -260,7 +261,7 @@ static void run_batch(onyx_pipeline *p, job **batch, int n)
 static void *batch_main(void *arg)
 {
   onyx_pipeline *p = arg;
-  job **batch = malloc(sizeof(*batch) * (size_t)p->be->max_batch);
+  job **batch = p->batch;
   pthread_mutex_lock(&p->mu);
   for (;;) {
     int n = 0;
@@ -272,7 +273,6 @@ static void *batch_main(void *arg)
     pthread_mutex_lock(&p->mu);
   }
   pthread_mutex_unlock(&p->mu);
-  free(batch);
   return NULL;
 }
 
@@ -411,6 +411,7 @@ void onyx_pipeline_free(onyx_pipeline *p)
   free(p->prob);
   free(p->plans);
   free(p->ok);
+  free(p->batch);
   pthread_cond_destroy(&p->cv);
   pthread_mutex_destroy(&p->mu);
   free(p);
@@ -439,7 +440,8 @@ static onyx_status pipeline_start(pl_backend *be, const onyx_pipeline_options *o
   }
   p->plans = onyx_malloc(sizeof(*p->plans) * (size_t)be->max_batch);
   p->ok = onyx_malloc(sizeof(*p->ok) * (size_t)be->max_batch);
-  if (!p->plans || !p->ok) goto no_mem;
+  p->batch = onyx_malloc(sizeof(*p->batch) * (size_t)be->max_batch);
+  if (!p->plans || !p->ok || !p->batch) goto no_mem;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   p->n_threads = o->decode_threads ? o->decode_threads : cores > 4 ? 4 : cores > 1 ? (int)cores : 1;
   p->decode_limit = 2 * be->max_batch + p->n_threads;
