@@ -91,6 +91,9 @@ typedef struct onyx_model_meta {
   int n_nodes;
   int64_t n_params;     /* elements in initializers and Constant nodes */
   int64_t param_bytes;  /* their size in bytes */
+  int n_props;          /* ModelProto.metadata_props: key/value strings (e.g. a detector's "names") */
+  const char *const *prop_keys;
+  const char *const *prop_values;
 } onyx_model_meta;
 
 typedef struct onyx_node_info {
@@ -300,6 +303,119 @@ onyx_status onyx_context_layer_tensor(onyx_context *c, int i, int is_output, int
  * by layer with events between layers): ms[layer * iters + iteration], for
  * layers * iters <= cap entries; *n_layers gets the number of layers. */
 onyx_status onyx_context_profile_times(onyx_context *c, int iters, float *ms, size_t cap, int *n_layers);
+
+/* ---- image pipeline: photos in, detections or classes out ----------------- */
+/* A pipeline owns worker threads that decode JPEG/PNG images (submitted as
+ * files or bytes) while the model runs on the previous batch, groups images
+ * into batches, preprocesses them (letterbox / stretch / centre crop and
+ * normalisation), runs the model (an engine context on the GPU, or a session
+ * on the CPU), and decodes the outputs: detections (YOLOv5/v8/11, SSD layouts)
+ * in the original image's pixels, or the top-k classes.  Results come back in
+ * submission order, each with the caller's tag, its status and per-stage times.
+ * A pipeline is used from one thread (its workers are internal). */
+typedef struct onyx_pipeline onyx_pipeline;
+
+typedef enum onyx_task {
+  ONYX_TASK_AUTO = 0, /* detect when the outputs have a detector layout, else classify */
+  ONYX_TASK_CLASSIFY,
+  ONYX_TASK_DETECT,
+  ONYX_TASK_COUNT
+} onyx_task;
+
+typedef enum onyx_fit {
+  ONYX_FIT_AUTO = 0,  /* YOLO: letterbox; SSD: stretch; classify: crop */
+  ONYX_FIT_LETTERBOX, /* scale to fit, centred, `pad` around (Ultralytics' LetterBox) */
+  ONYX_FIT_STRETCH,   /* resize to the input size, aspect ratio not kept */
+  ONYX_FIT_CROP,      /* shorter side to size*256/224, centre crop (torchvision ImageNet) */
+  ONYX_FIT_COUNT
+} onyx_fit;
+
+typedef struct onyx_pipeline_options {
+  onyx_task task;
+  onyx_fit fit;
+  /* The input is (level - mean[c]) / std[c] of the RGB levels 0..255.  NAN (the
+   * default) means: YOLO mean 0, std 255; SSD mean 127, std 128; classify the
+   * ImageNet mean/std (0.485, 0.456, 0.406) * 255 and (0.229, 0.224, 0.225) * 255. */
+  float mean[3], std[3];
+  float pad;          /* gray level around a letterboxed image (default 114) */
+  float conf, iou;    /* detect: score threshold (0.25) and class-wise NMS IoU (0.45) */
+  int max_det;        /* detect: at most this many boxes per image (300) */
+  int topk;           /* classify: classes returned per image (5) */
+  int max_batch;      /* images per inference: 0 = the engine's largest batch (1 when the batch is
+                         fixed; 1 on the CPU), else at most that */
+  int decode_threads; /* decoding workers: 0 = min(4, cores) */
+  int input_w, input_h; /* the model input size when its height/width are symbolic (0: the model's) */
+  int keep_pixels;      /* 1: results carry the decoded image (to draw on, say) */
+} onyx_pipeline_options;
+
+typedef struct onyx_detection {
+  int class_id;
+  float score;
+  float x1, y1, x2, y2; /* original-image pixels, clamped to the image */
+} onyx_detection;
+
+typedef struct onyx_class_prob {
+  int class_id;
+  float prob; /* softmax of the output, or the output itself when it already is a probability vector */
+} onyx_class_prob;
+
+/* Milliseconds spent on one image.  Batch-wide stages (H2D, inference, D2H,
+ * and the CPU session's run) are the batch's time divided by its images. */
+typedef struct onyx_stage_times {
+  double decode, preprocess, h2d, inference, d2h, postprocess;
+} onyx_stage_times;
+
+typedef struct onyx_pipeline_result {
+  void *tag;           /* as submitted */
+  onyx_status status;  /* ONYX_OK, or why this image failed (the others are not affected) */
+  const char *error;   /* the message when status is not ONYX_OK, else "" */
+  int width, height;   /* the decoded image (0 when it could not be decoded) */
+  onyx_task task;
+  int n_detections;    /* detect */
+  const onyx_detection *detections;
+  int n_classes;       /* classify: top-k, best first */
+  const onyx_class_prob *classes;
+  int softmax;         /* classify: 1 when softmax was applied to the output */
+  int batch;           /* how many images the inference batch held */
+  onyx_stage_times times;
+  const unsigned char *pixels; /* keep_pixels: RGB8, rows top to bottom, width * height * 3 bytes; else NULL */
+} onyx_pipeline_result;
+
+/* What a pipeline runs (after create). */
+typedef struct onyx_pipeline_info {
+  onyx_task task;
+  onyx_fit fit;
+  const char *layout;     /* "yolov8", "yolov5", "ssd", or "classifier" */
+  int n_classes;          /* without an SSD background */
+  int input_w, input_h;
+  int max_batch;
+  int on_gpu;
+  float mean[3], std[3], pad;
+} onyx_pipeline_info;
+
+void onyx_pipeline_options_init(onyx_pipeline_options *o);
+/* On the GPU: the engine (FP32/TF32/FP16; one 3-channel NCHW float input) must
+ * outlive the pipeline; one context, one stream, pinned buffers, all made here. */
+onyx_status onyx_pipeline_create(onyx_engine *e, const onyx_pipeline_options *o, onyx_pipeline **out);
+/* On the CPU: a session of the model (which must outlive the pipeline). */
+onyx_status onyx_pipeline_create_cpu(const onyx_model *m, const onyx_pipeline_options *o, onyx_pipeline **out);
+/* Waits for the workers and frees everything, results not taken included. */
+void onyx_pipeline_free(onyx_pipeline *p);
+onyx_status onyx_pipeline_info_get(const onyx_pipeline *p, onyx_pipeline_info *info);
+/* Queues an image file / encoded bytes (JPEG or PNG; copied) with a caller tag.
+ * Errors here are only about the call itself; a bad image comes back as a result. */
+onyx_status onyx_pipeline_submit_file(onyx_pipeline *p, const char *path, void *tag);
+onyx_status onyx_pipeline_submit_memory(onyx_pipeline *p, const void *data, size_t size, void *tag);
+/* Runs what is queued even when it does not fill a batch. */
+onyx_status onyx_pipeline_flush(onyx_pipeline *p);
+/* The next result in submission order.  wait 0: *got = 0 when none is ready;
+ * wait 1: blocks until one is ready (flushing a partial batch), *got = 0 only
+ * when nothing is queued.  The result's arrays and message stay valid until
+ * the next call of onyx_pipeline_next or run_one on this pipeline. */
+onyx_status onyx_pipeline_next(onyx_pipeline *p, int wait, onyx_pipeline_result *res, int *got);
+/* One image, synchronously (nothing else may be queued): submit, flush, wait.
+ * Returns the image's own status (also in res->status). */
+onyx_status onyx_pipeline_run_one(onyx_pipeline *p, const void *data, size_t size, onyx_pipeline_result *res);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
+int cmd_detect(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 

@@ -13,6 +13,7 @@ static const struct {
     {"info", cmd_info, "describe an ONNX model: I/O, ops, parameters, MACs"},
     {"run", cmd_run, "run a model once on given or random inputs; write outputs as .npy"},
     {"classify", cmd_classify, "top-k ImageNet classes of JPEG/PNG photos"},
+    {"detect", cmd_detect, "objects in JPEG/PNG photos (YOLOv5/v8/11, SSD): boxes printed, drawn, as JSON"},
     {"build", cmd_build, "optimise a model for the GPU and save it as an engine file"},
     {"bench", cmd_bench, "benchmark a model or engine as trtexec does, explain the numbers, profile layers"},
 };

@@ -11,12 +11,14 @@
 #      layout pass on the real models (which layers run NHWC, reformats)
 #   7. the CLI: onyx build --verbose, onyx info / run --engine, run --backend cuda --fp16
 #      (the MNIST engine is kept in $OUT: tests/engine/data's fixture comes from there)
-#   8. the image pipeline's GPU pre/post-processing against the CPU reference (+ memcheck and racecheck,
-#      --quick) and its kernel times beside the CPU post-processing path (when the binary was built)
-#   9. out of device memory: a workspace beyond the card, a max batch beyond it, a full device at
+#   8. the image pipeline's GPU pre/post-processing kernels against the CPU reference (+ memcheck and
+#      racecheck, --quick) and their times beside the CPU post-processing path
+#   9. the image pipeline: onyx detect / classify on the GPU against --cpu, an .engine file, batches,
+#      a folder of photos (throughput printed), examples/detect_min
+#  10. out of device memory: a workspace beyond the card, a max batch beyond it, a full device at
 #      the first enqueue; then the same process builds and runs, and the free memory comes back
-#  10. compute-sanitizer racecheck, synccheck and initcheck over the MNIST model checks
-#  11. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
+#  11. compute-sanitizer racecheck, synccheck and initcheck over the MNIST model checks
+#  12. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
 #      lower the enqueue time, every export's schema, 2 streams, --no-transfers (the report comes back in $OUT)
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.
 set -uo pipefail
@@ -76,6 +78,12 @@ step cli_run_engine $run/bin/onyx run --engine $work/mbv2.engine --output-dir $w
 step cli_run_cuda $run/bin/onyx run $work/mobilenetv2_fp32_from_qdq.onnx --backend cuda --fp16 --output-dir $work/o2 --seed 3
 step cli_classify $run/bin/onyx classify models/mobilenetv2_fp32_from_qdq.onnx models/images/eagle.jpg \
   models/images/dog_samoyed.jpg
+# the image pipeline: onyx detect/classify on the GPU vs --cpu, an .engine file, batches, a folder; detect_min
+photos=(models/images/eagle.jpg models/images/dog_samoyed.jpg)
+[[ -d $work/images ]] && photos+=($work/images/bus.jpg $work/images/zidane.jpg)
+step detect_gpu python3 tests/cuda/detect_gpu.py $run/bin/onyx $work "${photos[@]}"
+[[ -f $run/bin/detect_min && -f $work/yolov8n_fp32_from_int8.onnx ]] &&
+  step detect_min $run/bin/detect_min $work/yolov8n_fp32_from_int8.onnx "${photos[@]}"
 step cli_run_cpu $run/bin/onyx run $work/mobilenetv2_fp32_from_qdq.onnx --output-dir $work/o3 --seed 3
 step bench python3 tests/bench/gpu_bench_checks.py $run/bin/onyx $work/mobilenetv2_fp32_from_qdq.onnx $work/bench \
   --shapes input:1x3x224x224
@@ -89,6 +97,7 @@ tail -3 "$out/contexts.log"; tail -15 "$out/memcheck.log" 2>/dev/null
 grep -vE "^  layer" "$out/nvrtc.log" | tail -15
 grep -E "FAIL|^/" "$out/torchvision.log" | head -30
 tail -8 "$out/bench.log"
+grep -vE "^  ok" "$out/detect_gpu.log" | tail -30
 
 # 8. out of device memory (tests/cuda/oom_test.c)
 step oom $run/bin/onyx_oom_test

@@ -9,19 +9,16 @@ cd "$(dirname "$0")/../.."
 export PATH=/usr/local/cuda/bin:$PATH
 build=build-dev
 cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
-# the vision test exists once the CPU reference (src/vision/prep.c, detect.c) is in the tree
-vision=()
-[[ -f src/vision/prep.c && -f src/vision/detect.c ]] && vision=(onyx_vision_cuda_test)
 cmake --build $build -j"$(nproc)" --target onyx_cli onyx onyx_node_tests onyx_conv_gemm_tests onyx_models_cuda \
-  onyx_contexts_cuda onyx_nhwc_tests onyx_layout_tests onyx_nvrtc_cuda onyx_gpu_bench onyx_oom_test "${vision[@]}" >/dev/null
+  onyx_contexts_cuda onyx_nhwc_tests onyx_layout_tests onyx_nvrtc_cuda onyx_gpu_bench onyx_oom_test \
+  onyx_vision_cuda_test detect_min >/dev/null
 
 rm -rf .devrun
 mkdir -p .devrun/bin .devrun/lib .devrun/data
 cp $build/onyx $build/tests/onnx_node/onyx_node_tests $build/tests/cuda/onyx_conv_gemm_tests \
    $build/tests/cuda/onyx_models_cuda $build/tests/cuda/onyx_contexts_cuda $build/tests/cuda/onyx_nhwc_tests \
    $build/tests/engine/onyx_layout_tests $build/tests/cuda/onyx_nvrtc_cuda $build/bench/onyx_gpu_bench \
-   $build/tests/cuda/onyx_oom_test .devrun/bin/
-for t in "${vision[@]}"; do cp $build/tests/cuda/$t .devrun/bin/; done
+   $build/tests/cuda/onyx_oom_test $build/tests/cuda/onyx_vision_cuda_test $build/examples/detect_min .devrun/bin/
 cp -L $build/libonyx.so.0 .devrun/lib/
 for lib in libprotobuf-c.so.1 libstb.so.0 libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgomp.so.1 \
            libjson-c.so.5; do
@@ -34,7 +31,7 @@ python3 -m pip download -q --no-deps --only-binary=:all: -d .devrun/data onnx2to
 shared=../shared/models
 if [[ -d $shared ]]; then
   tar cf - -C $shared mnist_cntk_opset1.onnx ultraface_rfb_320.onnx yolov8n_fp32_from_int8.onnx \
-      yolo11n_320_fp32_from_int8.onnx | xz -T0 -6 >.devrun/data/models.tar.xz
+      yolo11n_320_fp32_from_int8.onnx images/bus.jpg images/zidane.jpg | xz -T0 -6 >.devrun/data/models.tar.xz
 fi
 # OpenBLAS alone is 35 MB (every CPU's kernels): ship libraries and binaries compressed
 tar cf - -C .devrun bin lib | xz -T0 -6 >.devrun/payload.tar.xz

@@ -65,6 +65,12 @@ void ir_graph_free(ir_graph *g)
   free(g->producer_version);
   free(g->graph_name);
   for (int i = 0; i < g->n_opsets; i++) free(g->opsets[i].domain);
+  for (int i = 0; i < g->n_meta; i++) {
+    free(g->meta_keys[i]);
+    free(g->meta_values[i]);
+  }
+  free(g->meta_keys);
+  free(g->meta_values);
   free(g->opsets);
   free(g);
 }

@@ -99,6 +99,8 @@ typedef struct ir_graph {
   char *producer_name, *producer_version, *graph_name;
   ir_opset *opsets;
   int n_opsets;
+  char **meta_keys, **meta_values; /* ModelProto.metadata_props, n_meta pairs */
+  int n_meta;
   bool borrows_node_data; /* a clone: attrs and params belong to the source graph */
 } ir_graph;
 

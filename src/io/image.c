@@ -15,6 +15,7 @@
 #include <stb_image.h>
 
 #include "common/util.h"
+#include "vision/prep.h"
 
 void image_free(image_rgb *im)
 {
@@ -319,45 +320,16 @@ out_ax:
 
 /* ---- ImageNet preprocessing -------------------------------------------- */
 
-/* Python's round(x / 2) for an integer x >= 0: halves go to the even neighbour
- * (torchvision's CenterCrop offset). */
-static int half_round_even(int x)
-{
-  int k = x / 2;
-  if ((x & 1) && (k & 1)) k++;
-  return k;
-}
-
+/* One path with the image pipeline: a center_crop plan (src/vision/prep.h)
+ * with the ImageNet mean/std in gray levels. */
 onyx_status image_imagenet_tensor(const image_rgb *im, int crop_h, int crop_w, float *dst)
 {
-  static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+  static const float mean[3] = {0.485f * 255.0f, 0.456f * 255.0f, 0.406f * 255.0f},
+                     inv_std[3] = {1.0f / (0.229f * 255.0f), 1.0f / (0.224f * 255.0f), 1.0f / (0.225f * 255.0f)};
   if (!im || !im->px || !dst || crop_h <= 0 || crop_w <= 0 || crop_h > 8192 || crop_w > 8192)
     return onyx_error(ONYX_ERR_INVALID_ARG, "image_imagenet_tensor: bad arguments (crop %dx%d)", crop_h,
                       crop_w);
-  int crop = crop_h > crop_w ? crop_h : crop_w;
-  int short_side = (int)lround(crop * 256.0 / 224.0);
-  int rw, rh;
-  /* torchvision: int(short_side * long / short), the quotient a correctly rounded double */
-  if (im->w <= im->h) {
-    rw = short_side;
-    rh = (int)((double)((int64_t)short_side * im->h) / im->w);
-  } else {
-    rh = short_side;
-    rw = (int)((double)((int64_t)short_side * im->w) / im->h);
-  }
-  if (rw < crop_w || rh < crop_h || rw > IMAGE_MAX_SIDE || rh > IMAGE_MAX_SIDE)
-    return onyx_error(ONYX_ERR_UNSUPPORTED, "a %dx%d image cannot be resized for a %dx%d crop", im->w, im->h,
-                      crop_w, crop_h);
-  image_rgb r;
-  ONYX_TRY(image_resize_bilinear(im, rw, rh, &r));
-  int top = half_round_even(rh - crop_h), left = half_round_even(rw - crop_w);
-  size_t plane = (size_t)crop_h * (size_t)crop_w;
-  for (int y = 0; y < crop_h; y++) {
-    const unsigned char *row = r.px + ((size_t)(top + y) * (size_t)rw + (size_t)left) * 3;
-    for (int x = 0; x < crop_w; x++)
-      for (int c = 0; c < 3; c++)
-        dst[c * plane + (size_t)y * crop_w + x] = ((float)row[3 * x + c] / 255.0f - mean[c]) / std[c];
-  }
-  image_free(&r);
-  return ONYX_OK;
+  prep_plan p;
+  ONYX_TRY(prep_plan_make(PREP_CENTER_CROP, im->w, im->h, crop_w, crop_h, mean, inv_std, 0.0f, &p));
+  return prep_apply(&p, im, dst);
 }

@@ -356,6 +356,25 @@ static int64_t opset_for(const ir_graph *g, const char *domain)
   return -1;
 }
 
+/* metadata_props (e.g. a detector's class names), kept as the model has them. */
+static onyx_status load_metadata(const Onnx__ModelProto *mp, ir_graph *g)
+{
+  if (!mp->n_metadata_props) return ONYX_OK;
+  if (mp->n_metadata_props > 100000)
+    return onyx_error(ONYX_ERR_PARSE, "the model has %zu metadata properties (more than 100000)", mp->n_metadata_props);
+  g->meta_keys = onyx_calloc(mp->n_metadata_props, sizeof(*g->meta_keys));
+  g->meta_values = onyx_calloc(mp->n_metadata_props, sizeof(*g->meta_values));
+  if (!g->meta_keys || !g->meta_values) return ONYX_ERR_NO_MEMORY;
+  for (size_t i = 0; i < mp->n_metadata_props; i++) {
+    const Onnx__StringStringEntryProto *e = mp->metadata_props[i];
+    g->meta_keys[i] = onyx_strdup(e && e->key ? e->key : "");
+    g->meta_values[i] = onyx_strdup(e && e->value ? e->value : "");
+    g->n_meta = (int)i + 1; /* ir_graph_free frees what is there */
+    if (!g->meta_keys[i] || !g->meta_values[i]) return ONYX_ERR_NO_MEMORY;
+  }
+  return ONYX_OK;
+}
+
 static onyx_status load_opsets(const Onnx__ModelProto *mp, ir_graph *g)
 {
   if (mp->n_opset_import == 0)
@@ -576,6 +595,7 @@ onyx_status onnx_load_graph(const void *data, size_t size, const char *base_dir,
     goto out;
   }
   if ((st = load_opsets(mp, g)) != ONYX_OK) goto out;
+  if ((st = load_metadata(mp, g)) != ONYX_OK) goto out;
   st = load_graph(mp->graph, base_dir, g);
 out:
   onnx__model_proto__free_unpacked(mp, NULL);

@@ -139,6 +139,9 @@ onyx_status onyx_model_get_meta(const onyx_model *m, onyx_model_meta *meta)
   meta->n_nodes = m->g->n_nodes;
   meta->n_params = m->n_params;
   meta->param_bytes = m->param_bytes;
+  meta->n_props = m->g->n_meta;
+  meta->prop_keys = (const char *const *)m->g->meta_keys;
+  meta->prop_values = (const char *const *)m->g->meta_values;
   return ONYX_OK;
 }
 

@@ -47,7 +47,10 @@ int det_candidates(const det_layout *l, const float *const *outputs, int in_w, i
 
 /* Sorts by score (descending; ties keep anchor order), suppresses per class
  * every box whose IoU with a kept box of the same class is > iou, keeps at
- * most max_det; returns how many are kept (at the front of cand). */
+ * most max_det; returns how many are kept (at the front of cand), or -1 when
+ * the sort's scratch (n boxes) cannot be allocated (onyx_last_error says so). */
 int det_nms(det_box *cand, int n, float iou, int max_det);
+/* det_nms with the caller's scratch of n boxes (allocates nothing; never -1). */
+int det_nms_scratch(det_box *cand, int n, float iou, int max_det, det_box *scratch);
 
 #endif

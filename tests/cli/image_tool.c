@@ -2,6 +2,8 @@
  *   image_tool decode   IMAGE OUT.npy            -> uint8 H x W x 3 (stb_image's pixels)
  *   image_tool resize   IMAGE W H OUT.npy        -> uint8 H x W x 3 (image_resize_bilinear)
  *   image_tool imagenet IMAGE H W OUT.npy        -> float32 1 x 3 x H x W (image_imagenet_tensor)
+ *   image_tool letterbox|stretch IMAGE W H OUT.npy -> float32 1 x 3 x H x W gray levels (prep_apply,
+ *                                                  mean 0, std 1, pad 114)
  * Exit 0 on success, 1 with the library's message on stderr otherwise. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 
 #include "io/image.h"
 #include "io/npy.h"
+#include "vision/prep.h"
 
 static int fail(void)
 {
@@ -41,6 +44,18 @@ int main(int argc, char **argv)
     float *t = malloc(sizeof(*t) * 3 * (size_t)(h > 0 ? h : 1) * (size_t)(w > 0 ? w : 1));
     int64_t dims[4] = {1, 3, h, w};
     if (!t || image_imagenet_tensor(&im, h, w, t) != ONYX_OK)
+      rc = fail();
+    else
+      rc = npy_write(argv[5], ONYX_DTYPE_FLOAT, 4, dims, t) == ONYX_OK ? 0 : fail();
+    free(t);
+  } else if ((!strcmp(argv[1], "letterbox") || !strcmp(argv[1], "stretch")) && argc == 6) {
+    int w = atoi(argv[3]), h = atoi(argv[4]);
+    static const float zero[3] = {0, 0, 0}, one[3] = {1, 1, 1};
+    prep_plan p;
+    float *t = malloc(sizeof(*t) * 3 * (size_t)(h > 0 ? h : 1) * (size_t)(w > 0 ? w : 1));
+    int64_t dims[4] = {1, 3, h, w};
+    if (!t || prep_plan_make(argv[1][0] == 'l' ? PREP_LETTERBOX : PREP_STRETCH, im.w, im.h, w, h, zero, one, 114.0f,
+                             &p) != ONYX_OK || prep_apply(&p, &im, t) != ONYX_OK)
       rc = fail();
     else
       rc = npy_write(argv[5], ONYX_DTYPE_FLOAT, 4, dims, t) == ONYX_OK ? 0 : fail();

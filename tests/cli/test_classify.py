@@ -157,5 +157,19 @@ for m, expect in [(two, "one image input"), (gray, "3 channels")]:
 p = classify(model, images[0], "--labels", os.path.join(TMP, "nolabels.txt"))
 check(p.returncode == 1 and "nolabels.txt" in p.stderr, f"missing --labels file: {p.stderr!r}")
 
+# A folder, in batches of 2 (the relu model's batch is symbolic): the same answers as one by one.
+folder = os.path.join(TMP, "folder")
+os.makedirs(folder)
+for i in range(3):
+    Image.fromarray(rng.integers(0, 256, (20 + 9 * i, 25, 3), dtype=np.uint8)).save(os.path.join(folder, f"{i}.png"))
+p1, p2 = classify(model, folder, "--topk", "4"), classify(model, folder, "--topk", "4", "--batch", "2")
+r1, r2 = parse(p1.stdout), parse(p2.stdout)
+check(p1.returncode == 0 and p2.returncode == 0 and len(r1) == 3 and r1 == r2 and
+      sorted(r1) == [os.path.join(folder, f"{i}.png") for i in range(3)],
+      f"folder --batch 2: {p2.returncode} {p2.stderr!r} {r1} vs {r2}")
+check("batches of up to 2" in p2.stderr, f"stage summary: {p2.stderr!r}")
+p = classify(model, images[0], "--batch", "0")
+check(p.returncode == 2 and "bad --batch '0'" in p.stderr, f"--batch 0: {p.returncode} {p.stderr!r}")
+
 print(f"test_classify: {checks} checks, {failures} failed")
 sys.exit(1 if failures else 0)

@@ -101,6 +101,37 @@ for (w, h, mode, ch, cw) in [(640, 480, "RGB", 224, 224), (300, 500, "RGB", 224,
             check(d.max() <= 1, f"resize {w}x{h} {mode} -> {rw}x{rh}: max diff {d.max()} gray levels vs PIL")
     compare_tensor(f"{w}x{h} {mode} crop {ch}x{cw}", onyx_tensor(path, ch, cw), reference(rgb, ch, cw), 1.0)
 
+# ---- letterbox / stretch (src/vision/prep.h) against PIL, in gray levels --------------
+def pil_letterbox(rgb, w, h):
+    """Ultralytics' LetterBox (centred, 114) with PIL's bilinear resize."""
+    iw, ih = rgb.size
+    r = min(w / iw, h / ih)
+    nw, nh = max(1, int(round(iw * r))), max(1, int(round(ih * r)))
+    left, top = int(round((w - nw) / 2 - 0.1)), int(round((h - nh) / 2 - 0.1))
+    canvas = np.full((h, w, 3), 114, np.float32)
+    r_im = rgb.resize((nw, nh), Image.BILINEAR) if (nw, nh) != rgb.size else rgb
+    canvas[top:top + nh, left:left + nw] = np.asarray(r_im, np.float32)
+    return canvas.transpose(2, 0, 1)[None]
+
+
+for (w, h, ow, oh) in [(640, 480, 640, 640), (300, 500, 320, 320), (100, 51, 64, 64), (1000, 257, 320, 240),
+                       (64, 64, 64, 64), (31, 97, 640, 640)]:
+    path = os.path.join(TMP, f"lb_{w}x{h}.png")
+    im = synthetic(w, h, "RGB", w + h)
+    im.save(path)
+    for mode in ["letterbox", "stretch"]:
+        out = os.path.join(TMP, "lb.npy")
+        p = tool(mode, path, ow, oh, out)
+        check(p.returncode == 0, f"{mode} {path}: {p.stderr}")
+        if p.returncode != 0:
+            continue
+        got = np.load(out)
+        ref = pil_letterbox(im, ow, oh) if mode == "letterbox" else \
+            np.asarray(im.resize((ow, oh), Image.BILINEAR), np.float32).transpose(2, 0, 1)[None]
+        ok = got.shape == ref.shape and np.abs(got - ref).max() <= 1.0
+        check(ok, f"{mode} {w}x{h} -> {ow}x{oh}: shape {got.shape}, max diff "
+              f"{np.abs(got - ref).max() if got.shape == ref.shape else '-'} gray levels vs PIL")
+
 # ---- the JPEG photos ------------------------------------------------------------
 for name in ["eagle.jpg", "dog_samoyed.jpg"]:
     path = os.path.join(MODELS, "images", name)
