@@ -49,7 +49,8 @@ class _ModelMeta(ctypes.Structure):
                 ("producer_version", ctypes.c_char_p), ("graph_name", ctypes.c_char_p),
                 ("n_opsets", ctypes.c_int), ("opset_domains", ctypes.POINTER(ctypes.c_char_p)),
                 ("opset_versions", ctypes.POINTER(ctypes.c_int64)), ("n_nodes", ctypes.c_int),
-                ("n_params", ctypes.c_int64), ("param_bytes", ctypes.c_int64)]
+                ("n_params", ctypes.c_int64), ("param_bytes", ctypes.c_int64), ("n_props", ctypes.c_int),
+                ("prop_keys", ctypes.POINTER(ctypes.c_char_p)), ("prop_values", ctypes.POINTER(ctypes.c_char_p))]
 
 
 class _NodeInfo(ctypes.Structure):
