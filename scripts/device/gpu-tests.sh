@@ -20,8 +20,10 @@
 #  11. compute-sanitizer racecheck, synccheck and initcheck over the MNIST model checks
 #  12. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
 #      lower the enqueue time, every export's schema, 2 streams, --no-transfers (the report comes back in $OUT)
-# Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.
+# Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.  Usage:
+#   scripts/device/gpu-tests.sh [functional|sanitizers]   (default: both; each half fits one device call)
 set -uo pipefail
+part=${1:-all} # functional | sanitizers | all (each half fits one 10-minute device call)
 out=${OUT:-/tmp/onyx-gpu}
 mkdir -p "$out"
 run=/tmp/onyx-devrun
@@ -44,6 +46,7 @@ step() { # name, command...
   ((rc == 0)) || failed+=("$name")
   summary+=("$(printf '%-14s rc=%-3s %4ss  %s' "$name" "$rc" $((SECONDS - t0)) "$(tail -n 1 "$out/$name.log")")")
 }
+if [[ $part != sanitizers ]]; then
 skips=()
 for f in $run/data/*.txt; do skips+=(--skips "$f"); done
 step node_cuda $run/bin/onyx_node_tests $work/node "${skips[@]}" --backend cuda
@@ -57,18 +60,8 @@ python3 tests/cuda/export_torchvision.py $work/tv >"$out/export.log" 2>&1
 step torchvision $run/bin/onyx_models_cuda $work/tv/*.onnx
 step contexts $run/bin/onyx_contexts_cuda $work/mobilenetv2_fp32_from_qdq.onnx 4 20
 step nvrtc $run/bin/onyx_nvrtc_cuda $work
-if command -v compute-sanitizer >/dev/null; then
-  step memcheck compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
-    $run/bin/onyx_models_cuda $work/mnist_cntk_opset1.onnx $work/ultraface_rfb_320.onnx
-fi
 step nhwc $run/bin/onyx_nhwc_tests
-if [[ -x $run/bin/onyx_vision_cuda_test ]]; then
-  step vision $run/bin/onyx_vision_cuda_test --bench
-  if command -v compute-sanitizer >/dev/null; then
-    step vision_memcheck compute-sanitizer --tool memcheck --error-exitcode 9 $run/bin/onyx_vision_cuda_test --quick
-    step vision_racecheck compute-sanitizer --tool racecheck --error-exitcode 9 $run/bin/onyx_vision_cuda_test --quick
-  fi
-fi
+step vision $run/bin/onyx_vision_cuda_test --bench
 step layout $run/bin/onyx_layout_tests $work
 step cli_build $run/bin/onyx build $work/mobilenetv2_fp32_from_qdq.onnx -o $work/mbv2.engine --fp16 \
   --shapes input:1x3x224x224 --verbose
@@ -93,7 +86,7 @@ grep -E "FAIL" "$out/conv_gemm.log" | head -20
 cat "$out/models.log" | tail -60
 head -12 "$out/cli_build.log"
 head -20 "$out/cli_info.log"; cat "$out/cli_run_engine.log" "$out/cli_run_cuda.log" "$out/cli_run_cpu.log"
-tail -3 "$out/contexts.log"; tail -15 "$out/memcheck.log" 2>/dev/null
+tail -3 "$out/contexts.log"
 grep -vE "^  layer" "$out/nvrtc.log" | tail -15
 grep -E "FAIL|^/" "$out/torchvision.log" | head -30
 tail -8 "$out/bench.log"
@@ -102,24 +95,37 @@ grep -vE "^  ok" "$out/detect_gpu.log" | tail -30
 # 8. out of device memory (tests/cuda/oom_test.c)
 step oom $run/bin/onyx_oom_test
 cat "$out/oom.log" | grep -vE "^onyx: warning" | tail -20
-# 9. the other compute-sanitizer tools on one whole model (FP32/TF32/FP16 engines, saved, loaded, run):
-#    shared-memory races, barrier misuse, reads of device memory never written; any report fails (exit 9)
+fi # functional part
+
+# compute-sanitizer on one whole model (FP32/TF32/FP16 engines, saved, loaded, run) and on the image
+# pipeline's kernels: memory errors and leaks, shared-memory races, barrier misuse, reads of device
+# memory never written; any report fails (exit 9)
 PATH=$PATH:/usr/local/cuda/bin
-if command -v compute-sanitizer >/dev/null; then
+if [[ $part == functional ]]; then
+  :
+elif command -v compute-sanitizer >/dev/null; then
+  step memcheck compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
+    $run/bin/onyx_models_cuda $work/mnist_cntk_opset1.onnx $work/ultraface_rfb_320.onnx
+  tail -15 "$out/memcheck.log"
   for tool in racecheck synccheck initcheck; do
     step $tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_models_cuda $work/mnist_cntk_opset1.onnx
     tail -4 "$out/$tool.log"
+  done
+  for tool in memcheck racecheck; do
+    step vision_$tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_vision_cuda_test --quick
+    tail -4 "$out/vision_$tool.log"
   done
 else
   echo "compute-sanitizer not found: racecheck, synccheck and initcheck not run"
   failed+=(compute-sanitizer)
 fi
 
-grep -E "FAIL|graphs," "$out/nhwc.log" | head -20
-tail -8 "$out/layout.log"
-grep -E "FAIL|^bench|checks|differ|gray level" "$out/vision.log" 2>/dev/null | head -30
-tail -4 "$out/vision_memcheck.log" "$out/vision_racecheck.log" 2>/dev/null
-head -30 "$out/cli_build.log"
+if [[ $part != sanitizers ]]; then
+  grep -E "FAIL|graphs," "$out/nhwc.log" | head -20
+  tail -8 "$out/layout.log"
+  grep -E "FAIL|^bench|checks|differ|gray level" "$out/vision.log" | head -30
+  head -30 "$out/cli_build.log"
+fi
 printf '%s\n' "${summary[@]}"
 # $OUT brings back at most 8 files: the logs go back as one archive, beside the MNIST engine fixture
 (cd "$out" && tar czf logs.tgz ./*.log gpu.txt && rm -f ./*.log gpu.txt)

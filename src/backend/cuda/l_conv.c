@@ -343,9 +343,13 @@ static onyx_status candidates(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
     ONYX_TRY(find_algos(ctx, L, s, c, &nc));
   else
     ONYX_TRY(heuristic_algos(ctx, s, c, &nc));
+  float best = -1.f;
   for (int i = 0; i < nc && *n < cap; i++) {
     cudnnMathType_t m;
     if (!usable(L, s, &c[i], &m)) continue;
+    /* timed: only those within 1.5x (+20 us of launch noise) of the fastest are worth a second timing */
+    if (L->tune && best >= 0.f && c[i].time > 1.5f * best + 0.02f) break;
+    if (best < 0.f) best = c[i].time;
     out[*n] = c[i];
     out[(*n)++].math = m;
   }
@@ -508,7 +512,10 @@ static onyx_status fused_descs(conv_state *s)
   return ONYX_OK;
 }
 
-/* Five runs of one form captured into a CUDA graph, as an engine replays them. */
+#define FORM_RUNS 3    /* conv runs in one captured graph */
+#define FORM_REPLAYS 3 /* timed replays of it, after one warm-up */
+
+/* FORM_RUNS runs of one form captured into a CUDA graph, as an engine replays them. */
 static onyx_status capture_form(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws, bool fused,
                                 cudaGraphExec_t *exec)
 {
@@ -516,7 +523,7 @@ static onyx_status capture_form(cuda_ctx *ctx, const cuda_layer *L, const conv_s
   *exec = NULL;
   CUDA_CHECK(cudaStreamBeginCapture(ctx->stream, cudaStreamCaptureModeThreadLocal));
   onyx_status st = ONYX_OK;
-  for (int i = 0; i < 5 && st == ONYX_OK; i++) st = run_conv(ctx, L, s, ws, fused);
+  for (int i = 0; i < FORM_RUNS && st == ONYX_OK; i++) st = run_conv(ctx, L, s, ws, fused);
   cudaError_t e = cudaStreamEndCapture(ctx->stream, &g);
   if (st == ONYX_OK && e == cudaSuccess) e = cudaGraphInstantiate(exec, g, 0);
   if (g) cudaGraphDestroy(g);
@@ -526,8 +533,8 @@ static onyx_status capture_form(cuda_ctx *ctx, const cuda_layer *L, const conv_s
 }
 
 /* The GPU time of one form (algorithm as set in s, fused or not) on the layer's buffers, as a CUDA
- * graph replay (host launch costs excluded, as in an engine): the best of five replays of five runs,
- * after a warm-up.  *ok is false when cuDNN refuses the form (no error then). */
+ * graph replay (host launch costs excluded, as in an engine): the best of FORM_REPLAYS replays of
+ * FORM_RUNS runs, after a warm-up.  *ok is false when cuDNN refuses the form (no error then). */
 static onyx_status time_form(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, bool fused, float *ms,
                              bool *ok)
 {
@@ -545,7 +552,7 @@ static onyx_status time_form(cuda_ctx *ctx, const cuda_layer *L, const conv_stat
   }
   if (capture_form(ctx, L, s, ws, fused, &exec) != ONYX_OK) goto out; /* refused */
   *ok = cudaGraphLaunch(exec, ctx->stream) == cudaSuccess;
-  for (int round = 0; round < 5 && *ok; round++) {
+  for (int round = 0; round < FORM_REPLAYS && *ok; round++) {
     float t = 0;
     cudaEventRecord(ev[0], ctx->stream);
     cudaGraphLaunch(exec, ctx->stream);
@@ -568,7 +575,8 @@ out:
 
 #define TIMED_ALGOS 5
 
-/* The tactic of a forward conv: recorded, or (tuning) cuDNN's best TIMED_ALGOS algorithms, each
+/* The tactic of a forward conv: recorded, or (tuning) cuDNN's best algorithms (at most TIMED_ALGOS,
+ * those Find timed within 1.5x of its fastest), each
  * with our epilogue and, where cuDNN can, inside its fused call, timed as graph replays: cuDNN's own
  * timing (Find) runs launch by launch, and at batch 1 launch costs decide its order.
  * ONYX_CONV_FUSED=0 leaves the fused call out (A/B measurements). */
