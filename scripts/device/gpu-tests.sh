@@ -17,7 +17,8 @@
 #      a folder of photos (throughput printed), examples/detect_min
 #  10. out of device memory: a workspace beyond the card, a max batch beyond it, a full device at
 #      the first enqueue; then the same process builds and runs, and the free memory comes back
-#  11. compute-sanitizer racecheck, synccheck and initcheck over the MNIST model checks
+#  11. compute-sanitizer: memcheck (MNIST, UltraFace), racecheck and synccheck over the MNIST model
+#      checks, initcheck over inferences of saved engines, memcheck and racecheck of the vision kernels
 #  12. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
 #      lower the enqueue time, every export's schema, 2 streams, --no-transfers (the report comes back in $OUT)
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.  Usage:
@@ -107,9 +108,16 @@ elif command -v compute-sanitizer >/dev/null; then
   step memcheck compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
     $run/bin/onyx_models_cuda $work/mnist_cntk_opset1.onnx $work/ultraface_rfb_320.onnx
   tail -15 "$out/memcheck.log"
-  for tool in racecheck synccheck initcheck; do
+  for tool in racecheck synccheck; do
     step $tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_models_cuda $work/mnist_cntk_opset1.onnx
     tail -4 "$out/$tool.log"
+  done
+  # initcheck on inference (engines built beforehand: the tactic search under initcheck takes minutes)
+  for e in mnist_cntk_opset1:fp32 mnist_cntk_opset1:fp16 ultraface_rfb_320:fp16; do
+    $run/bin/onyx build $work/${e%:*}.onnx -o $work/ic_${e/:/_}.engine --${e#*:} >/dev/null 2>&1
+    step initcheck_${e/:/_} compute-sanitizer --tool initcheck --error-exitcode 9 \
+      $run/bin/onyx run --engine $work/ic_${e/:/_}.engine --output-dir $work/ic_out --seed 5
+    tail -2 "$out/initcheck_${e/:/_}.log"
   done
   for tool in memcheck racecheck; do
     step vision_$tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_vision_cuda_test --quick

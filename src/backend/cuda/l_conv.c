@@ -231,6 +231,11 @@ static onyx_status find_algos(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
   void *buf = NULL;
   size_t bytes = s->stage_bytes + max_ws;
   if (bytes) CUDA_CHECK(cudaMalloc(&buf, bytes));
+  cudaError_t err = s->stage_bytes ? cudaMemset(buf, 0, s->stage_bytes) : cudaSuccess; /* the input it times on */
+  if (err != cudaSuccess) {
+    cudaFree(buf);
+    return cuda_status(err, "cudaMemset", __FILE__, __LINE__);
+  }
   void *stage = buf, *ws = max_ws ? (char *)buf + s->stage_bytes : NULL;
   const void *w = L->in[1].ptr;
   int got = 0;

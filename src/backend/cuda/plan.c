@@ -370,7 +370,10 @@ onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts
   onyx_status st = ctx_init(&r->ctx);
   if (st != ONYX_OK) goto fail;
   if (p->arena_size) {
+    /* zeroed once: the tactic search at build reads activations before any inference wrote them
+     * (and compute-sanitizer's initcheck would rightly call that a read of uninitialised memory) */
     cudaError_t err = cudaMalloc(&r->arena, p->arena_size);
+    if (err == cudaSuccess) err = cudaMemset(r->arena, 0, p->arena_size);
     if (err != cudaSuccess) {
       st = onyx_error_context(cuda_status(err, "cudaMalloc", __FILE__, __LINE__),
                               "allocating the %zu-byte activation arena", p->arena_size);
