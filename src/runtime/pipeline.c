@@ -158,6 +158,10 @@ static void classify_one(onyx_pipeline *p, job *j, int slot)
 {
   int64_t n = p->post.per_image[0];
   const float *x = p->be->output(p->be, 0, slot, &p->post);
+  if (!x) {
+    job_set_error(j, ONYX_ERR_BACKEND, onyx_last_error());
+    return;
+  }
   j->softmax = to_probabilities(x, n, p->prob);
   int k = p->o.topk < n ? p->o.topk : (int)n;
   for (int r = 0; r < k; r++) { /* selection of the r-th largest; ties keep the lower index */

@@ -47,8 +47,9 @@ struct pl_backend {
   void (*free)(pl_backend *b);
 };
 
-/* The host-side pre/post-processing both backends use today: prep_apply into
- * a float32 NCHW batch buffer; candidates + NMS from host float32 outputs. */
+/* The CPU backend's pre/post-processing (the GPU backend runs vision_cuda.h's
+ * kernels instead): prep_apply into a float32 NCHW batch buffer; candidates +
+ * NMS from host float32 outputs. */
 onyx_status pl_host_preprocess(float *input, int in_w, int in_h, int slot, const prep_plan *plan,
                                const image_rgb *im);
 int pl_host_detect(const float *const *outputs, int slot, const pl_post *post, det_box *out, det_box *scratch);
