@@ -204,7 +204,9 @@ onyx_status pl_gpu_create(onyx_engine *e, const onyx_pipeline_options *o, pl_bac
   int64_t dims[4] = {mb, 3, h, w};
   cudaError_t err = cudaSuccess;
   onyx_status st = onyx_context_create(e, &g->c);
+  void *pinned; /* sets the context up for these shapes (onyx_context_output needs that) */
   if (st == ONYX_OK) st = onyx_context_set_input_shape(g->c, in.name, 4, dims);
+  if (st == ONYX_OK) st = onyx_context_host_buffer(g->c, in.name, &pinned);
   g->px_cap = onyx_calloc((size_t)mb, sizeof(size_t));
   g->h_px = onyx_calloc((size_t)mb, sizeof(*g->h_px));
   g->d_px = onyx_calloc((size_t)mb, sizeof(*g->d_px));

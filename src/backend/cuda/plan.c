@@ -406,7 +406,10 @@ onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts
   }
   if (progress) fprintf(stderr, "\n");
   if (r->ctx.workspace_size) {
+    /* zeroed once too: cuDNN's NHWC padding kernels read lanes past a staged input's end (seen by
+     * initcheck on UltraFace FP16); what they read is then defined */
     cudaError_t err = cudaMalloc(&r->ctx.workspace, r->ctx.workspace_size);
+    if (err == cudaSuccess) err = cudaMemset(r->ctx.workspace, 0, r->ctx.workspace_size);
     if (err != cudaSuccess) {
       st = onyx_error_context(cuda_status(err, "cudaMalloc", __FILE__, __LINE__), "allocating %zu bytes of workspace",
                               r->ctx.workspace_size);
