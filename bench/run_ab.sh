@@ -44,6 +44,13 @@ for b in 1 256; do
 done
 timeout 240 python3 bench/torch_baseline.py --modes reduce-overhead --batches 1,256 >>"$res" 2>"$out/torch.log" ||
   tail -5 "$out/torch.log"
+if [[ ${AB_YOLO_TORCH:-0} == 1 ]] && ls $run/data/onnx2torch-*.whl >/dev/null 2>&1; then # YOLOv8n rebuilt in PyTorch
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site $run/data/onnx2torch-*.whl >/dev/null 2>&1
+  PYTHONPATH=/tmp/site timeout 150 python3 bench/torch_baseline.py --modes eager,reduce-overhead --batches 1 \
+    --precisions fp16 --onnx $work/yolov8n_fp32_from_int8.onnx --name yolov8n --size 640 >>"$res" \
+    2>>"$out/torch.log" || tail -5 "$out/torch.log"
+fi
+[[ ${AB_ROOFLINE:-0} == 1 ]] && python3 bench/roofline.py | tee "$out/roofline.json"
 python3 - "$res" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
