@@ -365,6 +365,11 @@ static onyx_status candidates(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
   return ONYX_OK;
 }
 
+static int64_t tactic_of(const conv_state *s)
+{
+  return (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math + TACTIC_FLAG_SHIFT * (s->fused ? FLAG_FUSED : 0);
+}
+
 /* Sets s->algo, s->math, s->lib_ws and s->fused from L->tactic (recorded in an engine or the timing
  * cache), or cuDNN's first choice (timed search or heuristic), unfused. */
 static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
@@ -386,7 +391,7 @@ static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     s->fused = false;
     ONYX_TRY(apply_algo(ctx, L, s, c.algo, c.math));
   }
-  L->tactic = (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math + TACTIC_FLAG_SHIFT * (s->fused ? FLAG_FUSED : 0);
+  L->tactic = tactic_of(s);
   return ONYX_OK;
 }
 
@@ -581,9 +586,9 @@ out:
 #define TIMED_ALGOS 5
 
 /* The tactic of a forward conv: recorded, or (tuning) cuDNN's best algorithms (at most TIMED_ALGOS,
- * those Find timed within 1.5x of its fastest), each
- * with our epilogue and, where cuDNN can, inside its fused call, timed as graph replays: cuDNN's own
- * timing (Find) runs launch by launch, and at batch 1 launch costs decide its order.
+ * those Find timed within 1.5x of its fastest), each with our epilogue and, where cuDNN can, inside
+ * its fused call, timed as graph replays: cuDNN's own timing (Find) runs launch by launch, and at
+ * batch 1 launch costs decide its order.
  * ONYX_CONV_FUSED=0 leaves the fused call out (A/B measurements). */
 static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
 {
@@ -614,7 +619,7 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
   }
   ONYX_TRY(apply_algo(ctx, L, s, c[best].algo, c[best].math));
   s->fused = best_fused;
-  L->tactic = (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math + TACTIC_FLAG_SHIFT * (s->fused ? FLAG_FUSED : 0);
+  L->tactic = tactic_of(s);
   return ONYX_OK;
 }
 
