@@ -47,15 +47,6 @@ bool layout_is_feature_map(const ir_tensor *t)
 
 static double numel(const lctx *c, int t) { return (double)ir_tensor_numel(&c->g->tensors[t]); }
 
-static bool is_graph_io(const ir_graph *g, int t)
-{
-  for (int i = 0; i < g->n_inputs; i++)
-    if (g->inputs[i] == t) return true;
-  for (int i = 0; i < g->n_outputs; i++)
-    if (g->outputs[i] == t) return true;
-  return false;
-}
-
 /* A UNIFORM/FILTER node can choose its layout: its filter (if any) is a constant 4-D FLOAT16
  * tensor, no other constant input is a feature map, and it touches a feature map. */
 static bool mode_eligible(const lctx *c, int i)
@@ -99,7 +90,7 @@ static onyx_status ctx_init(lctx *c, ir_graph *g, const uint8_t *caps)
   for (int t = 0; t < c->nt; t++) {
     const ir_tensor *x = &g->tensors[t];
     c->feature[t] = !x->is_const && layout_is_feature_map(x);
-    c->fixed[t] = c->feature[t] && (is_graph_io(g, t) || x->producer < 0);
+    c->fixed[t] = c->feature[t] && (ir_is_graph_io(g, t) || x->producer < 0);
   }
   int total = 0;
   for (int i = 0; i < c->nn; i++) {
@@ -370,7 +361,7 @@ static onyx_status transpose_filters(lctx *c, layout_report *rep)
         int q = c->uses[u].node;
         shared |= !(c->kind[q] == K_MODE && c->filter[q] && c->mode[q] == CL && c->uses[u].slot == 1);
       }
-      shared |= is_graph_io(g, w);
+      shared |= ir_is_graph_io(g, w);
       uint16_t *data = to_krsc(&g->tensors[w]);
       if (!data) {
         st = ONYX_ERR_NO_MEMORY;

@@ -28,15 +28,6 @@ static bool float_parameter(const ir_graph *g, int t)
   return false;
 }
 
-static bool is_graph_io(const ir_graph *g, int t)
-{
-  for (int i = 0; i < g->n_inputs; i++)
-    if (g->inputs[i] == t) return true;
-  for (int i = 0; i < g->n_outputs; i++)
-    if (g->outputs[i] == t) return true;
-  return false;
-}
-
 static onyx_status convert_constant(ir_tensor *t, precision_report *r)
 {
   int64_t n = ir_tensor_numel(t);
@@ -205,7 +196,7 @@ onyx_status precision_convert_fp16(ir_graph *g, precision_report *r)
   }
   for (int t = 0; t < n_tensors; t++) {
     ir_tensor *x = &g->tensors[t];
-    if (x->dtype != ONYX_DTYPE_FLOAT || stay[t] || is_graph_io(g, t) || float_parameter(g, t)) continue;
+    if (x->dtype != ONYX_DTYPE_FLOAT || stay[t] || ir_is_graph_io(g, t) || float_parameter(g, t)) continue;
     if (x->is_const && x->data) {
       int64_t before = r->subnormal;
       if ((st = convert_constant(x, r)) != ONYX_OK) goto out;

@@ -99,6 +99,15 @@ static bool hash_rebuild(ir_graph *g, int cap)
   return true;
 }
 
+bool ir_is_graph_io(const ir_graph *g, int t)
+{
+  for (int i = 0; i < g->n_inputs; i++)
+    if (g->inputs[i] == t) return true;
+  for (int i = 0; i < g->n_outputs; i++)
+    if (g->outputs[i] == t) return true;
+  return false;
+}
+
 int ir_find_tensor(const ir_graph *g, const char *name)
 {
   if (!g->hash_cap || !name) return -1;

@@ -112,6 +112,8 @@ ir_graph *ir_graph_clone(const ir_graph *src);
 
 /* -1 if absent. */
 int ir_find_tensor(const ir_graph *g, const char *name);
+/* Whether tensor t is one of the graph's inputs or outputs. */
+bool ir_is_graph_io(const ir_graph *g, int t);
 /* Adds a tensor with this name; fails (INVALID_MODEL) if it exists. Returns index or -1. */
 int ir_add_tensor(ir_graph *g, const char *name);
 /* Returns the existing tensor or adds one; -1 on allocation failure. */

@@ -37,15 +37,6 @@ void cuda_plan_release(cuda_plan *p)
   free(p);
 }
 
-static bool is_graph_io(const ir_graph *g, int t)
-{
-  for (int i = 0; i < g->n_inputs; i++)
-    if (g->inputs[i] == t) return true;
-  for (int i = 0; i < g->n_outputs; i++)
-    if (g->outputs[i] == t) return true;
-  return false;
-}
-
 /* Whether the part of t at index `at` of dim `axis` onwards is one block of memory: every dim before
  * the axis in memory order (NCHW, or NHWC for channels-last 4-D tensors) is 1. */
 static bool slice_contiguous(const ir_tensor *t, int axis)
@@ -82,7 +73,7 @@ static void alias_concats(const cuda_plan *p, memplan_item *items, const int *us
       if (x < 0) break;
       const ir_tensor *X = &g->tensors[x];
       size_t bytes = ir_tensor_bytes(X);
-      if (!X->is_const && uses[x] == 1 && items[x].first >= 0 && parent[x] < 0 && !is_graph_io(g, x) &&
+      if (!X->is_const && uses[x] == 1 && items[x].first >= 0 && parent[x] < 0 && !ir_is_graph_io(g, x) &&
           X->dtype == Y->dtype && X->layout == Y->layout && X->ndim == Y->ndim && off % MEMPLAN_ALIGN == 0 &&
           bytes == inner * (size_t)X->dims[axis]) {
         parent[x] = y;
