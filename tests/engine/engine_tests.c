@@ -14,18 +14,7 @@
 #include "engine/codec.h"
 #include "engine/format.h"
 
-static int n_checks, n_failed;
-
-#define CHECK(cond, ...)                                                                                     \
-  do {                                                                                                       \
-    n_checks++;                                                                                              \
-    if (!(cond)) {                                                                                           \
-      n_failed++;                                                                                            \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                               \
-      fprintf(stderr, __VA_ARGS__);                                                                          \
-      fputc('\n', stderr);                                                                                   \
-    }                                                                                                        \
-  } while (0)
+#include "check.h"
 
 /* The last error message holds want. */
 static int msg_has(const char *want) { return strstr(onyx_last_error(), want) != NULL; }
@@ -59,20 +48,20 @@ static void test_codec_encoding(void)
   eng_put_string(&w, "hi");
   eng_put_string(&w, NULL);
   eng_put_bytes(&w, "xyz", 3);
-  CHECK(eng_writer_status(&w) == ONYX_OK, "%s", onyx_last_error());
+  CHECKF(eng_writer_status(&w) == ONYX_OK, "%s", onyx_last_error());
   static const uint8_t want[] = {0xab, 4,    3,    2,    1,    8,    7,    6,    5, 4,   3,    2,    1,
                                  0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0,   0x80, 0x3f, 2,
                                  0,    0,    0,    'h',  'i',  0,    0,    0,    0, 'x', 'y',  'z'};
-  CHECK(w.size == sizeof(want) && memcmp(w.data, want, sizeof(want)) == 0,
+  CHECKF(w.size == sizeof(want) && memcmp(w.data, want, sizeof(want)) == 0,
         "little-endian encoding (size %zu)", w.size);
 
   eng_put_pad(&w, 16);
-  CHECK(w.size == 48 && w.data[40] == 0 && w.data[47] == 0, "pad to 16: size %zu", w.size);
+  CHECKF(w.size == 48 && w.data[40] == 0 && w.data[47] == 0, "pad to 16: size %zu", w.size);
   eng_put_pad(&w, 16);
-  CHECK(w.size == 48, "pad when aligned adds nothing: size %zu", w.size);
-  CHECK(eng_patch_u32(&w, 1, 0xdeadbeef) == ONYX_OK && rd32(w.data + 1) == 0xdeadbeef, "patch u32");
-  CHECK(eng_patch_u64(&w, 44, 1) == ONYX_ERR_INTERNAL, "patch past the end refused");
-  CHECK(eng_put_u8(&w, 1) == ONYX_ERR_INTERNAL && w.size == 48, "writer failure is sticky");
+  CHECKF(w.size == 48, "pad when aligned adds nothing: size %zu", w.size);
+  CHECKF(eng_patch_u32(&w, 1, 0xdeadbeef) == ONYX_OK && rd32(w.data + 1) == 0xdeadbeef, "patch u32");
+  CHECKF(eng_patch_u64(&w, 44, 1) == ONYX_ERR_INTERNAL, "patch past the end refused");
+  CHECKF(eng_put_u8(&w, 1) == ONYX_ERR_INTERNAL && w.size == 48, "writer failure is sticky");
   eng_writer_free(&w);
 }
 
@@ -88,10 +77,10 @@ static void test_codec_round_trip(void)
     eng_put_f32(&w, (float)i / 3.0f);
     eng_put_string(&w, i % 2 ? "odd" : "");
   }
-  CHECK(eng_writer_status(&w) == ONYX_OK, "%s", onyx_last_error());
+  CHECKF(eng_writer_status(&w) == ONYX_OK, "%s", onyx_last_error());
   size_t size;
   uint8_t *data = eng_writer_take(&w, &size);
-  CHECK(w.data == NULL && w.size == 0, "take empties the writer");
+  CHECKF(w.data == NULL && w.size == 0, "take empties the writer");
   eng_reader r;
   eng_reader_init(&r, data, size);
   int bad = 0;
@@ -109,7 +98,7 @@ static void test_codec_round_trip(void)
     bad += eng_get_f32(&r, "e", &e) != ONYX_OK || e != (float)i / 3.0f;
     bad += eng_get_string(&r, "s", s, sizeof(s)) != ONYX_OK || strcmp(s, i % 2 ? "odd" : "") != 0;
   }
-  CHECK(bad == 0 && eng_reader_left(&r) == 0, "%d values differ after a round trip", bad);
+  CHECKF(bad == 0 && eng_reader_left(&r) == 0, "%d values differ after a round trip", bad);
   free(data);
 }
 
@@ -148,7 +137,7 @@ static void test_codec_past_end(void)
 #undef PAST
     free(buf);
   }
-  CHECK(bad == 0, "%d gets past the end were not refused cleanly", bad);
+  CHECKF(bad == 0, "%d gets past the end were not refused cleanly", bad);
 
   /* The offset in the message is where the field starts. */
   uint8_t buf[6] = {1, 2, 3, 4, 5, 6};
@@ -156,13 +145,13 @@ static void test_codec_past_end(void)
   uint32_t v;
   const uint8_t *p;
   eng_reader_init(&r, buf, sizeof(buf));
-  CHECK(eng_get_u32(&r, "first", &v) == ONYX_OK && v == 0x04030201u, "first u32");
-  CHECK(eng_get_u32(&r, "layer count", &v) == ONYX_ERR_PARSE && r.pos == 4, "second u32 refused");
-  CHECK(msg_has("truncated: layer count at offset 4 needs 4 bytes, 2 left"), "message: %s",
+  CHECKF(eng_get_u32(&r, "first", &v) == ONYX_OK && v == 0x04030201u, "first u32");
+  CHECKF(eng_get_u32(&r, "layer count", &v) == ONYX_ERR_PARSE && r.pos == 4, "second u32 refused");
+  CHECKF(msg_has("truncated: layer count at offset 4 needs 4 bytes, 2 left"), "message: %s",
         onyx_last_error());
-  CHECK(eng_get_bytes(&r, "blob", SIZE_MAX, &p) == ONYX_ERR_PARSE && r.pos == 4, "SIZE_MAX bytes refused");
+  CHECKF(eng_get_bytes(&r, "blob", SIZE_MAX, &p) == ONYX_ERR_PARSE && r.pos == 4, "SIZE_MAX bytes refused");
   eng_reader_init(&r, NULL, 100);
-  CHECK(eng_reader_left(&r) == 0 && eng_get_u8(&r, "x", buf) == ONYX_ERR_PARSE, "a NULL buffer has no bytes");
+  CHECKF(eng_reader_left(&r) == 0 && eng_get_u8(&r, "x", buf) == ONYX_ERR_PARSE, "a NULL buffer has no bytes");
 }
 
 static void test_codec_strings_and_counts(void)
@@ -173,31 +162,31 @@ static void test_codec_strings_and_counts(void)
   eng_put_u32(&w, 0xffffffffu); /* a hostile string length */
   eng_put_u32(&w, 3);
   eng_put_bytes(&w, "a\0b", 3);
-  CHECK(eng_writer_status(&w) == ONYX_OK, "writer");
+  CHECKF(eng_writer_status(&w) == ONYX_OK, "writer");
   eng_reader r;
   char small[8], big[64], *s = NULL;
   eng_reader_init(&r, w.data, w.size);
-  CHECK(eng_get_string(&r, "GPU name", small, sizeof(small)) == ONYX_ERR_PARSE && r.pos == 0,
+  CHECKF(eng_get_string(&r, "GPU name", small, sizeof(small)) == ONYX_ERR_PARSE && r.pos == 0,
         "an 11-byte string does not fit 8 bytes");
-  CHECK(msg_has("GPU name at offset 0") && msg_has("longer than the 7-byte limit"), "message: %s",
+  CHECKF(msg_has("GPU name at offset 0") && msg_has("longer than the 7-byte limit"), "message: %s",
         onyx_last_error());
-  CHECK(eng_get_string(&r, "GPU name", big, sizeof(big)) == ONYX_OK && strcmp(big, "NVIDIA H100") == 0,
+  CHECKF(eng_get_string(&r, "GPU name", big, sizeof(big)) == ONYX_OK && strcmp(big, "NVIDIA H100") == 0,
         "string");
   size_t at = r.pos;
-  CHECK(eng_get_string_alloc(&r, "name", SIZE_MAX, &s) == ONYX_ERR_PARSE && s == NULL && r.pos == at,
+  CHECKF(eng_get_string_alloc(&r, "name", SIZE_MAX, &s) == ONYX_ERR_PARSE && s == NULL && r.pos == at,
         "a 4 GiB length in a small buffer is refused before allocating");
-  CHECK(msg_has("truncated: name"), "message: %s", onyx_last_error());
-  CHECK(eng_get_string_alloc(&r, "name", 2, &s) == ONYX_ERR_PARSE && msg_has("longer than the 2-byte limit"),
+  CHECKF(msg_has("truncated: name"), "message: %s", onyx_last_error());
+  CHECKF(eng_get_string_alloc(&r, "name", 2, &s) == ONYX_ERR_PARSE && msg_has("longer than the 2-byte limit"),
         "length limit: %s", onyx_last_error());
   r.pos += 4;
-  CHECK(eng_get_string_alloc(&r, "name", 100, &s) == ONYX_ERR_PARSE && msg_has("NUL byte"),
+  CHECKF(eng_get_string_alloc(&r, "name", 100, &s) == ONYX_ERR_PARSE && msg_has("NUL byte"),
         "embedded NUL refused: %s", onyx_last_error());
   eng_writer_free(&w);
 
   eng_writer_init(&w);
   eng_put_string(&w, "ok");
   eng_reader_init(&r, w.data, w.size);
-  CHECK(eng_get_string_alloc(&r, "name", 100, &s) == ONYX_OK && strcmp(s, "ok") == 0, "allocated string");
+  CHECKF(eng_get_string_alloc(&r, "name", 100, &s) == ONYX_OK && strcmp(s, "ok") == 0, "allocated string");
   free(s);
   eng_writer_free(&w);
 
@@ -208,15 +197,15 @@ static void test_codec_strings_and_counts(void)
   eng_put_bytes(&w, "0123456789ab", 12);
   uint32_t n = 7;
   eng_reader_init(&r, w.data, w.size);
-  CHECK(eng_get_count(&r, "section count", 4, 1000, &n) == ONYX_ERR_PARSE && n == 7 && r.pos == 0,
+  CHECKF(eng_get_count(&r, "section count", 4, 1000, &n) == ONYX_ERR_PARSE && n == 7 && r.pos == 0,
         "huge count above the limit");
-  CHECK(msg_has("count 4294967295 is above the limit of 1000"), "message: %s", onyx_last_error());
-  CHECK(eng_get_count(&r, "section count", 1, UINT32_MAX, &n) == ONYX_ERR_PARSE && msg_has("needs at least"),
+  CHECKF(msg_has("count 4294967295 is above the limit of 1000"), "message: %s", onyx_last_error());
+  CHECKF(eng_get_count(&r, "section count", 1, UINT32_MAX, &n) == ONYX_ERR_PARSE && msg_has("needs at least"),
         "huge count against the bytes left: %s", onyx_last_error());
   r.pos = 4;
-  CHECK(eng_get_count(&r, "entries", 5, 100, &n) == ONYX_ERR_PARSE && r.pos == 4,
+  CHECKF(eng_get_count(&r, "entries", 5, 100, &n) == ONYX_ERR_PARSE && r.pos == 4,
         "3 entries of 5 bytes do not fit 12 bytes");
-  CHECK(eng_get_count(&r, "entries", 4, 100, &n) == ONYX_OK && n == 3, "3 entries of 4 bytes fit 12 bytes");
+  CHECKF(eng_get_count(&r, "entries", 4, 100, &n) == ONYX_OK && n == 3, "3 entries of 4 bytes fit 12 bytes");
   eng_writer_free(&w);
 }
 
@@ -255,7 +244,7 @@ static void sample_writer(eng_file_writer *w)
     onyx_status st = s == 2
                          ? eng_file_writer_add_owned(w, sample_ids[s], memcpy(malloc(1000), buf, 1000), 1000)
                          : eng_file_writer_add(w, sample_ids[s], buf, sample_sizes[s]);
-    CHECK(st == ONYX_OK, "add section %d: %s", s, onyx_last_error());
+    CHECKF(st == ONYX_OK, "add section %d: %s", s, onyx_last_error());
   }
 }
 
@@ -264,7 +253,7 @@ static uint8_t *sample_file(size_t *size)
   eng_file_writer w;
   uint8_t *data = NULL;
   sample_writer(&w);
-  CHECK(eng_file_writer_serialize(&w, &data, size) == ONYX_OK, "serialize: %s", onyx_last_error());
+  CHECKF(eng_file_writer_serialize(&w, &data, size) == ONYX_OK, "serialize: %s", onyx_last_error());
   eng_file_writer_free(&w);
   return data;
 }
@@ -274,26 +263,26 @@ static void check_sample(const eng_file *f)
 {
   eng_fingerprint fp = sample_fp();
   char msg[256];
-  CHECK(!eng_fingerprint_differs(&f->fp, &fp, msg, sizeof(msg)), "fingerprint read back: %s", msg);
-  CHECK(strcmp(f->onyx_version, onyx_version_string()) == 0, "onyx version '%s'", f->onyx_version);
-  CHECK(f->version == ENG_FORMAT_VERSION && f->n_sections == N_SAMPLE, "version %u, %u sections", f->version,
+  CHECKF(!eng_fingerprint_differs(&f->fp, &fp, msg, sizeof(msg)), "fingerprint read back: %s", msg);
+  CHECKF(strcmp(f->onyx_version, onyx_version_string()) == 0, "onyx version '%s'", f->onyx_version);
+  CHECKF(f->version == ENG_FORMAT_VERSION && f->n_sections == N_SAMPLE, "version %u, %u sections", f->version,
         f->n_sections);
   for (int s = 0; s < N_SAMPLE; s++) {
     const uint8_t *p = NULL;
     size_t n = 0;
-    CHECK(eng_file_section(f, sample_ids[s], &p, &n) == ONYX_OK && n == sample_sizes[s],
+    CHECKF(eng_file_section(f, sample_ids[s], &p, &n) == ONYX_OK && n == sample_sizes[s],
           "section %d size %zu", s, n);
     int bad = 0;
     for (size_t i = 0; i < n; i++)
       bad += p[i] != sample_byte(s, i);
-    CHECK(bad == 0, "section %d: %d bytes differ", s, bad);
-    CHECK((p - f->data) % ENG_SECTION_ALIGN == 0, "section %d at offset %td is not aligned", s, p - f->data);
+    CHECKF(bad == 0, "section %d: %d bytes differ", s, bad);
+    CHECKF((p - f->data) % ENG_SECTION_ALIGN == 0, "section %d at offset %td is not aligned", s, p - f->data);
   }
-  CHECK(eng_file_has_section(f, ENG_SECTION_WEIGHTS) && !eng_file_has_section(f, ENG_SECTION_BINDINGS),
+  CHECKF(eng_file_has_section(f, ENG_SECTION_WEIGHTS) && !eng_file_has_section(f, ENG_SECTION_BINDINGS),
         "has");
   const uint8_t *p;
   size_t n;
-  CHECK(eng_file_section(f, ENG_SECTION_BINDINGS, &p, &n) == ONYX_ERR_PARSE &&
+  CHECKF(eng_file_section(f, ENG_SECTION_BINDINGS, &p, &n) == ONYX_ERR_PARSE &&
             msg_has("engine has no bindings section (id 5)"),
         "missing section: %s", onyx_last_error());
 }
@@ -303,17 +292,17 @@ static void test_round_trip(void)
   size_t size;
   uint8_t *data = sample_file(&size);
   eng_file *f = NULL;
-  CHECK(eng_file_parse(data, size, &f) == ONYX_OK, "parse: %s", onyx_last_error());
+  CHECKF(eng_file_parse(data, size, &f) == ONYX_OK, "parse: %s", onyx_last_error());
   if (f) check_sample(f);
-  CHECK(size == f->sections[N_SAMPLE - 1].offset + 3, "no bytes after the last section");
+  CHECKF(size == f->sections[N_SAMPLE - 1].offset + 3, "no bytes after the last section");
   eng_file_free(f);
   free(data);
 
   /* No sections at all. */
   eng_file_writer w;
   eng_file_writer_init(&w, NULL);
-  CHECK(eng_file_writer_serialize(&w, &data, &size) == ONYX_OK, "empty: %s", onyx_last_error());
-  CHECK(eng_file_parse(data, size, &f) == ONYX_OK && f->n_sections == 0 && f->fp.gpu_name[0] == 0,
+  CHECKF(eng_file_writer_serialize(&w, &data, &size) == ONYX_OK, "empty: %s", onyx_last_error());
+  CHECKF(eng_file_parse(data, size, &f) == ONYX_OK && f->n_sections == 0 && f->fp.gpu_name[0] == 0,
         "empty engine: %s", onyx_last_error());
   eng_file_free(f);
   eng_file_writer_free(&w);
@@ -325,17 +314,17 @@ static void test_writer_refusals(void)
   eng_file_writer w;
   eng_fingerprint fp = sample_fp();
   eng_file_writer_init(&w, &fp);
-  CHECK(eng_file_writer_add(&w, 0, "x", 1) == ONYX_ERR_INVALID_ARG && msg_has("id 0"), "id 0");
-  CHECK(eng_file_writer_add(&w, 3, "x", 1) == ONYX_OK, "add");
-  CHECK(eng_file_writer_add(&w, 3, "y", 1) == ONYX_ERR_INVALID_ARG &&
+  CHECKF(eng_file_writer_add(&w, 0, "x", 1) == ONYX_ERR_INVALID_ARG && msg_has("id 0"), "id 0");
+  CHECKF(eng_file_writer_add(&w, 3, "x", 1) == ONYX_OK, "add");
+  CHECKF(eng_file_writer_add(&w, 3, "y", 1) == ONYX_ERR_INVALID_ARG &&
             msg_has("section 3 (weights) added twice"),
         "duplicate: %s", onyx_last_error());
-  CHECK(eng_file_writer_add_owned(&w, 3, malloc(10), 10) == ONYX_ERR_INVALID_ARG,
+  CHECKF(eng_file_writer_add_owned(&w, 3, malloc(10), 10) == ONYX_ERR_INVALID_ARG,
         "owned buffer freed on failure");
   memset(w.fp.precision, 'x', sizeof(w.fp.precision));
   uint8_t *data = NULL;
   size_t size = 1;
-  CHECK(eng_file_writer_serialize(&w, &data, &size) == ONYX_ERR_INVALID_ARG && data == NULL && size == 0 &&
+  CHECKF(eng_file_writer_serialize(&w, &data, &size) == ONYX_ERR_INVALID_ARG && data == NULL && size == 0 &&
             msg_has("precision is not NUL-terminated"),
         "unterminated fingerprint string: %s", onyx_last_error());
   eng_file_writer_free(&w);
@@ -371,7 +360,7 @@ static void test_truncation(void)
     }
     free(prefix);
   }
-  CHECK(accepted == 0, "%d of %zu prefixes were not refused as truncated", accepted, size);
+  CHECKF(accepted == 0, "%d of %zu prefixes were not refused as truncated", accepted, size);
   free(data);
 }
 
@@ -391,8 +380,8 @@ static void test_corruption(void)
       data[i] ^= flips[k];
     }
   }
-  CHECK(accepted == 0, "%d of %zu single-byte corruptions were accepted", accepted, 3 * size);
-  CHECK(refused(data, size, ONYX_OK, NULL) == 0, "the original still parses");
+  CHECKF(accepted == 0, "%d of %zu single-byte corruptions were accepted", accepted, 3 * size);
+  CHECKF(refused(data, size, ONYX_OK, NULL) == 0, "the original still parses");
   free(data);
 }
 
@@ -429,7 +418,7 @@ static void check_crafted(const char *what, void (*patch)(image *), onyx_status 
   image im = image_new();
   patch(&im);
   fix_crc(&im);
-  CHECK(refused(im.d, im.n, st, want), "%s: got '%s', wanted '%s'", what, onyx_last_error(), want);
+  CHECKF(refused(im.d, im.n, st, want), "%s: got '%s', wanted '%s'", what, onyx_last_error(), want);
   free(im.d);
 }
 
@@ -463,7 +452,7 @@ static void p_last_section(image *im) /* shrink the last section by one byte, wi
 static void test_crafted(void)
 {
   image im = image_new();
-  CHECK(rd32(entry(&im, 0) + 4) > im.header_size, "the sample has padding after its header");
+  CHECKF(rd32(entry(&im, 0) + 4) > im.header_size, "the sample has padding after its header");
   free(im.d);
   check_crafted("outside", p_outside, ONYX_ERR_PARSE, "section 1 (tensors) at offset");
   check_crafted("outside", p_outside, ONYX_ERR_PARSE, "lies outside the");
@@ -496,40 +485,40 @@ static void test_prefix_refusals(void)
 
   memcpy(copy, data, size);
   copy[0] = 'X';
-  CHECK(refused(copy, size, ONYX_ERR_PARSE, "not an onyx engine"), "magic: %s", onyx_last_error());
-  CHECK(refused((const uint8_t *)"ONYXENG", 7, ONYX_ERR_PARSE, "truncated: magic at offset 0"), "7 bytes: %s",
+  CHECKF(refused(copy, size, ONYX_ERR_PARSE, "not an onyx engine"), "magic: %s", onyx_last_error());
+  CHECKF(refused((const uint8_t *)"ONYXENG", 7, ONYX_ERR_PARSE, "truncated: magic at offset 0"), "7 bytes: %s",
         onyx_last_error());
 
   memcpy(copy, data, size);
   wr32(copy + 8, ENG_FORMAT_VERSION + 2);
   snprintf(want, sizeof(want), "engine format %u is newer than this onyx (reads up to %u)",
            ENG_FORMAT_VERSION + 2, ENG_FORMAT_VERSION);
-  CHECK(refused(copy, size, ONYX_ERR_UNSUPPORTED, want), "newer: '%s'", onyx_last_error());
+  CHECKF(refused(copy, size, ONYX_ERR_UNSUPPORTED, want), "newer: '%s'", onyx_last_error());
   /* A newer file is refused by its version even when its layout would be unreadable. */
-  CHECK(refused(copy, 12, ONYX_ERR_UNSUPPORTED, want), "newer, short: '%s'", onyx_last_error());
+  CHECKF(refused(copy, 12, ONYX_ERR_UNSUPPORTED, want), "newer, short: '%s'", onyx_last_error());
   wr32(copy + 8, 0);
-  CHECK(refused(copy, size, ONYX_ERR_PARSE, "version 0 is invalid"), "version 0: %s", onyx_last_error());
+  CHECKF(refused(copy, size, ONYX_ERR_PARSE, "version 0 is invalid"), "version 0: %s", onyx_last_error());
 
   memcpy(copy, data, size);
   wr32(copy + 12, 10);
-  CHECK(refused(copy, size, ONYX_ERR_PARSE, "header size 10 is outside"), "small header: %s",
+  CHECKF(refused(copy, size, ONYX_ERR_PARSE, "header size 10 is outside"), "small header: %s",
         onyx_last_error());
   wr32(copy + 12, 0xffffffffu);
-  CHECK(refused(copy, size, ONYX_ERR_PARSE, "header size 4294967295 is outside"), "huge header: %s",
+  CHECKF(refused(copy, size, ONYX_ERR_PARSE, "header size 4294967295 is outside"), "huge header: %s",
         onyx_last_error());
   wr32(copy + 12, (uint32_t)size + 1);
-  CHECK(refused(copy, size, ONYX_ERR_PARSE, "truncated: the header is"), "header past end: %s",
+  CHECKF(refused(copy, size, ONYX_ERR_PARSE, "truncated: the header is"), "header past end: %s",
         onyx_last_error());
 
   memcpy(copy, data, size);
   copy[40] ^= 4;
-  CHECK(refused(copy, size, ONYX_ERR_PARSE, "header is corrupt: crc32"), "header crc: %s", onyx_last_error());
+  CHECKF(refused(copy, size, ONYX_ERR_PARSE, "header is corrupt: crc32"), "header crc: %s", onyx_last_error());
 
   memcpy(copy, data, size);
   memset(copy + size, 0, 8);
-  CHECK(refused(copy, size + 8, ONYX_ERR_PARSE, "trailing bytes: the file is"), "trailing: %s",
+  CHECKF(refused(copy, size + 8, ONYX_ERR_PARSE, "trailing bytes: the file is"), "trailing: %s",
         onyx_last_error());
-  CHECK(refused(NULL, 0, ONYX_ERR_PARSE, "truncated"), "empty: %s", onyx_last_error());
+  CHECKF(refused(NULL, 0, ONYX_ERR_PARSE, "truncated"), "empty: %s", onyx_last_error());
   free(copy);
   free(data);
 }
@@ -541,9 +530,9 @@ static void check_diff(const eng_fingerprint *e, const eng_fingerprint *h, const
   char msg[512];
   int differs = eng_fingerprint_differs(e, h, msg, sizeof(msg));
   if (!want) {
-    CHECK(!differs && msg[0] == 0, "expected no difference, got '%s'", msg);
+    CHECKF(!differs && msg[0] == 0, "expected no difference, got '%s'", msg);
   } else {
-    CHECK(differs && strcmp(msg, want) == 0, "got '%s', wanted '%s'", msg, want);
+    CHECKF(differs && strcmp(msg, want) == 0, "got '%s', wanted '%s'", msg, want);
   }
 }
 
@@ -551,7 +540,7 @@ static void test_fingerprint(void)
 {
   eng_fingerprint e = sample_fp(), h = sample_fp();
   check_diff(&e, &h, NULL);
-  CHECK(eng_fingerprint_check(&e, &h) == ONYX_OK, "check on a match");
+  CHECKF(eng_fingerprint_check(&e, &h) == ONYX_OK, "check on a match");
 
   h.precision[0] = h.build_options[0] = 0; /* a runtime describes its system, not a build */
   check_diff(&e, &h, NULL);
@@ -593,16 +582,16 @@ static void test_fingerprint(void)
       &e, &h,
       "engine was built for NVIDIA H100 (sm_90), this GPU is NVIDIA H200 (sm_90); cuDNN 9.19.0 vs 9.14.0 "
       "here; cuBLASLt 12.8.4 vs 12.9.0 here");
-  CHECK(eng_fingerprint_check(&e, &h) == ONYX_ERR_UNSUPPORTED &&
+  CHECKF(eng_fingerprint_check(&e, &h) == ONYX_ERR_UNSUPPORTED &&
             msg_has("engine does not match this system: engine was built for NVIDIA H100") &&
             msg_has("cuBLASLt 12.8.4 vs 12.9.0 here"),
         "check: %s", onyx_last_error());
 
   char tiny[12];
   memset(tiny, 'z', sizeof(tiny));
-  CHECK(eng_fingerprint_differs(&e, &h, tiny, sizeof(tiny)) && strnlen(tiny, sizeof(tiny)) < sizeof(tiny),
+  CHECKF(eng_fingerprint_differs(&e, &h, tiny, sizeof(tiny)) && strnlen(tiny, sizeof(tiny)) < sizeof(tiny),
         "a short buffer is still terminated");
-  CHECK(eng_fingerprint_differs(&e, &h, NULL, 0), "no buffer");
+  CHECKF(eng_fingerprint_differs(&e, &h, NULL, 0), "no buffer");
 }
 
 /* ---- files -------------------------------------------------------------- */
@@ -624,7 +613,7 @@ static void test_files(const char *scratch)
   char dir[512], path[600], bad_path[600];
   snprintf(dir, sizeof(dir), "%s/engine_test_XXXXXX", scratch);
   if (!mkdtemp(dir)) {
-    CHECK(0, "cannot create a directory under %s", scratch);
+    CHECKF(0, "cannot create a directory under %s", scratch);
     return;
   }
   snprintf(path, sizeof(path), "%s/model.engine", dir);
@@ -632,40 +621,40 @@ static void test_files(const char *scratch)
   eng_file_writer w;
   eng_file *f = NULL;
   sample_writer(&w);
-  CHECK(eng_file_writer_write(&w, path) == ONYX_OK, "write: %s", onyx_last_error());
-  CHECK(eng_file_load(path, &f) == ONYX_OK, "load: %s", onyx_last_error());
+  CHECKF(eng_file_writer_write(&w, path) == ONYX_OK, "write: %s", onyx_last_error());
+  CHECKF(eng_file_load(path, &f) == ONYX_OK, "load: %s", onyx_last_error());
   if (f) check_sample(f);
   eng_file_free(f);
-  CHECK(count_names(dir, ".tmp.") == 0, "no temporary file is left behind");
+  CHECKF(count_names(dir, ".tmp.") == 0, "no temporary file is left behind");
 
   /* Overwriting replaces the file whole. */
   eng_file_writer w2;
   eng_file_writer_init(&w2, NULL);
-  CHECK(eng_file_writer_add(&w2, 9, "new", 3) == ONYX_OK, "add");
-  CHECK(eng_file_writer_write(&w2, path) == ONYX_OK, "overwrite: %s", onyx_last_error());
-  CHECK(eng_file_load(path, &f) == ONYX_OK && f->n_sections == 1 && f->sections[0].id == 9, "reload: %s",
+  CHECKF(eng_file_writer_add(&w2, 9, "new", 3) == ONYX_OK, "add");
+  CHECKF(eng_file_writer_write(&w2, path) == ONYX_OK, "overwrite: %s", onyx_last_error());
+  CHECKF(eng_file_load(path, &f) == ONYX_OK && f->n_sections == 1 && f->sections[0].id == 9, "reload: %s",
         onyx_last_error());
   eng_file_free(f);
   eng_file_writer_free(&w2);
 
   /* A truncated file on disk: refused, and the message names the path. */
   struct stat sb;
-  CHECK(stat(path, &sb) == 0 && truncate(path, sb.st_size - 1) == 0, "truncate");
-  CHECK(eng_file_load(path, &f) == ONYX_ERR_PARSE && f == NULL && msg_has("engine file '") &&
+  CHECKF(stat(path, &sb) == 0 && truncate(path, sb.st_size - 1) == 0, "truncate");
+  CHECKF(eng_file_load(path, &f) == ONYX_ERR_PARSE && f == NULL && msg_has("engine file '") &&
             msg_has("model.engine': truncated"),
         "truncated file: %s", onyx_last_error());
 
   snprintf(bad_path, sizeof(bad_path), "%s/no/such/dir/model.engine", dir);
-  CHECK(eng_file_writer_write(&w, bad_path) == ONYX_ERR_IO && msg_has("no/such/dir/model.engine.tmp."),
+  CHECKF(eng_file_writer_write(&w, bad_path) == ONYX_ERR_IO && msg_has("no/such/dir/model.engine.tmp."),
         "write into a missing directory: %s", onyx_last_error());
-  CHECK(eng_file_load(bad_path, &f) == ONYX_ERR_IO && msg_has("no/such/dir/model.engine"), "load missing: %s",
+  CHECKF(eng_file_load(bad_path, &f) == ONYX_ERR_IO && msg_has("no/such/dir/model.engine"), "load missing: %s",
         onyx_last_error());
-  CHECK(eng_file_load(dir, &f) == ONYX_ERR_IO && msg_has("is a directory"), "load a directory: %s",
+  CHECKF(eng_file_load(dir, &f) == ONYX_ERR_IO && msg_has("is a directory"), "load a directory: %s",
         onyx_last_error());
   eng_file_writer_free(&w);
 
   unlink(path);
-  CHECK(rmdir(dir) == 0, "scratch directory left empty");
+  CHECKF(rmdir(dir) == 0, "scratch directory left empty");
 }
 
 int main(int argc, char **argv)
@@ -683,6 +672,5 @@ int main(int argc, char **argv)
   test_prefix_refusals();
   test_fingerprint();
   test_files(scratch);
-  printf("engine tests: %d checks, %d failed\n", n_checks, n_failed);
-  return n_failed ? 1 : 0;
+  return check_summary(argv[0]);
 }

@@ -22,18 +22,7 @@
 #include "ops/ops.h"
 #include "runtime/model.h"
 
-static int n_checks, n_failed;
-
-#define CHECK(cond, ...)                                                                                     \
-  do {                                                                                                       \
-    n_checks++;                                                                                              \
-    if (!(cond)) {                                                                                           \
-      n_failed++;                                                                                            \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                               \
-      fprintf(stderr, __VA_ARGS__);                                                                          \
-      fputc('\n', stderr);                                                                                   \
-    }                                                                                                        \
-  } while (0)
+#include "check.h"
 
 static int msg_has(const char *want) { return strstr(onyx_last_error(), want) != NULL; }
 
@@ -223,15 +212,15 @@ static ir_graph *round_trip(const char *label, const ir_graph *g, sections *s)
 {
   ir_graph *back = NULL;
   onyx_status st = write_sections(g, s);
-  CHECK(st == ONYX_OK, "%s: write: %s", label, onyx_last_error());
+  CHECKF(st == ONYX_OK, "%s: write: %s", label, onyx_last_error());
   if (st != ONYX_OK) return NULL;
   st = eng_graph_read(s->graph, s->graph_size, s->weights, s->weights_size, &back);
-  CHECK(st == ONYX_OK, "%s: read: %s", label, onyx_last_error());
+  CHECKF(st == ONYX_OK, "%s: read: %s", label, onyx_last_error());
   if (st != ONYX_OK) return NULL;
-  CHECK(graph_eq(g, back), "%s: graphs differ after a round trip: %s", label, why);
+  CHECKF(graph_eq(g, back), "%s: graphs differ after a round trip: %s", label, why);
   int n_arrays, n_refs, n_empty;
   size_t want = distinct_aligned_bytes(g, &n_arrays, &n_refs, &n_empty);
-  CHECK(align_up(s->weights_size) == want, "%s: weights section of %zu bytes, %d distinct arrays need %zu",
+  CHECKF(align_up(s->weights_size) == want, "%s: weights section of %zu bytes, %d distinct arrays need %zu",
         label, s->weights_size, n_arrays, want);
   /* shared arrays come back shared, with exactly one owner each; empty ones each get their own */
   int back_arrays, back_refs, back_empty, owners = 0;
@@ -240,7 +229,7 @@ static ir_graph *round_trip(const char *label, const ir_graph *g, sections *s)
   for (int i = 0; i < back->n_nodes; i++)
     for (int k = 0; k < back->nodes[i].n_attrs; k++)
       if (back->nodes[i].attrs[k].type == IR_ATTR_TENSOR) owners += back->nodes[i].attrs[k].t->owns_data;
-  CHECK(back_arrays == n_arrays && back_refs == n_refs && back_empty == n_empty &&
+  CHECKF(back_arrays == n_arrays && back_refs == n_refs && back_empty == n_empty &&
             owners == n_arrays + n_empty,
         "%s: %d arrays/%d refs/%d empty written, %d arrays/%d refs/%d empty/%d owners read", label, n_arrays,
         n_refs, n_empty, back_arrays, back_refs, back_empty, owners);
@@ -379,13 +368,13 @@ static onyx_status run_prepared(ir_graph *g, const run_inputs *in, run_outputs *
 
 static void check_same_outputs(const char *label, const run_outputs *a, const run_outputs *b)
 {
-  CHECK(a->n == b->n && a->n > 0, "%s: %d vs %d outputs", label, a->n, b->n);
+  CHECKF(a->n == b->n && a->n > 0, "%s: %d vs %d outputs", label, a->n, b->n);
   for (int i = 0; i < a->n && i < b->n; i++) {
     bool shape = a->info[i].dtype == b->info[i].dtype && a->info[i].ndim == b->info[i].ndim &&
                  memcmp(a->info[i].dims, b->info[i].dims, sizeof(a->info[i].dims)) == 0;
-    CHECK(shape && a->bytes[i] == b->bytes[i], "%s: output %d shape differs", label, i);
+    CHECKF(shape && a->bytes[i] == b->bytes[i], "%s: output %d shape differs", label, i);
     if (shape && a->bytes[i] == b->bytes[i])
-      CHECK(memcmp(a->data[i], b->data[i], a->bytes[i]) == 0, "%s: output %d is not bit-identical", label, i);
+      CHECKF(memcmp(a->data[i], b->data[i], a->bytes[i]) == 0, "%s: output %d is not bit-identical", label, i);
   }
 }
 
@@ -426,9 +415,9 @@ static void add_node(ir_graph *g, const char *name, const char *op, int n_in, co
   n.n_attrs = n_attrs;
   n.attrs = attrs;
   for (int k = 0; k < n_out; k++) g->tensors[out[k]].producer = g->n_nodes;
-  CHECK(n.op >= 0, "op %s", op);
+  CHECKF(n.op >= 0, "op %s", op);
   ir_add_node(g, &n);
-  CHECK(op_table[n.op].parse(&g->nodes[g->n_nodes - 1]) == ONYX_OK, "parse %s: %s", name, onyx_last_error());
+  CHECKF(op_table[n.op].parse(&g->nodes[g->n_nodes - 1]) == ONYX_OK, "parse %s: %s", name, onyx_last_error());
 }
 
 static ir_tensor *standalone_tensor(const char *name, onyx_dtype dt, int ndim, const int64_t *dims,
@@ -510,7 +499,7 @@ static ir_graph *build_sample(void)
   g->inputs[g->n_inputs++] = X;
   g->outputs = malloc(sizeof(int));
   g->outputs[g->n_outputs++] = Z;
-  CHECK(graph_toposort(g) == ONYX_OK, "toposort: %s", onyx_last_error());
+  CHECKF(graph_toposort(g) == ONYX_OK, "toposort: %s", onyx_last_error());
   return g;
 }
 
@@ -525,15 +514,15 @@ static void test_sample(void)
     return;
   }
   int W = ir_find_tensor(back, "W"), W2 = ir_find_tensor(back, "W2");
-  CHECK(back->tensors[W].data == back->tensors[W2].data &&
+  CHECKF(back->tensors[W].data == back->tensors[W2].data &&
             back->tensors[W].owns_data + back->tensors[W2].owns_data == 1,
         "W and W2 share one owned copy");
   int Y = ir_find_tensor(back, "Y");
-  CHECK(Y >= 0 && back->tensors[Y].producer >= 0 && back->nodes[back->tensors[Y].producer].in[1] == -1,
+  CHECKF(Y >= 0 && back->tensors[Y].producer >= 0 && back->nodes[back->tensors[Y].producer].in[1] == -1,
         "Clip's omitted min stays omitted");
   /* a second round trip of the copy gives the same bytes */
   sections s2;
-  CHECK(write_sections(back, &s2) == ONYX_OK && s2.graph_size == s.graph_size &&
+  CHECKF(write_sections(back, &s2) == ONYX_OK && s2.graph_size == s.graph_size &&
             s2.weights_size == s.weights_size && memcmp(s2.graph, s.graph, s.graph_size) == 0 &&
             memcmp(s2.weights, s.weights, s.weights_size) == 0,
         "re-serialising the copy gives identical sections");
@@ -541,14 +530,14 @@ static void test_sample(void)
 
   /* the model wrapper runs both; outputs bit-identical, and what the graph says */
   onyx_model *m1 = NULL, *m2 = NULL;
-  CHECK(model_from_graph(g, &m1) == ONYX_OK, "model 1: %s", onyx_last_error());
-  CHECK(model_from_graph(back, &m2) == ONYX_OK, "model 2: %s", onyx_last_error());
+  CHECKF(model_from_graph(g, &m1) == ONYX_OK, "model 1: %s", onyx_last_error());
+  CHECKF(model_from_graph(back, &m2) == ONYX_OK, "model 2: %s", onyx_last_error());
   if (m1 && m2) {
     run_inputs in;
     run_outputs o1, o2;
     make_inputs(m1, 42, &in);
-    CHECK(run_session(m1, &in, &o1) == ONYX_OK, "run 1: %s", onyx_last_error());
-    CHECK(run_session(m2, &in, &o2) == ONYX_OK, "run 2: %s", onyx_last_error());
+    CHECKF(run_session(m1, &in, &o1) == ONYX_OK, "run 1: %s", onyx_last_error());
+    CHECKF(run_session(m2, &in, &o2) == ONYX_OK, "run 2: %s", onyx_last_error());
     check_same_outputs("sample", &o1, &o2);
     static const float w[] = {0.5f, -0.25f, 1.0f, 0.125f}, c[] = {0.1f, 0.2f, -0.3f, 0.4f};
     int bad = 0;
@@ -557,24 +546,24 @@ static void test_sample(void)
       want = want > 0.75f ? 0.75f : want;
       bad += ((float *)o1.data[0])[k] != want;
     }
-    CHECK(o1.n && bad == 0, "sample computes min(X + 2W + C, 0.75): %d values wrong", bad);
+    CHECKF(o1.n && bad == 0, "sample computes min(X + 2W + C, 0.75): %d values wrong", bad);
 
     /* prepared: Constant's output now aliases its attribute, Add/Clip fold nothing (X is an input) */
     ir_graph *p = ir_graph_clone(m1->g);
     cpu_ctx cpu;
     cpu_ctx_init(&cpu, 0);
-    CHECK(graph_prepare(p, &cpu) == ONYX_OK, "prepare: %s", onyx_last_error());
+    CHECKF(graph_prepare(p, &cpu) == ONYX_OK, "prepare: %s", onyx_last_error());
     cpu_ctx_free(&cpu);
     sections sp;
     ir_graph *pb = round_trip("sample prepared", p, &sp);
     if (pb) {
       int C = ir_find_tensor(pb, "C");
       const ir_node *cn = &pb->nodes[pb->tensors[C].producer];
-      CHECK(cn->folded && pb->tensors[C].data == cn->attrs[0].t->data && cn->attrs[0].t->owns_data &&
+      CHECKF(cn->folded && pb->tensors[C].data == cn->attrs[0].t->data && cn->attrs[0].t->owns_data &&
                 !pb->tensors[C].owns_data,
             "a folded Constant's output shares its attribute's copy, owned by the attribute");
       run_outputs o3;
-      CHECK(run_prepared(pb, &in, &o3) == ONYX_OK, "run prepared copy: %s", onyx_last_error());
+      CHECKF(run_prepared(pb, &in, &o3) == ONYX_OK, "run prepared copy: %s", onyx_last_error());
       check_same_outputs("sample prepared", &o1, &o3);
       run_outputs_free(&o3);
       ir_graph_free(pb);
@@ -612,7 +601,7 @@ static void check_truncation(const char *label, const sections *s)
     }
     free(cut);
   }
-  CHECK(bad == 0, "%s: %d of %zu graph prefixes not refused cleanly", label, bad, s->graph_size);
+  CHECKF(bad == 0, "%s: %d of %zu graph prefixes not refused cleanly", label, bad, s->graph_size);
   /* the weights cut anywhere inside the last array */
   bad = 0;
   size_t from = s->weights_size > 4096 ? s->weights_size - 4096 : 0, tried = 0;
@@ -627,7 +616,7 @@ static void check_truncation(const char *label, const sections *s)
     }
     free(cut);
   }
-  CHECK(bad == 0, "%s: %d of %zu weights prefixes not refused cleanly", label, bad, tried);
+  CHECKF(bad == 0, "%s: %d of %zu weights prefixes not refused cleanly", label, bad, tried);
   printf("  %s: %zu graph prefixes and %zu weights prefixes refused\n", label, s->graph_size, tried);
 }
 
@@ -665,8 +654,8 @@ static void check_corruption(const char *label, const sections *s)
     }
   }
   free(buf);
-  CHECK(bad == 0, "%s: %d single-byte corruptions mishandled", label, bad);
-  CHECK(refused > accepted, "%s: only %d of %d corruptions refused", label, refused, refused + accepted);
+  CHECKF(bad == 0, "%s: %d single-byte corruptions mishandled", label, bad);
+  CHECKF(refused > accepted, "%s: only %d of %d corruptions refused", label, refused, refused + accepted);
   printf("  %s: %d single-byte corruptions refused, %d read as another well-formed graph\n", label, refused,
          accepted);
 }
@@ -791,7 +780,7 @@ static onyx_status read_knobs(const knobs *k)
   onyx_status st = eng_graph_read(w.data, w.size, weights, k->overlap ? 512 : 8, &g);
   eng_writer_free(&w);
   if (st == ONYX_OK) {
-    CHECK(g && g->n_tensors == 3 && ((float *)g->tensors[1].data)[1] == 2.f &&
+    CHECKF(g && g->n_tensors == 3 && ((float *)g->tensors[1].data)[1] == 2.f &&
               g->nodes[0].op == ONYX_OP_ADD && g->tensors[2].producer == 0,
           "baseline section reads back");
     ir_graph_free(g);
@@ -806,14 +795,14 @@ static int n_hostile;
     n_hostile++;                                                                                             \
     mutate;                                                                                                  \
     onyx_status st_ = read_knobs(&k);                                                                        \
-    CHECK(st_ == (status) && msg_has(text), "%s: status %d, message '%s' (want '%s')", #mutate, st_,         \
+    CHECKF(st_ == (status) && msg_has(text), "%s: status %d, message '%s' (want '%s')", #mutate, st_,         \
           onyx_last_error(), text);                                                                          \
   } while (0)
 
 static void test_hostile(void)
 {
   printf("hostile sections\n");
-  int before = n_failed;
+  int before = check_failures_;
   EXPECT((void)0, ONYX_OK, "");
   EXPECT(k.tag = 0x12345678, ONYX_ERR_PARSE, "not an engine graph section");
   EXPECT(k.version = 2, ONYX_ERR_UNSUPPORTED, "graph format version 2 is not supported");
@@ -859,11 +848,11 @@ static void test_hostile(void)
   EXPECT((k.op_type = "Constant"), ONYX_ERR_INVALID_MODEL, "Constant node 'add': has no value attribute");
   /* every message says where it came from */
   EXPECT(k.w_dtype = 99, ONYX_ERR_PARSE, "engine graph: ");
-  CHECK(eng_graph_read(NULL, 0, NULL, 0, NULL) == ONYX_ERR_INVALID_ARG, "NULL out refused");
+  CHECKF(eng_graph_read(NULL, 0, NULL, 0, NULL) == ONYX_ERR_INVALID_ARG, "NULL out refused");
   ir_graph *g = NULL;
-  CHECK(eng_graph_read(NULL, 0, NULL, 0, &g) == ONYX_ERR_PARSE && !g && msg_has("truncated: graph tag"),
+  CHECKF(eng_graph_read(NULL, 0, NULL, 0, &g) == ONYX_ERR_PARSE && !g && msg_has("truncated: graph tag"),
         "empty section: '%s'", onyx_last_error());
-  if (n_failed == before)
+  if (check_failures_ == before)
     printf("  %d hostile sections refused (and the baseline read), each naming its field\n", n_hostile - 1);
 }
 
@@ -872,15 +861,15 @@ static void test_writer_refusals(void)
   ir_graph *g = build_sample();
   sections s;
   g->nodes[1].in[0] = g->n_tensors; /* an index past the end: the writer refuses, it does not read it */
-  CHECK(write_sections(g, &s) == ONYX_ERR_INTERNAL && msg_has("node 'add_w' refers to tensor"),
+  CHECKF(write_sections(g, &s) == ONYX_ERR_INTERNAL && msg_has("node 'add_w' refers to tensor"),
         "writer: '%s'", onyx_last_error());
   g->nodes[1].in[0] = 0;
   int W = ir_find_tensor(g, "W");
   g->tensors[W].dims[0] = -1; /* constant data without a known shape */
-  CHECK(write_sections(g, &s) == ONYX_ERR_INTERNAL && msg_has("'W' has constant data but no known shape"),
+  CHECKF(write_sections(g, &s) == ONYX_ERR_INTERNAL && msg_has("'W' has constant data but no known shape"),
         "writer: '%s'", onyx_last_error());
   g->tensors[W].dims[0] = 4;
-  CHECK(eng_graph_write(NULL, NULL, NULL) == ONYX_ERR_INVALID_ARG, "NULL graph refused");
+  CHECKF(eng_graph_write(NULL, NULL, NULL) == ONYX_ERR_INVALID_ARG, "NULL graph refused");
   ir_graph_free(g);
 }
 
@@ -899,15 +888,15 @@ static void check_container(const char *label, const sections *s, const ir_graph
   if (st == ONYX_OK) st = eng_file_writer_add(&fw, ENG_SECTION_WEIGHTS, s->weights, s->weights_size);
   if (st == ONYX_OK) st = eng_file_writer_serialize(&fw, &file, &size);
   if (st == ONYX_OK) st = eng_file_parse(file, size, &f);
-  CHECK(st == ONYX_OK, "%s: container: %s", label, onyx_last_error());
+  CHECKF(st == ONYX_OK, "%s: container: %s", label, onyx_last_error());
   const uint8_t *gp, *wp;
   size_t gn, wn;
   ir_graph *g = NULL;
   if (st == ONYX_OK && eng_file_section(f, ENG_SECTION_LAYERS, &gp, &gn) == ONYX_OK &&
       eng_file_section(f, ENG_SECTION_WEIGHTS, &wp, &wn) == ONYX_OK) {
-    CHECK((wp - f->data) % ENG_GRAPH_ALIGN == 0, "%s: weights section at a 256-byte aligned file offset",
+    CHECKF((wp - f->data) % ENG_GRAPH_ALIGN == 0, "%s: weights section at a 256-byte aligned file offset",
           label);
-    CHECK(eng_graph_read(gp, gn, wp, wn, &g) == ONYX_OK && graph_eq(want, g), "%s: read from the file: %s %s",
+    CHECKF(eng_graph_read(gp, gn, wp, wn, &g) == ONYX_OK && graph_eq(want, g), "%s: read from the file: %s %s",
           label, onyx_last_error(), why);
   }
   ir_graph_free(g);
@@ -938,7 +927,7 @@ static void test_model(const char *dir, const char *file)
   double t0 = now();
   onyx_model *m = NULL, *m2 = NULL;
   onyx_status st = onyx_model_load(path, &m);
-  CHECK(st == ONYX_OK, "%s: load: %s", file, onyx_last_error());
+  CHECKF(st == ONYX_OK, "%s: load: %s", file, onyx_last_error());
   if (st != ONYX_OK) return;
 
   /* as loaded */
@@ -950,7 +939,7 @@ static void test_model(const char *dir, const char *file)
       check_truncation(file, &s);
       check_corruption(file, &s);
     }
-    CHECK(model_from_graph(back, &m2) == ONYX_OK, "%s: model from the copy: %s", file, onyx_last_error());
+    CHECKF(model_from_graph(back, &m2) == ONYX_OK, "%s: model from the copy: %s", file, onyx_last_error());
   }
   sections_free(&s);
   run_inputs in;
@@ -959,9 +948,9 @@ static void test_model(const char *dir, const char *file)
   memset(&o2, 0, sizeof(o2));
   memset(&o3, 0, sizeof(o3));
   make_inputs(m, 1234, &in);
-  CHECK(run_session(m, &in, &o1) == ONYX_OK, "%s: run the original: %s", file, onyx_last_error());
+  CHECKF(run_session(m, &in, &o1) == ONYX_OK, "%s: run the original: %s", file, onyx_last_error());
   if (m2) {
-    CHECK(run_session(m2, &in, &o2) == ONYX_OK, "%s: run the copy: %s", file, onyx_last_error());
+    CHECKF(run_session(m2, &in, &o2) == ONYX_OK, "%s: run the copy: %s", file, onyx_last_error());
     check_same_outputs(file, &o1, &o2);
   }
 
@@ -976,14 +965,14 @@ static void test_model(const char *dir, const char *file)
   cpu_ctx_init(&cpu, 0);
   st = graph_prepare(p, &cpu);
   cpu_ctx_free(&cpu);
-  CHECK(st == ONYX_OK, "%s: prepare: %s", file, onyx_last_error());
+  CHECKF(st == ONYX_OK, "%s: prepare: %s", file, onyx_last_error());
   int folded = 0;
   for (int i = 0; i < p->n_nodes; i++) folded += p->nodes[i].folded;
   char label[300];
   snprintf(label, sizeof(label), "%s prepared (%d folded)", file, folded);
   ir_graph *pb = st == ONYX_OK ? round_trip(label, p, &s) : NULL;
   if (pb) {
-    CHECK(run_prepared(pb, &in, &o3) == ONYX_OK, "%s: run the prepared copy: %s", file, onyx_last_error());
+    CHECKF(run_prepared(pb, &in, &o3) == ONYX_OK, "%s: run the prepared copy: %s", file, onyx_last_error());
     check_same_outputs(label, &o1, &o3);
     ir_graph_free(pb);
   }
@@ -1034,6 +1023,5 @@ int main(int argc, char **argv)
   test_hostile();
   test_writer_refusals();
   test_models(argc > 1 ? argv[1] : "../shared/models");
-  printf("%d checks, %d failed\n", n_checks, n_failed);
-  return n_failed ? 1 : 0;
+  return check_summary(argv[0]);
 }

@@ -31,18 +31,7 @@
 #ifdef ONYX_HAVE_CUDA
 #include "backend/cuda/layouts.h"
 
-static int n_checks, n_failed;
-
-#define CHECK(cond, ...)                                                                                     \
-  do {                                                                                                       \
-    n_checks++;                                                                                              \
-    if (!(cond)) {                                                                                           \
-      n_failed++;                                                                                            \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                               \
-      fprintf(stderr, __VA_ARGS__);                                                                          \
-      fputc('\n', stderr);                                                                                   \
-    }                                                                                                        \
-  } while (0)
+#include "check.h"
 
 /* The model's graph as an FP16 engine sees it: prepared (symbolic dims 1), optimised, converted;
  * then the layout pass when nhwc. */
@@ -106,31 +95,31 @@ typedef struct stats {
 static stats check_graph(const char *name, const ir_graph *g, const ir_graph *ref)
 {
   stats s = {0};
-  for (int i = 0; i < g->n_inputs; i++) CHECK(!cl(g, g->inputs[i]), "%s: input %d is channels-last", name, i);
+  for (int i = 0; i < g->n_inputs; i++) CHECKF(!cl(g, g->inputs[i]), "%s: input %d is channels-last", name, i);
   for (int i = 0; i < g->n_outputs; i++)
-    CHECK(!cl(g, g->outputs[i]), "%s: output %d is channels-last", name, i);
+    CHECKF(!cl(g, g->outputs[i]), "%s: output %d is channels-last", name, i);
   for (int t = 0; t < g->n_tensors; t++) {
     const ir_tensor *x = &g->tensors[t];
     if (feature(g, t) && x->producer >= 0) s.features++; /* tensors of fused-away nodes have none */
     if (x->layout != IR_LAYOUT_CHANNELS_LAST) continue;
     s.cl_tensors++;
-    CHECK(x->ndim == 4 && x->dtype == ONYX_DTYPE_FLOAT16, "%s: '%s' is channels-last but not 4-D float16",
+    CHECKF(x->ndim == 4 && x->dtype == ONYX_DTYPE_FLOAT16, "%s: '%s' is channels-last but not 4-D float16",
           name, x->name);
-    CHECK(!is_io(g, t), "%s: '%s' is channels-last and a graph input/output", name, x->name);
+    CHECKF(!is_io(g, t), "%s: '%s' is channels-last and a graph input/output", name, x->name);
     if (x->is_const) { /* a KRSC filter: only channels-last FILTER nodes read it, as input 1 */
       for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         for (int k = 0; k < n->n_in; k++)
           if (n->in[k] == t && !n->folded)
-            CHECK(k == 1 && cuda_op_layouts[n->op] == LAYOUT_CAP_FILTER,
+            CHECKF(k == 1 && cuda_op_layouts[n->op] == LAYOUT_CAP_FILTER,
                   "%s: KRSC filter '%s' read by %s '%s'", name, x->name, n->op_type, n->name);
       }
       const ir_tensor *r = reference_filter(ref, x->name);
-      CHECK(r && r->ndim == 4 && r->dtype == ONYX_DTYPE_FLOAT16 && r->data && x->data,
+      CHECKF(r && r->ndim == 4 && r->dtype == ONYX_DTYPE_FLOAT16 && r->data && x->data,
             "%s: filter '%s' has no reference", name, x->name);
       if (!r || !r->data || !x->data || r->ndim != 4) continue;
       const int64_t M = r->dims[0], C = r->dims[1], R = r->dims[2], S = r->dims[3];
-      CHECK(memcmp(r->dims, x->dims, sizeof(r->dims[0]) * 4) == 0, "%s: filter '%s' dims changed", name,
+      CHECKF(memcmp(r->dims, x->dims, sizeof(r->dims[0]) * 4) == 0, "%s: filter '%s' dims changed", name,
             x->name);
       const uint16_t *kcrs = r->data, *krsc = x->data;
       int64_t bad = 0;
@@ -139,9 +128,9 @@ static stats check_graph(const char *name, const ir_graph *g, const ir_graph *re
           for (int64_t y = 0; y < R; y++)
             for (int64_t z = 0; z < S; z++)
               bad += kcrs[((m * C + c) * R + y) * S + z] != krsc[((m * R + y) * S + z) * C + c];
-      CHECK(bad == 0, "%s: filter '%s': %lld values misplaced", name, x->name, (long long)bad);
+      CHECKF(bad == 0, "%s: filter '%s': %lld values misplaced", name, x->name, (long long)bad);
     } else {
-      CHECK(layout_is_feature_map(x), "%s: '%s' is channels-last but C or H*W is 1", name, x->name);
+      CHECKF(layout_is_feature_map(x), "%s: '%s' is channels-last but C or H*W is 1", name, x->name);
     }
   }
   for (int i = 0; i < g->n_nodes; i++) {
@@ -150,7 +139,7 @@ static stats check_graph(const char *name, const ir_graph *g, const ir_graph *re
     for (int k = 0; k < n->n_in; k++) { /* sorted: every input is made before */
       int t = n->in[k];
       if (t >= 0 && g->tensors[t].producer >= 0)
-        CHECK(g->tensors[t].producer < i, "%s: node '%s' unsorted", name, n->name);
+        CHECKF(g->tensors[t].producer < i, "%s: node '%s' unsorted", name, n->name);
     }
     int cap = cuda_op_layouts[n->op];
     if (n->op == ONYX_OP_IDENTITY && n->n_in == 1 && n->n_out == 1 && cl(g, n->in[0]) != cl(g, n->out[0]))
@@ -158,15 +147,15 @@ static stats check_graph(const char *name, const ir_graph *g, const ir_graph *re
     switch (cap) {
     case LAYOUT_CAP_ROW_MAJOR:
       for (int k = 0; k < n->n_in; k++)
-        CHECK(!cl(g, n->in[k]), "%s: row-major %s '%s' reads channels-last input %d", name, n->op_type,
+        CHECKF(!cl(g, n->in[k]), "%s: row-major %s '%s' reads channels-last input %d", name, n->op_type,
               n->name, k);
       for (int k = 0; k < n->n_out; k++)
-        CHECK(!cl(g, n->out[k]), "%s: row-major %s '%s' writes channels-last output %d", name, n->op_type,
+        CHECKF(!cl(g, n->out[k]), "%s: row-major %s '%s' writes channels-last output %d", name, n->op_type,
               n->name, k);
       break;
     case LAYOUT_CAP_STRIDED_IN:
       for (int k = 0; k < n->n_out; k++)
-        CHECK(!cl(g, n->out[k]), "%s: %s '%s' writes channels-last output %d", name, n->op_type, n->name, k);
+        CHECKF(!cl(g, n->out[k]), "%s: %s '%s' writes channels-last output %d", name, n->op_type, n->name, k);
       break;
     case LAYOUT_CAP_UNIFORM:
     case LAYOUT_CAP_FILTER: {
@@ -178,19 +167,19 @@ static stats check_graph(const char *name, const ir_graph *g, const ir_graph *re
         for (int k = 0; k < cnt; k++) {
           if (!side && cap == LAYOUT_CAP_FILTER && k == 1) continue;
           if (!feature(g, ts[k])) {
-            CHECK(!cl(g, ts[k]), "%s: %s '%s': non-feature tensor %d is channels-last", name, n->op_type,
+            CHECKF(!cl(g, ts[k]), "%s: %s '%s': non-feature tensor %d is channels-last", name, n->op_type,
                   n->name, k);
             continue;
           }
           any = true;
           if (lay < 0) lay = cl(g, ts[k]);
-          CHECK(lay == (int)cl(g, ts[k]), "%s: %s '%s' mixes layouts", name, n->op_type, n->name);
+          CHECKF(lay == (int)cl(g, ts[k]), "%s: %s '%s' mixes layouts", name, n->op_type, n->name);
         }
       }
       if (any) s.mode_nodes++;
       if (lay == 1) s.cl_nodes++;
       if (cap == LAYOUT_CAP_FILTER && n->n_in > 1) {
-        CHECK(cl(g, n->in[1]) == (lay == 1), "%s: %s '%s': filter layout %d, maps %d", name, n->op_type,
+        CHECKF(cl(g, n->in[1]) == (lay == 1), "%s: %s '%s': filter layout %d, maps %d", name, n->op_type,
               n->name, (int)cl(g, n->in[1]), lay);
         if (lay == 1) s.filters++;
       }
@@ -218,47 +207,47 @@ static void test_small_graphs(void)
   for (int i = 0; i < n_layout_graphs; i++) {
     const layout_graph *lg = &layout_graphs[i];
     onyx_model *m = build(lg);
-    CHECK(m != NULL, "%s: model", lg->name);
+    CHECKF(m != NULL, "%s: model", lg->name);
     if (!m) continue;
     layout_report rep;
     ir_graph *ref = specialise(m, false, NULL), *g = specialise(m, true, &rep);
-    CHECK(ref && g, "%s: specialise", lg->name);
+    CHECKF(ref && g, "%s: specialise", lg->name);
     if (ref && g) {
       stats s = check_graph(lg->name, g, ref);
       printf("  %-15s %2d/%2d nodes channels-last, %2d/%2d maps, %d reformats, %d KRSC filters  (%s)\n",
              lg->name, s.cl_nodes, s.mode_nodes, s.cl_tensors - rep.filters, s.features, s.reformats,
              rep.filters, lg->what);
-      CHECK(rep.reformats == s.reformats, "%s: report says %d reformats, graph has %d", lg->name,
+      CHECKF(rep.reformats == s.reformats, "%s: report says %d reformats, graph has %d", lg->name,
             rep.reformats, s.reformats);
-      CHECK(rep.filters == s.filters || lg->expect_filters < 0, "%s: report says %d filters, graph has %d",
+      CHECKF(rep.filters == s.filters || lg->expect_filters < 0, "%s: report says %d filters, graph has %d",
             lg->name, rep.filters, s.filters);
       if (lg->expect_reformats >= 0)
-        CHECK(s.reformats == lg->expect_reformats, "%s: %d reformats, expected %d", lg->name, s.reformats,
+        CHECKF(s.reformats == lg->expect_reformats, "%s: %d reformats, expected %d", lg->name, s.reformats,
               lg->expect_reformats);
       if (lg->expect_filters >= 0)
-        CHECK(rep.filters == lg->expect_filters, "%s: %d KRSC filters, expected %d", lg->name, rep.filters,
+        CHECKF(rep.filters == lg->expect_filters, "%s: %d KRSC filters, expected %d", lg->name, rep.filters,
               lg->expect_filters);
       /* specifics */
       if (!strcmp(lg->name, "resnet_block") || !strcmp(lg->name, "yolo_like") ||
           !strcmp(lg->name, "depthwise_asym"))
-        CHECK(s.cl_nodes == s.mode_nodes && s.cl_tensors - rep.filters > 0,
+        CHECKF(s.cl_nodes == s.mode_nodes && s.cl_tensors - rep.filters > 0,
               "%s: not channels-last throughout", lg->name);
-      if (!strcmp(lg->name, "softmax_small")) CHECK(s.cl_tensors == 0, "%s: channels-last tensors", lg->name);
+      if (!strcmp(lg->name, "softmax_small")) CHECKF(s.cl_tensors == 0, "%s: channels-last tensors", lg->name);
       if (!strcmp(lg->name, "softmax_large")) {
         int a = ir_find_tensor(g, "c1:nchw"), b = -1;
         for (int t = 0; t < g->n_tensors; t++)
           if (strstr(g->tensors[t].name, ":nhwc")) b = t;
-        CHECK(a >= 0 && !cl(g, a) && b >= 0 && cl(g, b), "%s: reformats to row-major and back expected",
+        CHECKF(a >= 0 && !cl(g, a) && b >= 0 && cl(g, b), "%s: reformats to row-major and back expected",
               lg->name);
       }
       if (!strcmp(lg->name, "shared_weight")) {
         int w = ir_find_tensor(g, "c1_w"), k = ir_find_tensor(g, "c1_w:krsc");
-        CHECK(w >= 0 && k >= 0 && !cl(g, w) && cl(g, k),
+        CHECKF(w >= 0 && k >= 0 && !cl(g, w) && cl(g, k),
               "%s: the filter keeps KCRS for Where, a KRSC twin for Conv", lg->name);
       }
       if (!strcmp(lg->name, "conv_output")) {
         int y = ir_find_tensor(g, "y:fp16");
-        CHECK(y >= 0 && cl(g, y), "%s: the conv writes channels-last, the final Cast reformats", lg->name);
+        CHECKF(y >= 0 && cl(g, y), "%s: the conv writes channels-last, the final Cast reformats", lg->name);
       }
     }
     ir_graph_free(ref);
@@ -278,11 +267,11 @@ static void test_no_features(void)
   onyx_model *m = NULL;
   onyx_status st = mb_load(b, &m);
   mb_free(b);
-  CHECK(st == ONYX_OK, "load: %s", onyx_last_error());
+  CHECKF(st == ONYX_OK, "load: %s", onyx_last_error());
   if (st != ONYX_OK) return;
   layout_report rep;
   ir_graph *g = specialise(m, true, &rep);
-  CHECK(g && rep.channels_last == 0 && rep.reformats == 0 && rep.filters == 0, "a 2-D graph changed");
+  CHECKF(g && rep.channels_last == 0 && rep.reformats == 0 && rep.filters == 0, "a 2-D graph changed");
   ir_graph_free(g);
   onyx_model_free(m);
 }
@@ -315,11 +304,11 @@ static void test_models(const char *dir)
     }
     fclose(f);
     onyx_model *m = NULL;
-    CHECK(onyx_model_load(path, &m) == ONYX_OK, "%s: %s", path, onyx_last_error());
+    CHECKF(onyx_model_load(path, &m) == ONYX_OK, "%s: %s", path, onyx_last_error());
     if (!m) continue;
     layout_report rep;
     ir_graph *ref = specialise(m, false, NULL), *g = specialise(m, true, &rep);
-    CHECK(ref && g, "%s: specialise", models[i].file);
+    CHECKF(ref && g, "%s: specialise", models[i].file);
     if (ref && g) {
       stats s = check_graph(models[i].file, g, ref);
       int convs = 0, convs_cl = 0;
@@ -331,14 +320,14 @@ static void test_models(const char *dir)
           "  %-32s %3d/%3d nodes channels-last (convs %d/%d), %3d/%3d maps, %d reformats, %d KRSC filters\n",
           models[i].file, s.cl_nodes, s.mode_nodes, convs_cl, convs, s.cl_tensors - rep.filters, s.features,
           s.reformats, rep.filters);
-      CHECK(s.reformats <= models[i].max_reformats, "%s: %d reformats (at most %d expected)", models[i].file,
+      CHECKF(s.reformats <= models[i].max_reformats, "%s: %d reformats (at most %d expected)", models[i].file,
             s.reformats, models[i].max_reformats);
       if (models[i].all_convs_cl)
-        CHECK(convs_cl == convs && convs > 0, "%s: %d of %d convs channels-last", models[i].file, convs_cl,
+        CHECKF(convs_cl == convs && convs > 0, "%s: %d of %d convs channels-last", models[i].file, convs_cl,
               convs);
-      CHECK(s.cl_tensors > 0 || !strcmp(models[i].file, "mnist_cntk_opset1.onnx"),
+      CHECKF(s.cl_tensors > 0 || !strcmp(models[i].file, "mnist_cntk_opset1.onnx"),
             "%s: nothing channels-last", models[i].file);
-      CHECK(rep.reformats == s.reformats, "%s: report %d vs graph %d reformats", models[i].file,
+      CHECKF(rep.reformats == s.reformats, "%s: report %d vs graph %d reformats", models[i].file,
             rep.reformats, s.reformats);
     }
     ir_graph_free(ref);
@@ -356,8 +345,7 @@ int main(int argc, char **argv)
     printf("models in %s:\n", argv[1]);
     test_models(argv[1]);
   }
-  printf("%d checks, %d failed\n", n_checks, n_failed);
-  return n_failed ? 1 : 0;
+  return check_summary(argv[0]);
 }
 
 #else
