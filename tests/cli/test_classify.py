@@ -17,20 +17,13 @@ from onnx import TensorProto as T
 from onnx import helper
 from PIL import Image
 
+from clitest import check, finish, fresh_dir
+
 ONYX, TMP = sys.argv[1], sys.argv[2]
-shutil.rmtree(TMP, ignore_errors=True)
-os.makedirs(TMP)
+fresh_dir(TMP)
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
-checks = failures = 0
 
-
-def check(ok, msg):
-    global checks, failures
-    checks += 1
-    if not ok:
-        failures += 1
-        print("FAIL:", msg)
 
 
 def classify(*args):
@@ -171,5 +164,4 @@ check("batches of up to 2" in p2.stderr, f"stage summary: {p2.stderr!r}")
 p = classify(model, images[0], "--batch", "0")
 check(p.returncode == 2 and "bad --batch '0'" in p.stderr, f"--batch 0: {p.returncode} {p.stderr!r}")
 
-print(f"test_classify: {checks} checks, {failures} failed")
-sys.exit(1 if failures else 0)
+finish("test_classify")

@@ -9,9 +9,10 @@ usage: test_detect.py ONYX TMPDIR
 """
 import json
 import os
-import shutil
+import struct
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import onnx
@@ -19,19 +20,11 @@ from onnx import TensorProto as T
 from onnx import helper, numpy_helper
 from PIL import Image
 
+from clitest import check, finish, fresh_dir
+
 ONYX, TMP = sys.argv[1], sys.argv[2]
-shutil.rmtree(TMP, ignore_errors=True)
-os.makedirs(TMP)
-checks = failures = 0
+fresh_dir(TMP)
 
-
-def check(ok, msg):
-    global checks, failures
-    checks += 1
-    if not ok:
-        failures += 1
-        print("FAIL:", msg)
-    return ok
 
 
 def detect(*args):
@@ -215,8 +208,6 @@ check(p.returncode == 1 and "cannot recognise the detector output layout" in p.s
 # ---- bad images among good ones: each reported, the run goes on, exit 1 -----------------------------
 jpeg_bytes = open(jpg, "rb").read()
 bad = {"text.jpg": b"this is not an image\n", "empty.png": b"", "cut.jpg": jpeg_bytes[:len(jpeg_bytes) // 2]}
-import struct  # noqa: E402
-import zlib  # noqa: E402
 
 
 def chunk(t, d):
@@ -312,5 +303,4 @@ for args, msg in [([], "no model given"), ([yolo], "no image given"), ([yolo, pn
     check(p.returncode == 2 and msg in p.stderr, f"onyx detect {args}: exit {p.returncode}, {p.stderr!r} "
           f"(want 2, '{msg}')")
 
-print(f"test_detect: {checks} checks, {failures} failed")
-sys.exit(1 if failures else 0)
+finish("test_detect")

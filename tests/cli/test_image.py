@@ -18,20 +18,13 @@ import sys
 import numpy as np
 from PIL import Image
 
+from clitest import check, finish
+
 TOOL, MODELS, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(TMP, exist_ok=True)
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
-failures = 0
-checks = 0
 
-
-def check(ok, msg):
-    global failures, checks
-    checks += 1
-    if not ok:
-        failures += 1
-        print("FAIL:", msg)
 
 
 def tool(*args):
@@ -197,5 +190,4 @@ for path, expect in [(os.path.join(TMP, "missing.jpg"), "cannot open"), (TMP, "d
     p = tool("decode", path, os.path.join(TMP, "x.npy"))
     check(p.returncode == 1 and expect in p.stderr, f"{path}: rc {p.returncode}, {p.stderr.strip()!r}")
 
-print(f"test_image: {checks} checks, {failures} failed")
-sys.exit(1 if failures else 0)
+finish("test_image")

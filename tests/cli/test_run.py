@@ -10,7 +10,6 @@ follow the documented splitmix64 recipe; --shapes; clear errors (exit 1) for
 wrong data.
 """
 import os
-import shutil
 import subprocess
 import sys
 
@@ -19,18 +18,11 @@ import onnx
 from onnx import TensorProto as T
 from onnx import helper
 
+from clitest import check, finish, fresh_dir
+
 ONYX, TMP = sys.argv[1], sys.argv[2]
-shutil.rmtree(TMP, ignore_errors=True)
-os.makedirs(TMP)
-checks = failures = 0
+fresh_dir(TMP)
 
-
-def check(ok, msg):
-    global checks, failures
-    checks += 1
-    if not ok:
-        failures += 1
-        print("FAIL:", msg)
 
 
 def run(*args):
@@ -209,5 +201,4 @@ save_model(mc, [helper.make_node("Relu", ["x"], ["a/b"]), helper.make_node("Relu
 p = run(mc, "--output-dir", os.path.join(TMP, "oc"))
 check(p.returncode == 1 and "a_b.npy" in p.stderr, f"colliding names: rc {p.returncode} {p.stderr!r}")
 
-print(f"test_run: {checks} checks, {failures} failed")
-sys.exit(1 if failures else 0)
+finish("test_run")
