@@ -657,23 +657,6 @@ onyx_status onyx_pipeline_run_one(onyx_pipeline *p, const void *data, size_t siz
   return ONYX_OK;
 }
 
-/* ---- host pre/post-processing ----------------------------------------------------- */
-
-onyx_status pl_host_preprocess(float *input, int in_w, int in_h, int slot, const prep_plan *plan,
-                               const image_rgb *im)
-{
-  return prep_apply(plan, im, input + (size_t)slot * 3 * (size_t)in_w * (size_t)in_h);
-}
-
-int pl_host_detect(const float *const *outputs, int slot, const pl_post *post, det_box *out, det_box *scratch)
-{
-  const float *mine[PL_MAX_OUTPUTS];
-  for (int i = 0; i < PL_MAX_OUTPUTS && outputs[i]; i++) mine[i] = outputs[i] + (size_t)slot * post->per_image[i];
-  int cap = post->lay.n_anchors;
-  int n = det_candidates(&post->lay, mine, post->in_w, post->in_h, post->conf, out, cap);
-  return det_nms_scratch(out, n < cap ? n : cap, post->iou, post->max_det, scratch);
-}
-
 /* ---- the CPU backend: a session ----------------------------------------------------- */
 
 typedef struct cpu_backend {
@@ -697,7 +680,7 @@ static void cpu_free(pl_backend *b)
 static onyx_status cpu_preprocess(pl_backend *b, int slot, const prep_plan *plan, const image_rgb *im)
 {
   cpu_backend *c = (cpu_backend *)b;
-  return pl_host_preprocess(c->input, b->in_w, b->in_h, slot, plan, im);
+  return prep_apply(plan, im, c->input + (size_t)slot * 3 * (size_t)b->in_w * (size_t)b->in_h);
 }
 
 static onyx_status cpu_outputs(cpu_backend *c)
@@ -734,9 +717,11 @@ static onyx_status cpu_run(pl_backend *b, int n, onyx_stage_times *t)
 static int cpu_detect(pl_backend *b, int slot, const pl_post *post, det_box *out, det_box *scratch)
 {
   cpu_backend *c = (cpu_backend *)b;
-  const float *outs[PL_MAX_OUTPUTS] = {0};
-  for (int i = 0; i < b->n_out; i++) outs[i] = c->out[i];
-  return pl_host_detect(outs, slot, post, out, scratch);
+  const float *mine[PL_MAX_OUTPUTS] = {0};
+  for (int i = 0; i < b->n_out; i++) mine[i] = c->out[i] + (size_t)slot * post->per_image[i];
+  int cap = post->lay.n_anchors;
+  int n = det_candidates(&post->lay, mine, post->in_w, post->in_h, post->conf, out, cap);
+  return det_nms_scratch(out, n < cap ? n : cap, post->iou, post->max_det, scratch);
 }
 
 static const float *cpu_output(pl_backend *b, int o, int slot, const pl_post *post)

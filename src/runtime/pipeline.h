@@ -47,13 +47,6 @@ struct pl_backend {
   void (*free)(pl_backend *b);
 };
 
-/* The CPU backend's pre/post-processing (the GPU backend runs vision_cuda.h's
- * kernels instead): prep_apply into a float32 NCHW batch buffer; candidates +
- * NMS from host float32 outputs. */
-onyx_status pl_host_preprocess(float *input, int in_w, int in_h, int slot, const prep_plan *plan,
-                               const image_rgb *im);
-int pl_host_detect(const float *const *outputs, int slot, const pl_post *post, det_box *out, det_box *scratch);
-
 /* The model's single 3-channel image input: its batch (fixed, or -1) and H x W
  * (*h, *w on entry: the size asked for, 0 for the model's; needed when symbolic). */
 onyx_status pl_image_input(const onyx_tensor_info *in, int n_in, int n_out, int64_t *batch, int *h, int *w);
