@@ -170,7 +170,23 @@ def load_library(path=None):
     return _default_lib
 
 
-class Model:
+
+class _Closing:
+    """with-statement and garbage-collection support for a handle with close()."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+class Model(_Closing):
     """An onyx_model loaded from a file path (or from bytes, with base_dir for external data)."""
 
     def __init__(self, path_or_bytes, lib=None, base_dir=None):
@@ -230,20 +246,8 @@ class Model:
             self.lib.cdll.onyx_model_free(self._h)
             self._h = ctypes.c_void_p()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-
-class Session:
+class Session(_Closing):
     """An onyx_session on a Model (which it keeps alive)."""
 
     def __init__(self, model, num_threads=0, backend=BACKEND_CPU):
@@ -334,18 +338,6 @@ class Session:
             self.lib.cdll.onyx_session_free(self._h)
             self._h = ctypes.c_void_p()
             self._keep = {}
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def run_model(path, feeds, lib=None, num_threads=0):
