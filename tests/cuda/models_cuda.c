@@ -17,17 +17,14 @@
 #include <string.h>
 
 #include "onyx.h"
+#include "test_rng.h"
 
 static int failures;
 
 static uint64_t rng_state = 0x1234abcd5678ef01ull;
 static float frand(void)
 {
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
-  return (float)((double)(z >> 11) / 9007199254740992.0);
+  return (float)((double)(test_splitmix64(&rng_state) >> 11) / 9007199254740992.0);
 }
 
 typedef struct io {

@@ -20,19 +20,14 @@
 #include <stb_image_write.h>
 
 #include "check.h"
+#include "test_rng.h"
 #include "io/image.h"
 #include "model_builder.h"
 #include "vision/detect.h"
 #include "vision/prep.h"
 
 static uint64_t rng_state;
-static uint64_t rnd(void)
-{
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+static uint64_t rnd(void) { return test_splitmix64(&rng_state); }
 
 /* ---- models ---------------------------------------------------------------- */
 

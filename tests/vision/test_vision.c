@@ -13,6 +13,7 @@
 #include <stb_image.h>
 
 #include "check.h"
+#include "test_rng.h"
 #include "common/util.h"
 #include "io/image.h"
 #include "vision/detect.h"
@@ -20,13 +21,7 @@
 #include "vision/prep.h"
 
 static uint64_t rng_state;
-static uint64_t rnd(void)
-{
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+static uint64_t rnd(void) { return test_splitmix64(&rng_state); }
 static float frand(float lo, float hi) { return lo + (hi - lo) * (float)(rnd() >> 40) / (float)(1 << 24); }
 
 static const float zero3[3] = {0, 0, 0}, one3[3] = {1, 1, 1};
