@@ -8,14 +8,8 @@
 set -uo pipefail
 out=${OUT:-/tmp/onyx-ab}
 mkdir -p "$out"
-run=/tmp/onyx-devrun
-mkdir -p $run && tar xJf .devrun/payload.tar.xz -C $run && cp -r .devrun/data $run/
-export LD_LIBRARY_PATH=$run/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
-export OMP_WAIT_POLICY=PASSIVE
 work=/tmp/onyx-ab-data
-mkdir -p $work
-[[ -f $run/data/models.tar.xz ]] && tar xJf $run/data/models.tar.xz -C $work
-cp models/mobilenetv2_fp32_from_qdq.onnx $work/
+source scripts/device/unpack.sh
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 $run/bin/onyx_models_cuda --shapes input:1x3x224x224 $work/*.onnx >"$out/models.log" 2>&1
 echo "models rc=$? $(tail -n 1 "$out/models.log")"

@@ -10,12 +10,8 @@ set -uo pipefail
 modes=${1:-eager,reduce-overhead}
 out=${OUT:-/tmp/onyx-bench}
 mkdir -p "$out"
-run=/tmp/onyx-devrun
-mkdir -p $run && tar xJf .devrun/payload.tar.xz -C $run && cp -r .devrun/data $run/
-export LD_LIBRARY_PATH=$run/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 work=/tmp/onyx-bench-data
-mkdir -p $work
-[[ -f $run/data/models.tar.xz ]] && tar xJf $run/data/models.tar.xz -C $work
+source scripts/device/unpack.sh
 res=$out/results.jsonl
 : >"$res"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"

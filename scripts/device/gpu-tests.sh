@@ -27,15 +27,9 @@ set -uo pipefail
 part=${1:-all} # functional | sanitizers | all (each half fits one 10-minute device call)
 out=${OUT:-/tmp/onyx-gpu}
 mkdir -p "$out"
-run=/tmp/onyx-devrun
-mkdir -p $run && tar xJf .devrun/payload.tar.xz -C $run && cp -r .devrun/data $run/
-export LD_LIBRARY_PATH=$run/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
-export OMP_WAIT_POLICY=PASSIVE
 work=/tmp/onyx-gpu-data
-mkdir -p $work
+source scripts/device/unpack.sh
 tar xJf $run/data/node.tar.xz -C $work
-[[ -f $run/data/models.tar.xz ]] && tar xJf $run/data/models.tar.xz -C $work
-cp models/mobilenetv2_fp32_from_qdq.onnx $work/
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 summary=()
 failed=() # steps with a non-zero exit: the script's own exit status
