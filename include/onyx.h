@@ -406,6 +406,11 @@ onyx_status onyx_pipeline_info_get(const onyx_pipeline *p, onyx_pipeline_info *i
  * Errors here are only about the call itself; a bad image comes back as a result. */
 onyx_status onyx_pipeline_submit_file(onyx_pipeline *p, const char *path, void *tag);
 onyx_status onyx_pipeline_submit_memory(onyx_pipeline *p, const void *data, size_t size, void *tag);
+/* Queues an image that is already decoded (a video frame, say): 8-bit RGB, rows
+ * top to bottom, `stride` bytes from one row to the next (0: width * 3).  The
+ * pixels are copied; no decoding worker is involved (its decode time is 0). */
+onyx_status onyx_pipeline_submit_rgb(onyx_pipeline *p, const unsigned char *rgb, int width, int height,
+                                     size_t stride, void *tag);
 /* Runs what is queued even when it does not fill a batch. */
 onyx_status onyx_pipeline_flush(onyx_pipeline *p);
 /* The next result in submission order.  wait 0: *got = 0 when none is ready;

@@ -93,8 +93,12 @@ static void job_set_error(job *j, onyx_status st, const char *msg)
 
 /* ---- decoding workers ------------------------------------------------------ */
 
-/* Workers take jobs in submission order: the first queued one is a cursor. */
-static job *first_queued(onyx_pipeline *p) { return p->queued; }
+/* Workers take jobs in submission order: the first queued one is a cursor (under mu). */
+static job *first_queued(onyx_pipeline *p)
+{
+  while (p->queued && p->queued->state != JOB_QUEUED) p->queued = p->queued->next; /* submitted as pixels */
+  return p->queued;
+}
 
 static void *decode_main(void *arg)
 {
@@ -517,7 +521,8 @@ onyx_status onyx_pipeline_info_get(const onyx_pipeline *p, onyx_pipeline_info *i
 
 /* ---- submit / results ----------------------------------------------------------- */
 
-static onyx_status submit(onyx_pipeline *p, const char *path, const void *data, size_t size, void *tag)
+/* A fresh job (recycled or allocated with its result arrays), state QUEUED, nothing attached. */
+static onyx_status job_get(onyx_pipeline *p, void *tag, job **out)
 {
   pthread_mutex_lock(&p->mu);
   job *j = p->free_jobs;
@@ -545,21 +550,38 @@ static onyx_status submit(onyx_pipeline *p, const char *path, const void *data, 
   memset(&j->im, 0, sizeof(j->im));
   j->path = NULL;
   j->bytes = NULL;
+  j->size = 0;
+  *out = j;
+  return ONYX_OK;
+}
+
+/* Appends a job in submission order: QUEUED for the decoding workers, or DECODED (pixels given),
+ * which counts as live until the batching thread has preprocessed it. */
+static void job_enqueue(onyx_pipeline *p, job *j)
+{
+  pthread_mutex_lock(&p->mu);
+  j->seq = p->next_seq++;
+  if (p->tail) p->tail->next = j;
+  else p->head = j;
+  p->tail = j;
+  if (j->state == JOB_QUEUED && !p->queued) p->queued = j;
+  if (j->state == JOB_DECODED) p->n_live++;
+  p->n_pending++;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static onyx_status submit(onyx_pipeline *p, const char *path, const void *data, size_t size, void *tag)
+{
+  job *j;
+  ONYX_TRY(job_get(p, tag, &j));
   j->size = size;
   if (path ? !(j->path = onyx_strdup(path)) : !(j->bytes = onyx_malloc(size ? size : 1))) {
     job_free(j);
     return ONYX_ERR_NO_MEMORY;
   }
   if (!path && size) memcpy(j->bytes, data, size);
-  pthread_mutex_lock(&p->mu);
-  j->seq = p->next_seq++;
-  if (p->tail) p->tail->next = j;
-  else p->head = j;
-  p->tail = j;
-  if (!p->queued) p->queued = j;
-  p->n_pending++;
-  pthread_cond_broadcast(&p->cv);
-  pthread_mutex_unlock(&p->mu);
+  job_enqueue(p, j);
   return ONYX_OK;
 }
 
@@ -576,6 +598,37 @@ onyx_status onyx_pipeline_submit_memory(onyx_pipeline *p, const void *data, size
     return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_memory: %zu bytes is more than the %u-byte image "
                       "limit", size, IMAGE_MAX_FILE);
   return submit(p, NULL, data, size, tag);
+}
+
+onyx_status onyx_pipeline_submit_rgb(onyx_pipeline *p, const unsigned char *rgb, int width, int height,
+                                     size_t stride, void *tag)
+{
+  if (!p || !rgb) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_rgb: NULL argument");
+  if (width < 1 || height < 1 || width > IMAGE_MAX_SIDE || height > IMAGE_MAX_SIDE ||
+      (uint64_t)width * (uint64_t)height > IMAGE_MAX_PIXELS)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_rgb: a %d x %d image (each side 1..%d, at most "
+                      "%d pixels)", width, height, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
+  const size_t row = (size_t)width * 3;
+  if (stride == 0) stride = row;
+  if (stride < row)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_rgb: stride %zu is less than a row (%zu bytes)",
+                      stride, row);
+  job *j;
+  ONYX_TRY(job_get(p, tag, &j));
+  if (!(j->im.px = onyx_malloc(row * (size_t)height))) {
+    job_free(j);
+    return ONYX_ERR_NO_MEMORY;
+  }
+  if (stride == row) {
+    memcpy(j->im.px, rgb, row * (size_t)height);
+  } else {
+    for (int y = 0; y < height; y++) memcpy(j->im.px + row * (size_t)y, rgb + stride * (size_t)y, row);
+  }
+  j->im.w = j->w = width;
+  j->im.h = j->h = height;
+  j->state = JOB_DECODED; /* nothing to decode: straight to the batching thread */
+  job_enqueue(p, j);
+  return ONYX_OK;
 }
 
 onyx_status onyx_pipeline_flush(onyx_pipeline *p)

@@ -6,7 +6,8 @@
  *   classifier  images N x 3 x 8 x 8 -> Reshape -> scores N x 192
  * Checked: batched results equal one-by-one results and a hand-assembled
  * reference (prep + session + det + NMS); tags and order come back; a bad
- * image inside a batch does not spoil the others; flush, run_one, keep_pixels;
+ * image inside a batch does not spoil the others; flush, run_one, keep_pixels,
+ * decoded pixels (submit_rgb);
  * option and model validation errors.  Fresh random images (seed printed;
  * ONYX_TEST_SEED=N fixes it). */
 #include <math.h>
@@ -254,6 +255,49 @@ static void test_detect_batching(void)
       CHECK_OK(onyx_pipeline_next(p, 1, &r, &got));
       CHECKF(got && r.batch == 3 && r.n_detections == batched[i].n, "image %d after the flush: batch %d", i, r.batch);
     }
+    /* decoded pixels (submit_rgb, rows with padding between them) mixed with encoded images: same
+     * answers, tags and order; no decode time for the pixels */
+    const int order[4] = {0, 1, 2, 4};
+    image_rgb dec[4] = {{0}};
+    unsigned char *padded[4] = {0};
+    for (int k = 0; k < 4; k++) {
+      const int i = order[k];
+      void *tag = (void *)(intptr_t)(200 + i);
+      if (k % 2 == 0) {
+        CHECK_OK(onyx_pipeline_submit_memory(p, imgs[i].data, (size_t)imgs[i].size, tag));
+        continue;
+      }
+      if (!CHECK_OK(image_decode(imgs[i].data, (size_t)imgs[i].size, "x", &dec[k]))) continue;
+      const size_t row = (size_t)dec[k].w * 3, stride = row + 5;
+      padded[k] = malloc(stride * (size_t)dec[k].h);
+      if (!padded[k]) {
+        CHECKF(0, "out of memory");
+        continue;
+      }
+      for (size_t y = 0; y < (size_t)dec[k].h; y++) {
+        memcpy(padded[k] + stride * y, dec[k].px + row * y, row);
+        memset(padded[k] + stride * y + row, 0xA5, stride - row);
+      }
+      CHECK_OK(onyx_pipeline_submit_rgb(p, padded[k], dec[k].w, dec[k].h, stride, tag));
+    }
+    for (int k = 0; k < 4; k++) {
+      const int i = order[k];
+      got = 0;
+      CHECK_OK(onyx_pipeline_next(p, 1, &r, &got));
+      CHECKF(got && r.status == ONYX_OK && r.tag == (void *)(intptr_t)(200 + i) && r.width == batched[i].w &&
+                 r.height == batched[i].h && r.n_detections == batched[i].n &&
+                 !memcmp(r.detections, batched[i].det, sizeof(onyx_detection) * (size_t)batched[i].n),
+             "image %d (%s): %d boxes, expected %d", i, k % 2 ? "pixels" : "encoded", r.n_detections,
+             batched[i].n);
+      if (k % 2) CHECKF(r.times.decode == 0.0, "pixels: decode time %g ms", r.times.decode);
+      image_free(&dec[k]);
+      free(padded[k]);
+    }
+    unsigned char px[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    CHECK_ERR(onyx_pipeline_submit_rgb(p, NULL, 2, 2, 0, NULL), ONYX_ERR_INVALID_ARG, "NULL");
+    CHECK_ERR(onyx_pipeline_submit_rgb(p, px, 0, 2, 0, NULL), ONYX_ERR_INVALID_ARG, "0 x 2");
+    CHECK_ERR(onyx_pipeline_submit_rgb(p, px, 40000, 2, 0, NULL), ONYX_ERR_INVALID_ARG, "each side");
+    CHECK_ERR(onyx_pipeline_submit_rgb(p, px, 2, 2, 5, NULL), ONYX_ERR_INVALID_ARG, "stride 5");
     /* results not taken are freed with the pipeline (LeakSanitizer watches) */
     CHECK_OK(onyx_pipeline_submit_memory(p, imgs[2].data, (size_t)imgs[2].size, NULL));
     CHECK_OK(onyx_pipeline_submit_memory(p, imgs[4].data, (size_t)imgs[4].size, NULL));
