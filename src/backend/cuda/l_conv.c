@@ -349,11 +349,13 @@ static onyx_status candidates(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
   else
     ONYX_TRY(heuristic_algos(ctx, s, c, &nc));
   float best = -1.f;
+  const char *knob = getenv("ONYX_CONV_SEARCH"); /* "all": no filter (A/B measurements) */
+  const bool filter = L->tune && !(knob && !strcmp(knob, "all"));
   for (int i = 0; i < nc && *n < cap; i++) {
     cudnnMathType_t m;
     if (!usable(L, s, &c[i], &m)) continue;
     /* timed: only those within 1.5x (+20 us of launch noise) of the fastest are worth a second timing */
-    if (L->tune && best >= 0.f && c[i].time > 1.5f * best + 0.02f) break;
+    if (filter && best >= 0.f && c[i].time > 1.5f * best + 0.02f) break;
     if (best < 0.f) best = c[i].time;
     out[*n] = c[i];
     out[(*n)++].math = m;

@@ -129,7 +129,8 @@ static onyx_status plan_memory(cuda_plan *p)
     items[t].last = p->n_steps;
   }
   for (int t = 0; t < nt; t++) items[t].size = used[t] ? ir_tensor_bytes(&g->tensors[t]) : 0;
-  alias_concats(p, items, uses, parent, at);
+  const char *knob = getenv("ONYX_CONCAT_IN_PLACE"); /* 0: every Concat copies (A/B measurements) */
+  if (!(knob && !strcmp(knob, "0"))) alias_concats(p, items, uses, parent, at);
   st = memplan_assign(items, nt, &p->arena_size);
   for (int t = 0; st == ONYX_OK && t < nt; t++) {
     if (!used[t]) {
