@@ -2,7 +2,7 @@
 # Runs on the device machine (GPU) from the repository root, with .devrun/
 # carried (made by scripts/device/prepare.sh here):
 #   1. every ONNX node test through the CUDA backend (against the expected outputs)
-#   2. the cuDNN/cuBLASLt layer tests against the CPU backend
+#   2. the cuDNN/cuBLASLt layer tests against the CPU backend; Concat without copies (onyx_conv_gemm_tests)
 #   3. real models: CUDA session and FP32/TF32/FP16 engines (save -> load -> run) against the CPU
 #   4. many contexts on one engine from several threads; a timing-cache rebuild;
 #      generated (NVRTC) pointwise kernels: engines vs CPU, cubins reloaded from the file

@@ -14,6 +14,14 @@
  * |gpu - cpu| <= 1e-2 max(1, max |cpu|).  The conv epilogue kernel's
  * activations (used by FusedConv) are checked directly against host formulas.
  *
+ * Concat without copies (src/backend/cuda/plan.c, alias_concats): small FP32
+ * engines of three producers -> Concat -> Conv (built with model_builder) at
+ * batch 1 along the channels, where every input must be placed inside the
+ * output (the Concat layer's kernel, from onyx_context_layer, reads
+ * "onyx:concat(3 of 3 in place)"), and where some or all must not: an input
+ * that is also a graph output, a concat along H, batch 2.  The outputs match
+ * the CPU within the FP32 tolerance either way.
+ *
  * Usage: onyx_conv_gemm_tests [-v] [--filter SUBSTRING] [--cpu-only]
  * --cpu-only builds every model and runs only the CPU references (checks the
  * cases themselves on a machine without a GPU).
@@ -23,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_builder.h"
 #include "onnx.pb-c.h"
 #include "onyx.h"
 
@@ -655,6 +664,196 @@ out:
   return failures;
 }
 
+/* ---- Concat without copies (plan.c alias_concats) ---------------------------- */
+
+/* x [N,8,8,8] -> Conv 3x3 + Relu, Conv 1x1 (output "b"), MaxPool 3x3 (each [N,8,8,8]) -> Concat along
+ * axis -> Conv 1x1 -> y.  Each concat input is 2048 bytes per image: at batch 1 along axis 1 every
+ * slice is one MEMPLAN_ALIGN-aligned block, so the memory plan may place all three inside the output. */
+typedef struct concat_case {
+  const char *label;
+  int64_t batch;
+  int axis;
+  bool b_out;        /* "b" is a graph output too: it keeps a buffer of its own (plan.c refuses graph I/O) */
+  int want_in_place; /* Concat inputs the plan must place in the output; 0: it copies them all */
+} concat_case;
+
+static const concat_case concat_cases[] = {
+    {"concat_in_place_batch1_axis1", 1, 1, false, 3},
+    {"concat_graph_output_copied", 1, 1, true, 2},
+    {"concat_axis2_copied", 1, 2, false, 0}, /* slices of 8 rows in each of 8 channels: no one block */
+    {"concat_batch2_copied", 2, 1, false, 0}, /* one block per image */
+};
+
+#define CC_F ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT
+
+/* Adds an initializer of numel random values in [-1, 1]. */
+static void cc_init(mb *b, const char *name, const char *shape, int64_t numel)
+{
+  float *v = malloc((size_t)numel * sizeof(float));
+  for (int64_t i = 0; i < numel; i++) v[i] = rnd();
+  mb_init(b, name, CC_F, shape, v);
+  free(v);
+}
+
+static onyx_model *concat_model(const concat_case *c)
+{
+  static const int64_t pads1[4] = {1, 1, 1, 1}, k3[2] = {3, 3}, s1[2] = {1, 1};
+  const int64_t yc = c->axis == 1 ? 24 : 8; /* the concat's channels */
+  char shape[64];
+  mb *b = mb_new(13);
+  snprintf(shape, sizeof(shape), "%lld,8,8,8", (long long)c->batch);
+  mb_input(b, "x", CC_F, shape);
+  cc_init(b, "wa", "8,8,3,3", 8 * 8 * 9);
+  cc_init(b, "ba", "8", 8);
+  cc_init(b, "wb", "8,8,1,1", 8 * 8);
+  cc_init(b, "bb", "8", 8);
+  snprintf(shape, sizeof(shape), "6,%lld,1,1", (long long)yc);
+  cc_init(b, "wc", shape, 6 * yc);
+  cc_init(b, "bc", "6", 6);
+  mb_attr_ints(b, mb_node(b, "Conv", "conv_a", "x,wa,ba", "ca"), "pads", 4, pads1);
+  mb_node(b, "Relu", "relu_a", "ca", "a");
+  mb_node(b, "Conv", "conv_b", "x,wb,bb", "b");
+  Onnx__NodeProto *pool = mb_node(b, "MaxPool", "pool", "x", "p");
+  mb_attr_ints(b, pool, "kernel_shape", 2, k3);
+  mb_attr_ints(b, pool, "pads", 4, pads1);
+  mb_attr_ints(b, pool, "strides", 2, s1);
+  mb_attr_int(b, mb_node(b, "Concat", "concat", "a,b,p", "cat"), "axis", c->axis);
+  mb_node(b, "Conv", "conv_c", "cat,wc,bc", "y");
+  mb_output(b, "y", CC_F, NULL);
+  if (c->b_out) mb_output(b, "b", CC_F, NULL);
+  onyx_model *m = NULL;
+  if (mb_load(b, &m) != ONYX_OK) printf("  %s: model: %s\n", c->label, onyx_last_error());
+  mb_free(b);
+  return m;
+}
+
+/* CPU session: every graph output into ref[0..n_out). */
+static int concat_cpu(const onyx_model *m, const float *x, const int64_t *xdims, int n_out, result *ref)
+{
+  onyx_session_options opt;
+  onyx_session_options_init(&opt);
+  onyx_session *s = NULL;
+  int rc = -1;
+  if (onyx_session_create(m, &opt, &s) != ONYX_OK ||
+      onyx_session_set_input(s, "x", ONYX_DTYPE_FLOAT, 4, xdims, x) != ONYX_OK ||
+      onyx_session_run(s) != ONYX_OK)
+    goto out;
+  for (int i = 0; i < n_out; i++) {
+    onyx_tensor_info info;
+    const void *y;
+    if (onyx_session_output(s, i, &info, &y) != ONYX_OK) goto out;
+    ref[i].ndim = info.ndim;
+    memcpy(ref[i].dims, info.dims, sizeof(ref[i].dims));
+    ref[i].n = onyx_numel(info.ndim, info.dims);
+    ref[i].y = malloc((size_t)(ref[i].n ? ref[i].n : 1) * sizeof(float));
+    memcpy(ref[i].y, y, (size_t)ref[i].n * sizeof(float));
+  }
+  rc = 0;
+out:
+  onyx_session_free(s);
+  return rc;
+}
+
+/* An FP32 engine of the model, run once on x into got[0..n_out) (shapes as ref's); *kernel gets the
+ * Concat layer's kernel name (from onyx_context_layer). */
+static int concat_engine(const onyx_model *m, const float *x, int n_out, const result *ref, result *got,
+                         char *kernel, size_t kernel_size)
+{
+  static const char *names[2] = {"y", "b"};
+  onyx_build_options o;
+  onyx_build_options_init(&o);
+  o.precision = ONYX_PRECISION_FP32;
+  onyx_engine *e = NULL;
+  onyx_context *c = NULL;
+  int rc = -1, n_layers = 0, n_concat = 0;
+  kernel[0] = 0;
+  if (onyx_engine_build(m, &o, &e) != ONYX_OK || onyx_context_create(e, &c) != ONYX_OK ||
+      onyx_context_set_binding(c, "x", (void *)x, 0) != ONYX_OK)
+    goto out;
+  for (int i = 0; i < n_out; i++) {
+    got[i].ndim = ref[i].ndim;
+    memcpy(got[i].dims, ref[i].dims, sizeof(got[i].dims));
+    got[i].n = ref[i].n;
+    got[i].y = malloc((size_t)(ref[i].n ? ref[i].n : 1) * sizeof(float));
+    memset(got[i].y, 0xff, (size_t)ref[i].n * sizeof(float)); /* NaN poison: every element must be written */
+    if (onyx_context_set_binding(c, names[i], got[i].y, 0) != ONYX_OK) goto out;
+  }
+  if (onyx_context_enqueue(c, NULL) != ONYX_OK || onyx_context_synchronize(c) != ONYX_OK ||
+      onyx_context_num_layers(c, &n_layers) != ONYX_OK)
+    goto out;
+  for (int i = 0; i < n_out; i++) { /* the engine's output shapes */
+    onyx_tensor_info info;
+    if (onyx_context_output(c, i, &info) != ONYX_OK) goto out;
+    got[i].ndim = info.ndim;
+    memcpy(got[i].dims, info.dims, sizeof(got[i].dims));
+  }
+  for (int i = 0; i < n_layers; i++) {
+    onyx_layer_info li;
+    if (onyx_context_layer(c, i, &li, NULL, NULL) != ONYX_OK) goto out;
+    if (strcmp(li.op_type, "Concat") == 0 && n_concat++ == 0) snprintf(kernel, kernel_size, "%s", li.kernel);
+  }
+  if (n_concat != 1) {
+    printf("  %d Concat layers in the engine, expected 1\n", n_concat);
+    goto out;
+  }
+  rc = 0;
+out:
+  onyx_context_free(c);
+  onyx_engine_free(e);
+  return rc;
+}
+
+/* Concat without copies happens where the plan can place an input inside the output, and only there
+ * (the Concat layer's kernel name says how many are in place), with the CPU's result either way. */
+static int test_concat_in_place(const char *filter, bool cpu_only, bool verbose, int *n_run)
+{
+  int failures = 0;
+  for (size_t ci = 0; ci < ONYX_ARRAY_LEN(concat_cases); ci++) {
+    const concat_case *c = &concat_cases[ci];
+    if (filter && !strstr(c->label, filter)) continue;
+    (*n_run)++;
+    const int n_out = c->b_out ? 2 : 1;
+    const int64_t xdims[4] = {c->batch, 8, 8, 8}, xn = c->batch * 512;
+    result ref[2] = {{0}}, got[2] = {{0}};
+    char kernel[128] = "", want[64];
+    bool ok = false;
+    rng_state = (ci + 1) * 0x9E3779B97F4A7C15ull + 4242;
+    onyx_model *m = concat_model(c);
+    float *x = malloc((size_t)xn * sizeof(float));
+    for (int64_t i = 0; i < xn; i++) x[i] = rnd();
+    if (!m) goto next;
+    if (concat_cpu(m, x, xdims, n_out, ref)) {
+      printf("  %s: CPU run failed: %s\n", c->label, onyx_last_error());
+      goto next;
+    }
+    ok = true;
+    if (cpu_only) goto next;
+    if (concat_engine(m, x, n_out, ref, got, kernel, sizeof(kernel))) {
+      printf("  %s: engine run failed: %s\n", c->label, onyx_last_error());
+      ok = false;
+      goto next;
+    }
+    if (c->want_in_place)
+      snprintf(want, sizeof(want), "onyx:concat(%d of 3 in place)", c->want_in_place);
+    else
+      snprintf(want, sizeof(want), "onyx:strided_copy_concat");
+    if (strcmp(kernel, want) != 0) {
+      printf("  %s: the Concat layer runs \"%s\", expected \"%s\"\n", c->label, kernel, want);
+      ok = false;
+    }
+    for (int i = 0; i < n_out; i++)
+      if (compare(&ref[i], &got[i], TOL_FP32, c->label, i ? "engine, output b" : "engine, output y") != 0)
+        ok = false;
+  next:
+    if (verbose || !ok) printf("%-34s %s%s%s\n", c->label, ok ? "ok" : "FAIL", kernel[0] ? "  " : "", kernel);
+    failures += !ok;
+    for (int i = 0; i < 2; i++) free(ref[i].y), free(got[i].y);
+    free(x);
+    onyx_model_free(m);
+  }
+  return failures;
+}
+
 int main(int argc, char **argv)
 {
   bool verbose = false, cpu_only = false;
@@ -680,6 +879,7 @@ int main(int argc, char **argv)
     n_run++;
     n_fail += test_epilogue(verbose) ? 1 : 0;
   }
+  n_fail += test_concat_in_place(filter, cpu_only, verbose, &n_run);
   const size_t ws = (size_t)1 << 30;
   const cuda_exec_options heur = {.allow_tf32 = false, .tune = false, .workspace_limit = ws};
   const cuda_exec_options tf32 = {.allow_tf32 = true, .tune = true, .workspace_limit = ws};

@@ -433,6 +433,43 @@ static onyx_status conv_state_new(cuda_layer *L, conv_state **out)
   return ONYX_OK;
 }
 
+/* What Conv and ConvTranspose set up alike: the state, input checks, layouts, geometry, the output's
+ * extents, the bias and the kernel name.  Nothing more is to be set up when s->empty or s->no_channels. */
+static onyx_status conv_prologue(cuda_layer *L, bool transpose, conv_state **out, nn_geom *gm)
+{
+  const ir_node *n = L->node;
+  const nn_conv_params *p = n->params;
+  const ir_tensor *x = ir_in(L->g, n, 0), *w = ir_in(L->g, n, 1);
+  conv_state *s;
+  ONYX_TRY(conv_state_new(L, &s));
+  *out = s;
+  s->transpose = transpose;
+  if (!x || !w || L->n_out < 1) return cuda_layer_error(L, ONYX_ERR_INVALID_MODEL, "needs inputs X and W");
+  ONYX_TRY(cuda_layer_float_io(L, &s->half));
+  ONYX_TRY(check_layouts(L, s, !transpose));
+  ONYX_TRY(transpose ? nn_conv_transpose_geom(n, x, w, gm) : nn_conv_geom(n, x, w, gm));
+  if (gm->nsp > 3)
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "%d spatial dims (at most 3 on CUDA)", gm->nsp);
+  if (s->nhwc && gm->nsp != 2) /* (never for ConvTranspose: check_layouts refused channels-last) */
+    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "a channels-last conv must be 2-D (layout pass)");
+  const int64_t N = x->dims[0], C = x->dims[1], M = transpose ? w->dims[1] * p->group : w->dims[0];
+  s->nd = gm->nsp == 3 ? 5 : 4;
+  s->batch = N, s->out_c = M, s->out_inner = onyx_numel(gm->nsp, gm->out);
+  s->bias = L->n_in > 2 ? L->in[2].ptr : NULL;
+  s->act.kind = CUDA_ACT_NONE;
+  snprintf(L->kernel, sizeof(L->kernel), "%s", transpose ? "cudnn:conv_transpose" : "cudnn:conv");
+  if (N == 0 || M == 0 || s->out_inner == 0) {
+    s->empty = true;
+    return ONYX_OK;
+  }
+  /* nothing to convolve (ConvTranspose: nothing scatters): the output is the bias or zeros, as on the CPU */
+  if (C == 0 || (transpose && onyx_numel(gm->nsp, gm->in) == 0)) {
+    s->no_channels = true;
+    snprintf(L->kernel, sizeof(L->kernel), "onyx:conv_bias_only");
+  }
+  return ONYX_OK;
+}
+
 /* Everything of a Conv but its tactic: descriptors, staging, epilogue inputs. */
 static onyx_status conv_setup(cuda_layer *L)
 {
@@ -441,30 +478,9 @@ static onyx_status conv_setup(cuda_layer *L)
   const ir_tensor *x = ir_in(L->g, n, 0), *w = ir_in(L->g, n, 1);
   conv_state *s;
   nn_geom gm;
-  ONYX_TRY(conv_state_new(L, &s));
-  if (!x || !w || L->n_out < 1) return cuda_layer_error(L, ONYX_ERR_INVALID_MODEL, "needs inputs X and W");
-  ONYX_TRY(cuda_layer_float_io(L, &s->half));
-  ONYX_TRY(check_layouts(L, s, true));
-  ONYX_TRY(nn_conv_geom(n, x, w, &gm));
-  if (gm.nsp > 3)
-    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "%d spatial dims (at most 3 on CUDA)", gm.nsp);
-  if (s->nhwc && gm.nsp != 2)
-    return cuda_layer_error(L, ONYX_ERR_INTERNAL, "a channels-last conv must be 2-D (layout pass)");
-  const int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0];
-  s->nd = gm.nsp == 3 ? 5 : 4;
-  s->batch = N, s->out_c = M, s->out_inner = onyx_numel(gm.nsp, gm.out);
-  s->bias = L->n_in > 2 ? L->in[2].ptr : NULL;
-  s->act.kind = CUDA_ACT_NONE;
-  snprintf(L->kernel, sizeof(L->kernel), "cudnn:conv");
-  if (N == 0 || M == 0 || s->out_inner == 0) {
-    s->empty = true;
-    return ONYX_OK;
-  }
-  if (C == 0) { /* nothing to convolve: the output is the bias (or zeros), as on the CPU */
-    s->no_channels = true;
-    snprintf(L->kernel, sizeof(L->kernel), "onyx:conv_bias_only");
-    return ONYX_OK;
-  }
+  ONYX_TRY(conv_prologue(L, false, &s, &gm));
+  if (s->empty || s->no_channels) return ONYX_OK;
+  const int64_t N = s->batch, C = x->dims[1], M = s->out_c;
   /* symmetric pads go to cuDNN, the rest to a pre-pad */
   int64_t sym[NN_MAX_SP], in_sp[3], padded[NN_MAX_SP];
   for (int i = 0; i < gm.nsp; i++) {
@@ -652,29 +668,9 @@ static onyx_status conv_transpose_init(cuda_ctx *ctx, cuda_layer *L)
   const ir_tensor *x = ir_in(L->g, n, 0), *w = ir_in(L->g, n, 1);
   conv_state *s;
   nn_geom gm;
-  ONYX_TRY(conv_state_new(L, &s));
-  s->transpose = true;
-  if (!x || !w || L->n_out < 1) return cuda_layer_error(L, ONYX_ERR_INVALID_MODEL, "needs inputs X and W");
-  ONYX_TRY(cuda_layer_float_io(L, &s->half));
-  ONYX_TRY(check_layouts(L, s, false));
-  ONYX_TRY(nn_conv_transpose_geom(n, x, w, &gm));
-  if (gm.nsp > 3)
-    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "%d spatial dims (at most 3 on CUDA)", gm.nsp);
-  const int64_t N = x->dims[0], C = x->dims[1], M = w->dims[1] * p->group;
-  s->nd = gm.nsp == 3 ? 5 : 4;
-  s->batch = N, s->out_c = M, s->out_inner = onyx_numel(gm.nsp, gm.out);
-  s->bias = L->n_in > 2 ? L->in[2].ptr : NULL;
-  s->act.kind = CUDA_ACT_NONE;
-  snprintf(L->kernel, sizeof(L->kernel), "cudnn:conv_transpose");
-  if (N == 0 || M == 0 || s->out_inner == 0) {
-    s->empty = true;
-    return ONYX_OK;
-  }
-  if (C == 0 || onyx_numel(gm.nsp, gm.in) == 0) { /* nothing scatters: the output is the bias (or zeros) */
-    s->no_channels = true;
-    snprintf(L->kernel, sizeof(L->kernel), "onyx:conv_bias_only");
-    return ONYX_OK;
-  }
+  ONYX_TRY(conv_prologue(L, true, &s, &gm));
+  if (s->empty || s->no_channels) return ONYX_OK;
+  const int64_t N = s->batch, C = x->dims[1], M = s->out_c;
   /* direct when cuDNN's symmetric-pad shape relation gives back the input extent */
   bool direct = true;
   int64_t full[NN_MAX_SP], pads[NN_MAX_SP];

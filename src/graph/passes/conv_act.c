@@ -162,8 +162,7 @@ static onyx_status fuse(ir_graph *g, const act_match *m, pass_log *log)
   goto out;
 oom:
   st = onyx_error(ONYX_ERR_NO_MEMORY, "conv_act: out of memory fusing node '%s'", c->name);
-  for (int i = 0; attrs && i < na; i++) ir_attr_clear(&attrs[i]);
-  free(attrs);
+  pass_attrs_free(attrs, na);
 out:
   free(name);
   free(ops);

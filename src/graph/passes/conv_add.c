@@ -66,8 +66,7 @@ static onyx_status fuse(ir_graph *g, int ai, int k, pass_log *log)
   goto out;
 oom:
   st = onyx_error(ONYX_ERR_NO_MEMORY, "conv_add: out of memory fusing node '%s'", add->name);
-  for (int i = 0; attrs && i < na; i++) ir_attr_clear(&attrs[i]);
-  free(attrs);
+  pass_attrs_free(attrs, na);
 out:
   free(name);
   free(ops);

@@ -65,6 +65,8 @@ bool pass_attr_copy(ir_attr *a, const ir_attr *src);
 bool pass_attr_string(ir_attr *a, const char *name, const char *s);
 bool pass_attr_ints(ir_attr *a, const char *name, const int64_t *v, size_t n);
 bool pass_attr_floats(ir_attr *a, const char *name, const float *v, size_t n);
+/* Clears the first n attributes of a list being built and frees it (NULL: nothing). */
+void pass_attrs_free(ir_attr *attrs, int n);
 
 /* Replaces node `at` by a new node of internal op `op` named `name`, with
  * these inputs, node `at`'s outputs and these attributes (taken over, even on

@@ -196,8 +196,7 @@ static onyx_status fuse(ir_graph *g, const chain *c, pass_log *log)
   goto out;
 oom:
   st = onyx_error(ONYX_ERR_NO_MEMORY, "pointwise: out of memory fusing a chain");
-  for (int i = 0; attrs && i < na; i++) ir_attr_clear(&attrs[i]);
-  free(attrs);
+  pass_attrs_free(attrs, na);
 out:
   free(name);
   free(ops);

@@ -249,6 +249,12 @@ bool pass_attr_floats(ir_attr *a, const char *name, const float *v, size_t n)
   return true;
 }
 
+void pass_attrs_free(ir_attr *attrs, int n)
+{
+  for (int i = 0; attrs && i < n; i++) ir_attr_clear(&attrs[i]);
+  free(attrs);
+}
+
 /* ---- replacing a node ---- */
 
 onyx_status pass_replace_node(ir_graph *g, int at, int op, const char *name, int n_in, const int *in,
