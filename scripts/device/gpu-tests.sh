@@ -14,7 +14,7 @@
 #   8. the image pipeline's GPU pre/post-processing kernels against the CPU reference (+ memcheck and
 #      racecheck, --quick) and their times beside the CPU post-processing path
 #   9. the image pipeline: onyx detect / classify on the GPU against --cpu, an .engine file, batches,
-#      a folder of photos (throughput printed), examples/detect_min
+#      a folder of photos (throughput printed), examples/detect_min, decoded pixels submitted (pipeline_gpu_test)
 #  10. out of device memory: a workspace beyond the card, a max batch beyond it, a full device at
 #      the first enqueue; then the same process builds and runs, and the free memory comes back
 #  11. compute-sanitizer: memcheck (MNIST, UltraFace), racecheck and synccheck over the MNIST model
@@ -72,6 +72,8 @@ photos=(models/images/eagle.jpg models/images/dog_samoyed.jpg)
 step detect_gpu python3 tests/cuda/detect_gpu.py $run/bin/onyx $work "${photos[@]}"
 [[ -f $run/bin/detect_min && -f $work/yolov8n_fp32_from_int8.onnx ]] &&
   step detect_min $run/bin/detect_min $work/yolov8n_fp32_from_int8.onnx "${photos[@]}"
+[[ -f $work/yolov8n_fp32_from_int8.onnx ]] &&
+  step pipeline_gpu $run/bin/onyx_pipeline_gpu_test $work/yolov8n_fp32_from_int8.onnx "${photos[@]}"
 step cli_run_cpu $run/bin/onyx run $work/mobilenetv2_fp32_from_qdq.onnx --output-dir $work/o3 --seed 3
 step bench python3 tests/bench/gpu_bench_checks.py $run/bin/onyx $work/mobilenetv2_fp32_from_qdq.onnx $work/bench \
   --shapes input:1x3x224x224

@@ -11,7 +11,7 @@ build=build-dev
 cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
 cmake --build $build -j"$(nproc)" --target onyx_cli onyx onyx_node_tests onyx_conv_gemm_tests onyx_models_cuda \
   onyx_contexts_cuda onyx_nhwc_tests onyx_layout_tests onyx_nvrtc_cuda onyx_gpu_bench onyx_oom_test \
-  onyx_vision_cuda_test detect_min onyx_detect_bench >/dev/null
+  onyx_vision_cuda_test detect_min onyx_detect_bench onyx_pipeline_gpu_test >/dev/null
 
 rm -rf .devrun
 mkdir -p .devrun/bin .devrun/lib .devrun/data
@@ -19,7 +19,7 @@ cp $build/onyx $build/tests/onnx_node/onyx_node_tests $build/tests/cuda/onyx_con
    $build/tests/cuda/onyx_models_cuda $build/tests/cuda/onyx_contexts_cuda $build/tests/cuda/onyx_nhwc_tests \
    $build/tests/engine/onyx_layout_tests $build/tests/cuda/onyx_nvrtc_cuda $build/bench/onyx_gpu_bench \
    $build/bench/onyx_detect_bench $build/tests/cuda/onyx_oom_test $build/tests/cuda/onyx_vision_cuda_test \
-   $build/examples/detect_min .devrun/bin/
+   $build/examples/detect_min $build/tests/cuda/onyx_pipeline_gpu_test .devrun/bin/
 cp -L $build/libonyx.so.0 .devrun/lib/
 for lib in libprotobuf-c.so.1 libstb.so.0 libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libgomp.so.1 \
            libjson-c.so.5; do

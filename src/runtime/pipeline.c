@@ -38,6 +38,8 @@ typedef struct job {
   job_state state;
   image_rgb im;
   int w, h; /* of the decoded image (im is freed after preprocessing unless kept) */
+  unsigned char *rgb; /* submit_rgb's copy (backend host memory; im.px points here), kept when recycled */
+  size_t rgb_cap;
   onyx_status status;
   char err[PL_ERR_LEN];
   onyx_stage_times t;
@@ -89,6 +91,25 @@ static void job_set_error(job *j, onyx_status st, const char *msg)
 {
   j->status = st == ONYX_OK ? ONYX_ERR_INTERNAL : st;
   snprintf(j->err, sizeof(j->err), "%s", msg && *msg ? msg : onyx_status_name(j->status));
+}
+
+/* Memory for submitted pixels: the backend's (pinned on the GPU) or the heap. */
+static void *rgb_alloc(pl_backend *be, size_t bytes)
+{
+  return be->host_alloc ? be->host_alloc(be, bytes) : onyx_malloc(bytes);
+}
+
+static void rgb_free(pl_backend *be, void *ptr)
+{
+  if (be->host_free) be->host_free(be, ptr);
+  else free(ptr);
+}
+
+/* The job's pixels are no longer needed: a decoded image is freed; submitted pixels stay in j->rgb. */
+static void job_drop_pixels(job *j)
+{
+  if (j->im.px == j->rgb) memset(&j->im, 0, sizeof(j->im));
+  else image_free(&j->im);
 }
 
 /* ---- decoding workers ------------------------------------------------------ */
@@ -230,12 +251,12 @@ static void run_batch(onyx_pipeline *p, job **batch, int n)
     double t0 = now_ms();
     onyx_status st = prep_plan_make(p->fit, j->im.w, j->im.h, be->in_w, be->in_h, p->mean, p->inv_std,
                                     p->o.pad, &plans[i]);
-    if (st == ONYX_OK) st = be->preprocess(be, i, &plans[i], &j->im);
+    if (st == ONYX_OK) st = be->preprocess(be, i, &plans[i], &j->im, j->im.px && j->im.px == j->rgb);
     if (st != ONYX_OK) job_set_error(j, st, onyx_last_error());
     ok[i] = st == ONYX_OK;
     n_ok += ok[i];
     j->t.preprocess = now_ms() - t0;
-    if (!p->o.keep_pixels) image_free(&j->im); /* only its size is needed from here */
+    if (!p->o.keep_pixels) job_drop_pixels(j); /* only its size is needed from here */
   }
   pthread_mutex_lock(&p->mu);
   p->n_live -= n; /* the workers may decode further */
@@ -389,12 +410,13 @@ static onyx_status setup_post(onyx_pipeline *p)
 
 /* ---- create / free ------------------------------------------------------------- */
 
-static void job_free(job *j)
+static void job_free(onyx_pipeline *p, job *j)
 {
   if (!j) return;
   free(j->path);
   free(j->bytes);
-  image_free(&j->im);
+  job_drop_pixels(j);
+  if (j->rgb) rgb_free(p->be, j->rgb);
   free(j->dets);
   free(j->out_dets);
   free(j->cls);
@@ -410,9 +432,9 @@ void onyx_pipeline_free(onyx_pipeline *p)
   pthread_mutex_unlock(&p->mu);
   for (int i = 0; i < p->n_threads; i++) pthread_join(p->threads[i], NULL);
   if (p->batcher_started) pthread_join(p->batcher, NULL);
-  for (job *j = p->head, *nx; j; j = nx) nx = j->next, job_free(j);
-  for (job *j = p->free_jobs, *nx; j; j = nx) nx = j->next, job_free(j);
-  job_free(p->taken);
+  for (job *j = p->head, *nx; j; j = nx) nx = j->next, job_free(p, j);
+  for (job *j = p->free_jobs, *nx; j; j = nx) nx = j->next, job_free(p, j);
+  job_free(p, p->taken);
   if (p->be) p->be->free(p->be);
   free(p->cand);
   free(p->scratch);
@@ -536,7 +558,7 @@ static onyx_status job_get(onyx_pipeline *p, void *tag, job **out)
       j->cls = onyx_malloc(sizeof(*j->cls) * (size_t)p->o.topk);
     }
     if (!j || !j->dets || !j->out_dets || !j->cls) {
-      job_free(j);
+      job_free(p, j);
       return ONYX_ERR_NO_MEMORY;
     }
   }
@@ -577,7 +599,7 @@ static onyx_status submit(onyx_pipeline *p, const char *path, const void *data, 
   ONYX_TRY(job_get(p, tag, &j));
   j->size = size;
   if (path ? !(j->path = onyx_strdup(path)) : !(j->bytes = onyx_malloc(size ? size : 1))) {
-    job_free(j);
+    job_free(p, j);
     return ONYX_ERR_NO_MEMORY;
   }
   if (!path && size) memcpy(j->bytes, data, size);
@@ -613,14 +635,21 @@ onyx_status onyx_pipeline_submit_rgb(onyx_pipeline *p, const unsigned char *rgb,
   if (stride < row)
     return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_rgb: stride %zu is less than a row (%zu bytes)",
                       stride, row);
+  const size_t bytes = row * (size_t)height;
   job *j;
   ONYX_TRY(job_get(p, tag, &j));
-  if (!(j->im.px = onyx_malloc(row * (size_t)height))) {
-    job_free(j);
+  if (j->rgb_cap < bytes) { /* a recycled job keeps its buffer: no allocation at a steady size */
+    if (j->rgb) rgb_free(p->be, j->rgb);
+    j->rgb = rgb_alloc(p->be, bytes);
+    j->rgb_cap = j->rgb ? bytes : 0;
+  }
+  if (!j->rgb) {
+    job_free(p, j);
     return ONYX_ERR_NO_MEMORY;
   }
+  j->im.px = j->rgb;
   if (stride == row) {
-    memcpy(j->im.px, rgb, row * (size_t)height);
+    memcpy(j->im.px, rgb, bytes);
   } else {
     for (int y = 0; y < height; y++) memcpy(j->im.px + row * (size_t)y, rgb + stride * (size_t)y, row);
   }
@@ -645,7 +674,7 @@ onyx_status onyx_pipeline_flush(onyx_pipeline *p)
 static void recycle_taken(onyx_pipeline *p)
 {
   if (!p->taken) return;
-  image_free(&p->taken->im);
+  job_drop_pixels(p->taken);
   free(p->taken->path);
   p->taken->path = NULL;
   p->taken->next = p->free_jobs;
@@ -730,9 +759,11 @@ static void cpu_free(pl_backend *b)
   free(c);
 }
 
-static onyx_status cpu_preprocess(pl_backend *b, int slot, const prep_plan *plan, const image_rgb *im)
+static onyx_status cpu_preprocess(pl_backend *b, int slot, const prep_plan *plan, const image_rgb *im,
+                                  bool host_mem)
 {
   cpu_backend *c = (cpu_backend *)b;
+  (void)host_mem;
   return prep_apply(plan, im, c->input + (size_t)slot * 3 * (size_t)b->in_w * (size_t)b->in_h);
 }
 

@@ -33,8 +33,13 @@ struct pl_backend {
   const char *in_name;
   int n_out;
   onyx_tensor_info outs[PL_MAX_OUTPUTS]; /* at max_batch */
-  /* Preprocesses one decoded image into batch slot `slot` of the model input. */
-  onyx_status (*preprocess)(pl_backend *b, int slot, const prep_plan *plan, const image_rgb *im);
+  /* Preprocesses one decoded image into batch slot `slot` of the model input; host_mem: its pixels
+   * lie in memory from host_alloc. */
+  onyx_status (*preprocess)(pl_backend *b, int slot, const prep_plan *plan, const image_rgb *im, bool host_mem);
+  /* Optional (NULL: malloc / free): host memory preprocess reads fastest (pinned, on the GPU), for
+   * pixels handed over already decoded (onyx_pipeline_submit_rgb). */
+  void *(*host_alloc)(pl_backend *b, size_t bytes);
+  void (*host_free)(pl_backend *b, void *ptr);
   /* Runs the first n slots (the whole max_batch is computed; slots >= n are
    * ignored); adds the batch's h2d / inference / d2h milliseconds to *t. */
   onyx_status (*run)(pl_backend *b, int n, onyx_stage_times *t);

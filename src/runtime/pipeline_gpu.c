@@ -3,7 +3,8 @@
  * larger image arrives), a staged enqueue timed with events.
  *
  * Pre- and post-processing run on the GPU (src/vision/vision_cuda.h): a
- * decoded image is copied once into pinned memory and uploaded, one kernel
+ * decoded file is copied once into pinned memory and uploaded (pixels given
+ * with onyx_pipeline_submit_rgb are copied into pinned memory at once), one kernel
  * resizes/places/normalises it into the model input (bound as a device
  * buffer), and for detectors det_post filters, sorts and suppresses on the
  * device, so only the kept boxes come back (measured on an H200: 42 us for a
@@ -92,16 +93,18 @@ static onyx_status slot_room(gpu_backend *g, int slot, size_t bytes)
   return ONYX_OK;
 }
 
-/* Slot `slot` of the model input from one decoded image: one copy into pinned memory, one upload,
- * one kernel (cuda_prep_image).  Waits for the stream, so the time the caller measures is the
- * whole preprocessing. */
-static onyx_status gpu_preprocess(pl_backend *b, int slot, const prep_plan *plan, const image_rgb *im)
+/* Slot `slot` of the model input from one decoded image: one upload (from pinned memory: the
+ * image's own when it came as pixels, host_mem, else a copy into the slot's), one kernel
+ * (cuda_prep_image).  Waits for the stream, so the time the caller measures is the whole
+ * preprocessing (and the image's memory is free to reuse after). */
+static onyx_status gpu_preprocess(pl_backend *b, int slot, const prep_plan *plan, const image_rgb *im, bool host_mem)
 {
   gpu_backend *g = (gpu_backend *)b;
   size_t bytes = (size_t)im->w * (size_t)im->h * 3;
   ONYX_TRY(slot_room(g, slot, bytes));
-  memcpy(g->h_px[slot], im->px, bytes);
-  cudaError_t err = cudaMemcpyAsync(g->d_px[slot], g->h_px[slot], bytes, cudaMemcpyHostToDevice, g->stream);
+  if (!host_mem) memcpy(g->h_px[slot], im->px, bytes);
+  cudaError_t err = cudaMemcpyAsync(g->d_px[slot], host_mem ? im->px : g->h_px[slot], bytes,
+                                    cudaMemcpyHostToDevice, g->stream);
   if (err != cudaSuccess) return cuda_fail(err, "cudaMemcpyAsync");
   float *dst = g->d_input + (size_t)slot * 3 * (size_t)b->in_h * (size_t)b->in_w;
   ONYX_TRY(cuda_prep_image(plan, g->d_px[slot], dst, ONYX_DTYPE_FLOAT, g->stream));
@@ -140,6 +143,24 @@ static int gpu_postprocess(pl_backend *b, int slot, const pl_post *post, det_box
   }
   memcpy(out, g->h_dets, sizeof(det_box) * (size_t)n);
   return n;
+}
+
+static void *gpu_host_alloc(pl_backend *b, size_t bytes)
+{
+  (void)b;
+  void *ptr = NULL;
+  cudaError_t err = cudaMallocHost(&ptr, bytes);
+  if (err != cudaSuccess) {
+    cuda_fail(err, "cudaMallocHost");
+    return NULL;
+  }
+  return ptr;
+}
+
+static void gpu_host_free(pl_backend *b, void *ptr)
+{
+  (void)b;
+  cudaFreeHost(ptr);
 }
 
 /* ---- inference ---------------------------------------------------------------- */
@@ -200,7 +221,8 @@ onyx_status pl_gpu_create(onyx_engine *e, const onyx_pipeline_options *o, pl_bac
   if (!g) return ONYX_ERR_NO_MEMORY;
   g->b = (pl_backend){.in_w = w, .in_h = h, .max_batch = mb, .on_gpu = true, .in_name = in.name,
                       .n_out = onyx_engine_num_outputs(e), .preprocess = gpu_preprocess, .run = gpu_run,
-                      .detect = gpu_postprocess, .output = gpu_output, .free = gpu_free};
+                      .detect = gpu_postprocess, .output = gpu_output, .host_alloc = gpu_host_alloc,
+                      .host_free = gpu_host_free, .free = gpu_free};
   int64_t dims[4] = {mb, 3, h, w};
   cudaError_t err = cudaSuccess;
   onyx_status st = onyx_context_create(e, &g->c);
