@@ -411,6 +411,13 @@ onyx_status onyx_pipeline_submit_memory(onyx_pipeline *p, const void *data, size
  * pixels are copied; no decoding worker is involved (its decode time is 0). */
 onyx_status onyx_pipeline_submit_rgb(onyx_pipeline *p, const unsigned char *rgb, int width, int height,
                                      size_t stride, void *tag);
+/* The same without the copy: a buffer for one width x height RGB8 image (rows
+ * packed, width * 3 bytes each) in memory the pipeline uploads from directly
+ * (pinned, on the GPU), for a decoder or camera to write into; then
+ * onyx_pipeline_submit_frame queues it and the buffer is the pipeline's again
+ * (do not touch it after).  Buffers never submitted are freed with the pipeline. */
+onyx_status onyx_pipeline_frame_buffer(onyx_pipeline *p, int width, int height, unsigned char **rgb);
+onyx_status onyx_pipeline_submit_frame(onyx_pipeline *p, unsigned char *rgb, void *tag);
 /* Runs what is queued even when it does not fill a batch. */
 onyx_status onyx_pipeline_flush(onyx_pipeline *p);
 /* The next result in submission order.  wait 0: *got = 0 when none is ready;

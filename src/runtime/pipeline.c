@@ -70,6 +70,7 @@ struct onyx_pipeline {
   job *head, *tail; /* submission order; head is the next result */
   job *free_jobs;   /* recycled */
   job *taken;       /* the last result handed out, recycled at the next call */
+  job *frames;      /* handed out by onyx_pipeline_frame_buffer, not submitted yet (caller's thread only) */
   job *queued;      /* the first job no worker has taken (all after it are queued too) */
   uint64_t next_seq, flush_seq; /* jobs with seq < flush_seq may run in a partial batch */
   int n_live, decode_limit;     /* images decoding or decoded and not yet preprocessed */
@@ -435,6 +436,7 @@ void onyx_pipeline_free(onyx_pipeline *p)
   for (job *j = p->head, *nx; j; j = nx) nx = j->next, job_free(p, j);
   for (job *j = p->free_jobs, *nx; j; j = nx) nx = j->next, job_free(p, j);
   job_free(p, p->taken);
+  for (job *j = p->frames, *nx; j; j = nx) nx = j->next, job_free(p, j);
   if (p->be) p->be->free(p->be);
   free(p->cand);
   free(p->scratch);
@@ -622,22 +624,16 @@ onyx_status onyx_pipeline_submit_memory(onyx_pipeline *p, const void *data, size
   return submit(p, NULL, data, size, tag);
 }
 
-onyx_status onyx_pipeline_submit_rgb(onyx_pipeline *p, const unsigned char *rgb, int width, int height,
-                                     size_t stride, void *tag)
+/* A job holding a width x height pixel buffer, kept in p->frames until submitted. */
+static onyx_status frame_job(onyx_pipeline *p, const char *fn, int width, int height, job **out)
 {
-  if (!p || !rgb) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_rgb: NULL argument");
   if (width < 1 || height < 1 || width > IMAGE_MAX_SIDE || height > IMAGE_MAX_SIDE ||
       (uint64_t)width * (uint64_t)height > IMAGE_MAX_PIXELS)
-    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_rgb: a %d x %d image (each side 1..%d, at most "
-                      "%d pixels)", width, height, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
-  const size_t row = (size_t)width * 3;
-  if (stride == 0) stride = row;
-  if (stride < row)
-    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_rgb: stride %zu is less than a row (%zu bytes)",
-                      stride, row);
-  const size_t bytes = row * (size_t)height;
+    return onyx_error(ONYX_ERR_INVALID_ARG, "%s: a %d x %d image (each side 1..%d, at most %d pixels)", fn, width,
+                      height, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
+  const size_t bytes = (size_t)width * 3 * (size_t)height;
   job *j;
-  ONYX_TRY(job_get(p, tag, &j));
+  ONYX_TRY(job_get(p, NULL, &j));
   if (j->rgb_cap < bytes) { /* a recycled job keeps its buffer: no allocation at a steady size */
     if (j->rgb) rgb_free(p->be, j->rgb);
     j->rgb = rgb_alloc(p->be, bytes);
@@ -647,17 +643,58 @@ onyx_status onyx_pipeline_submit_rgb(onyx_pipeline *p, const unsigned char *rgb,
     job_free(p, j);
     return ONYX_ERR_NO_MEMORY;
   }
-  j->im.px = j->rgb;
-  if (stride == row) {
-    memcpy(j->im.px, rgb, bytes);
-  } else {
-    for (int y = 0; y < height; y++) memcpy(j->im.px + row * (size_t)y, rgb + stride * (size_t)y, row);
-  }
-  j->im.w = j->w = width;
-  j->im.h = j->h = height;
+  j->im = (image_rgb){width, height, j->rgb};
+  j->w = width, j->h = height;
+  j->next = p->frames;
+  p->frames = j;
+  *out = j;
+  return ONYX_OK;
+}
+
+onyx_status onyx_pipeline_frame_buffer(onyx_pipeline *p, int width, int height, unsigned char **rgb)
+{
+  if (!p || !rgb) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_frame_buffer: NULL argument");
+  job *j;
+  *rgb = NULL;
+  ONYX_TRY(frame_job(p, "onyx_pipeline_frame_buffer", width, height, &j));
+  *rgb = j->rgb;
+  return ONYX_OK;
+}
+
+onyx_status onyx_pipeline_submit_frame(onyx_pipeline *p, unsigned char *rgb, void *tag)
+{
+  if (!p || !rgb) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_frame: NULL argument");
+  job **at = &p->frames;
+  while (*at && (*at)->rgb != rgb) at = &(*at)->next;
+  job *j = *at;
+  if (!j)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_frame: %p is not a buffer from "
+                      "onyx_pipeline_frame_buffer waiting to be submitted", (void *)rgb);
+  *at = j->next;
+  j->next = NULL;
+  j->tag = tag;
   j->state = JOB_DECODED; /* nothing to decode: straight to the batching thread */
   job_enqueue(p, j);
   return ONYX_OK;
+}
+
+onyx_status onyx_pipeline_submit_rgb(onyx_pipeline *p, const unsigned char *rgb, int width, int height,
+                                     size_t stride, void *tag)
+{
+  if (!p || !rgb) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_rgb: NULL argument");
+  const size_t row = (size_t)(width > 0 ? width : 0) * 3;
+  if (stride == 0) stride = row;
+  if (stride < row)
+    return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_rgb: stride %zu is less than a row (%zu bytes)",
+                      stride, row);
+  job *j;
+  ONYX_TRY(frame_job(p, "onyx_pipeline_submit_rgb", width, height, &j));
+  if (stride == row) {
+    memcpy(j->rgb, rgb, row * (size_t)height);
+  } else {
+    for (int y = 0; y < height; y++) memcpy(j->rgb + row * (size_t)y, rgb + stride * (size_t)y, row);
+  }
+  return onyx_pipeline_submit_frame(p, j->rgb, tag);
 }
 
 onyx_status onyx_pipeline_flush(onyx_pipeline *p)

@@ -1,5 +1,6 @@
 /* The image pipeline on the GPU with pixels handed over decoded (onyx_pipeline_submit_rgb: the
- * pixels go into pinned memory owned by the job and are uploaded from there):
+ * pixels go into pinned memory owned by the job and are uploaded from there; frame buffers:
+ * that pinned memory handed to the caller to fill):
  *   - a photo's detections from its file (decoded by a worker) equal those from its pixels, submitted
  *     with and without padding between rows, bit for bit (same pixels, same kernels);
  *   - files and pixels mixed in one queue come back in order with their tags, and a job's pinned
@@ -98,7 +99,15 @@ int main(int argc, char **argv)
       memset(buf + stride * (size_t)y + row, 0x5A, (size_t)pad);
     }
     const int k = (i + 1) % n_ph; /* the next photo as a file, between two submissions of pixels */
-    CHECK_OK(onyx_pipeline_submit_rgb(q, buf, ph[i].w, ph[i].h, pad ? stride : 0, (void *)(intptr_t)(2 * round)));
+    if (round % 4 == 3) { /* a frame buffer of the pipeline's, filled here, submitted without a copy */
+      unsigned char *fb = NULL;
+      if (CHECK_OK(onyx_pipeline_frame_buffer(q, ph[i].w, ph[i].h, &fb))) {
+        for (int y = 0; y < ph[i].h; y++) memcpy(fb + row * (size_t)y, buf + stride * (size_t)y, row);
+        CHECK_OK(onyx_pipeline_submit_frame(q, fb, (void *)(intptr_t)(2 * round)));
+      }
+    } else {
+      CHECK_OK(onyx_pipeline_submit_rgb(q, buf, ph[i].w, ph[i].h, pad ? stride : 0, (void *)(intptr_t)(2 * round)));
+    }
     CHECK_OK(onyx_pipeline_submit_memory(q, ph[k].data, ph[k].size, (void *)(intptr_t)(2 * round + 1)));
     if (pad) free(buf);
     for (int t = 0; t < 2; t++) {
