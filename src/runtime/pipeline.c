@@ -264,6 +264,8 @@ static void run_batch(onyx_pipeline *p, job **batch, int n)
   pthread_cond_broadcast(&p->cv);
   pthread_mutex_unlock(&p->mu);
   onyx_status st = n_ok ? be->run(be, n, &bt) : ONYX_OK;
+  for (int i = 0; st == ONYX_OK && be->preprocess_device_ms && i < n; i++)
+    if (ok[i]) batch[i]->t.preprocess += be->preprocess_device_ms(be, i);
   if (st != ONYX_OK) {
     char msg[PL_ERR_LEN];
     snprintf(msg, sizeof(msg), "%s", onyx_last_error());

@@ -36,6 +36,9 @@ struct pl_backend {
   /* Preprocesses one decoded image into batch slot `slot` of the model input; host_mem: its pixels
    * lie in memory from host_alloc. */
   onyx_status (*preprocess)(pl_backend *b, int slot, const prep_plan *plan, const image_rgb *im, bool host_mem);
+  /* Optional: milliseconds of device work that slot's preprocess queued without waiting for it, read
+   * once run() has returned (added to the image's preprocess time). */
+  double (*preprocess_device_ms)(pl_backend *b, int slot);
   /* Optional (NULL: malloc / free): host memory preprocess reads fastest (pinned, on the GPU), for
    * pixels handed over already decoded (onyx_pipeline_submit_rgb). */
   void *(*host_alloc)(pl_backend *b, size_t bytes);

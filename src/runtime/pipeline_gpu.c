@@ -31,6 +31,8 @@ typedef struct gpu_backend {
   cudaStream_t stream;
   cudaEvent_t ev[EV_COUNT];
   int n_ev;
+  cudaEvent_t (*pre_ev)[2]; /* per slot: around its upload and preprocessing kernel */
+  int n_pre_ev;             /* slots whose pair exists */
   float *d_input;                         /* the model input on the device (bound): max_batch x 3 x H x W */
   unsigned char **h_px, **d_px;           /* per slot: the decoded image, pinned and on the device */
   size_t *px_cap;                         /* per slot: their bytes */
@@ -55,6 +57,8 @@ static void gpu_free(pl_backend *b)
   if (g->stream) cudaStreamSynchronize(g->stream);
   onyx_context_free(g->c);
   for (int i = 0; i < g->n_ev; i++) cudaEventDestroy(g->ev[i]);
+  for (int i = 0; i < g->n_pre_ev; i++) cudaEventDestroy(g->pre_ev[i][0]), cudaEventDestroy(g->pre_ev[i][1]);
+  free(g->pre_ev);
   if (g->stream) cudaStreamDestroy(g->stream);
   for (int i = 0; g->px_cap && i < b->max_batch; i++) {
     cudaFreeHost(g->h_px[i]);
@@ -95,21 +99,33 @@ static onyx_status slot_room(gpu_backend *g, int slot, size_t bytes)
 
 /* Slot `slot` of the model input from one decoded image: one upload (from pinned memory: the
  * image's own when it came as pixels, host_mem, else a copy into the slot's), one kernel
- * (cuda_prep_image).  Waits for the stream, so the time the caller measures is the whole
- * preprocessing (and the image's memory is free to reuse after). */
+ * (cuda_prep_image), queued between the slot's two events without waiting: the inference follows on
+ * the same stream, and run() waits for both.  The pixels must stay until then: a decoded file's
+ * were copied here, and submitted pixels belong to their job until its result is taken. */
 static onyx_status gpu_preprocess(pl_backend *b, int slot, const prep_plan *plan, const image_rgb *im, bool host_mem)
 {
   gpu_backend *g = (gpu_backend *)b;
   size_t bytes = (size_t)im->w * (size_t)im->h * 3;
   ONYX_TRY(slot_room(g, slot, bytes));
   if (!host_mem) memcpy(g->h_px[slot], im->px, bytes);
-  cudaError_t err = cudaMemcpyAsync(g->d_px[slot], host_mem ? im->px : g->h_px[slot], bytes,
-                                    cudaMemcpyHostToDevice, g->stream);
-  if (err != cudaSuccess) return cuda_fail(err, "cudaMemcpyAsync");
+  cudaError_t err = cudaEventRecord(g->pre_ev[slot][0], g->stream);
+  if (err == cudaSuccess)
+    err = cudaMemcpyAsync(g->d_px[slot], host_mem ? im->px : g->h_px[slot], bytes, cudaMemcpyHostToDevice,
+                          g->stream);
+  onyx_status st = err == cudaSuccess ? ONYX_OK : cuda_fail(err, "cudaMemcpyAsync");
   float *dst = g->d_input + (size_t)slot * 3 * (size_t)b->in_h * (size_t)b->in_w;
-  ONYX_TRY(cuda_prep_image(plan, g->d_px[slot], dst, ONYX_DTYPE_FLOAT, g->stream));
-  if ((err = cudaStreamSynchronize(g->stream)) != cudaSuccess) return cuda_fail(err, "cudaStreamSynchronize");
-  return ONYX_OK;
+  if (st == ONYX_OK) st = cuda_prep_image(plan, g->d_px[slot], dst, ONYX_DTYPE_FLOAT, g->stream);
+  if (st == ONYX_OK && (err = cudaEventRecord(g->pre_ev[slot][1], g->stream)) != cudaSuccess)
+    st = cuda_fail(err, "cudaEventRecord");
+  if (st != ONYX_OK) cudaStreamSynchronize(g->stream); /* this image fails: nothing of it stays queued */
+  return st;
+}
+
+static double gpu_preprocess_ms(pl_backend *b, int slot)
+{
+  gpu_backend *g = (gpu_backend *)b;
+  float ms = 0;
+  return cudaEventElapsedTime(&ms, g->pre_ev[slot][0], g->pre_ev[slot][1]) == cudaSuccess ? ms : 0.0;
 }
 
 /* Detections of batch slot `slot`: det_post on the device outputs; only the kept boxes and their
@@ -223,7 +239,8 @@ onyx_status pl_gpu_create(onyx_engine *e, const onyx_pipeline_options *o, pl_bac
   if (!g) return ONYX_ERR_NO_MEMORY;
   g->b = (pl_backend){.in_w = w, .in_h = h, .max_batch = mb, .on_gpu = true, .in_name = in.name,
                       .n_out = onyx_engine_num_outputs(e), .preprocess = gpu_preprocess, .run = gpu_run,
-                      .detect = gpu_postprocess, .output = gpu_output, .host_alloc = gpu_host_alloc,
+                      .detect = gpu_postprocess, .output = gpu_output,
+                      .preprocess_device_ms = gpu_preprocess_ms, .host_alloc = gpu_host_alloc,
                       .host_free = gpu_host_free, .free = gpu_free};
   int64_t dims[4] = {mb, 3, h, w};
   cudaError_t err = cudaSuccess;
@@ -279,6 +296,18 @@ onyx_status pl_gpu_create(onyx_engine *e, const onyx_pipeline_options *o, pl_bac
   while (st == ONYX_OK && g->n_ev < EV_COUNT)
     if ((err = cudaEventCreate(&g->ev[g->n_ev])) != cudaSuccess) st = cuda_fail(err, "cudaEventCreate");
     else g->n_ev++;
+  if (st == ONYX_OK && !(g->pre_ev = onyx_calloc((size_t)mb, sizeof(*g->pre_ev)))) st = ONYX_ERR_NO_MEMORY;
+  while (st == ONYX_OK && g->n_pre_ev < mb) {
+    cudaEvent_t *e2 = g->pre_ev[g->n_pre_ev];
+    if ((err = cudaEventCreate(&e2[0])) != cudaSuccess) {
+      st = cuda_fail(err, "cudaEventCreate");
+    } else if ((err = cudaEventCreate(&e2[1])) != cudaSuccess) {
+      cudaEventDestroy(e2[0]);
+      st = cuda_fail(err, "cudaEventCreate");
+    } else {
+      g->n_pre_ev++;
+    }
+  }
   if (st != ONYX_OK) {
     gpu_free(&g->b);
     return st;
