@@ -38,8 +38,8 @@ typedef struct job {
   job_state state;
   image_rgb im;
   int w, h; /* of the decoded image (im is freed after preprocessing unless kept) */
-  unsigned char *rgb; /* submit_rgb's copy (backend host memory; im.px points here), kept when recycled */
-  size_t rgb_cap;
+  unsigned char *rgb; /* a frame buffer or submit_rgb's copy (backend host memory; im.px points here), */
+  size_t rgb_cap;     /* kept when the job is recycled */
   onyx_status status;
   char err[PL_ERR_LEN];
   onyx_stage_times t;
