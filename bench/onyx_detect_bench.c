@@ -19,24 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "onyx.h"
-
-#define CHECK_ONYX(x)                                                                 \
-  do {                                                                                \
-    if ((x) != ONYX_OK) {                                                             \
-      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, onyx_last_error()); \
-      exit(1);                                                                        \
-    }                                                                                 \
-  } while (0)
-
-static double now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + 1e-6 * (double)ts.tv_nsec;
-}
+#include "bench_util.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -134,8 +118,8 @@ int main(int argc, char **argv)
   CHECK_ONYX(onyx_pipeline_create(e, &po, &p));
 
   /* latency: submit the pixels, wait for the detections */
-  double *wall = malloc(sizeof(double) * (size_t)iters), *st[6];
-  for (int k = 0; k < 6; k++) st[k] = malloc(sizeof(double) * (size_t)iters);
+  double *wall = malloc(sizeof(double) * (size_t)iters), *st[5]; /* preprocess .. postprocess */
+  for (int k = 0; k < 5; k++) st[k] = malloc(sizeof(double) * (size_t)iters);
   int n_dets = -1;
   for (double w0 = now_ms(); now_ms() - w0 < warmup_ms;) {
     onyx_pipeline_result r;
@@ -157,9 +141,8 @@ int main(int argc, char **argv)
     if (n_dets >= 0 && r.n_detections != n_dets) fprintf(stderr, "detections changed: %d -> %d\n", n_dets,
                                                          r.n_detections);
     n_dets = r.n_detections;
-    const double v[6] = {r.times.decode, r.times.preprocess, r.times.h2d, r.times.inference, r.times.d2h,
-                         r.times.postprocess};
-    for (int k = 0; k < 6; k++) st[k][it] = v[k];
+    const double v[5] = {r.times.preprocess, r.times.h2d, r.times.inference, r.times.d2h, r.times.postprocess};
+    for (int k = 0; k < 5; k++) st[k][it] = v[k];
   }
   qsort(wall, (size_t)iters, sizeof(double), cmp_double);
   /* the same from the pipeline's own (pinned) frame buffers, filled outside the timing as a decoder
@@ -193,8 +176,8 @@ int main(int argc, char **argv)
          "\"decode_ms\":%.4f,\"preprocess_ms\":%.4f,\"h2d_ms\":%.4f,\"inference_ms\":%.4f,\"d2h_ms\":%.4f,"
          "\"postprocess_ms\":%.4f,\"detections\":%d,\"detections_from_file\":%d,\"build_s\":%.2f}\n",
          name, prec, w, h, iters, wall[iters / 2], wall[(iters * 9) / 10], wall[(iters * 99) / 100], wall[0],
-         median(dec, DECODES), median(st[1], iters), median(st[2], iters), median(st[3], iters),
-         median(st[4], iters), median(st[5], iters), n_dets, n_ref, build_s);
+         median(dec, DECODES), median(st[0], iters), median(st[1], iters), median(st[2], iters),
+         median(st[3], iters), median(st[4], iters), n_dets, n_ref, build_s);
   fflush(stdout);
 
   /* throughput over the files: decoding on the workers overlapped with the GPU; pass 2 reported */
@@ -233,7 +216,7 @@ int main(int argc, char **argv)
            stage[2] * per, stage[3] * per, stage[4] * per, stage[5] * per, boxes);
   }
   onyx_pipeline_free(p);
-  for (int k = 0; k < 6; k++) free(st[k]);
+  for (int k = 0; k < 5; k++) free(st[k]);
   free(wall);
   free(rgb);
   free(bytes);

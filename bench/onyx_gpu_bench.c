@@ -15,9 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "onyx.h"
+#include "bench_util.h"
 
 #define CHECK_CUDA(x)                                                                   \
   do {                                                                                  \
@@ -27,21 +26,6 @@
       exit(1);                                                                          \
     }                                                                                   \
   } while (0)
-#define CHECK_ONYX(x)                                                         \
-  do {                                                                        \
-    if ((x) != ONYX_OK) {                                                     \
-      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x, onyx_last_error()); \
-      exit(1);                                                                \
-    }                                                                         \
-  } while (0)
-
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmp_float(const void *a, const void *b)
 {
   float x = *(const float *)a, y = *(const float *)b;
@@ -92,10 +76,10 @@ int main(int argc, char **argv)
     }
   }
   o.shapes = r;
-  double t0 = now_s();
+  double t0 = now_ms();
   onyx_engine *e;
   CHECK_ONYX(onyx_engine_build(m, &o, &e));
-  double build_s = now_s() - t0;
+  double build_s = (now_ms() - t0) / 1e3;
   onyx_context *c;
   CHECK_ONYX(onyx_context_create(e, &c));
   cudaStream_t stream;
@@ -130,8 +114,8 @@ int main(int argc, char **argv)
   cudaEvent_t a, b;
   CHECK_CUDA(cudaEventCreate(&a));
   CHECK_CUDA(cudaEventCreate(&b));
-  double w0 = now_s();
-  while ((now_s() - w0) * 1e3 < warmup_ms) {
+  double w0 = now_ms();
+  while (now_ms() - w0 < warmup_ms) {
     CHECK_ONYX(onyx_context_enqueue(c, stream));
     CHECK_CUDA(cudaStreamSynchronize(stream));
   }
