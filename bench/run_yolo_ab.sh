@@ -19,7 +19,7 @@ for rep in 1 2; do  # twice: tactic timing is noisy, a choice that differs betwe
 done
 $run/bin/onyx_gpu_bench $model --fp16 --batch 1 --iters 50 --name yolov8n --profile >/dev/null \
   2>"$out/yolo_profile.log"
-$run/bin/onyx build $model --fp16 --verbose -o /tmp/yolo.engine >/dev/null 2>"$out/yolo_build.log"
+$run/bin/onyx build $model --fp16 --verbose -o /tmp/yolo.engine >"$out/yolo_build.log" 2>&1 # the list is on stdout
 python3 - "$res" <<'PY'
 import json, sys
 for l in open(sys.argv[1]):
