@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# Builds onyx three times and runs the whole test suite:
+# Builds onyx four times and runs the whole test suite:
 #   build/       RelWithDebInfo: every test
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer):
 #                every test not labelled "python" (ctypes cannot load an ASan libonyx)
+#   build-tsan/  ThreadSanitizer, CPU only: the image pipeline's test (its decoding workers, batching
+#                thread and callers are onyx's threaded code on the CPU)
 #   build-fuzz/  clang, libFuzzer + ASan + UBSan: each fuzz target runs for
 #                ONYX_FUZZ_TIME seconds (default 40; fuzz/README.md)
 # Exits non-zero if any build or test fails, or a fuzz target crashes, leaks or times out.
 #
-#   scripts/test.sh [--skip-deps] [--no-asan] [--no-fuzz] [--jobs N] [-- CTEST_ARGS...]
+#   scripts/test.sh [--skip-deps] [--no-asan] [--no-tsan] [--no-fuzz] [--jobs N] [-- CTEST_ARGS...]
 #     --skip-deps  do not run scripts/install-deps.sh --test
 #     --no-asan    no build-asan tree
+#     --no-tsan    no build-tsan tree
 #     --no-fuzz    no build-fuzz tree (also skipped, with a note, when clang is absent)
 #     --jobs N     parallel build and test jobs (default: nproc; env ONYX_JOBS)
-#     CTEST_ARGS   passed to both ctest runs, e.g. -- -R bad_input
+#     CTEST_ARGS   passed to every ctest run, e.g. -- -R bad_input
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 deps=1
 asan=1
+tsan=1
 fuzz=1
 jobs=${ONYX_JOBS:-$(nproc)}
 ctest_args=()
@@ -26,6 +30,7 @@ while (($#)); do
   case $1 in
   --skip-deps) deps=0 ;;
   --no-asan) asan=0 ;;
+  --no-tsan) tsan=0 ;;
   --no-fuzz) fuzz=0 ;;
   --jobs)
     jobs=${2:?--jobs needs a number}
@@ -37,7 +42,7 @@ while (($#)); do
     break
     ;;
   -h | --help)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
@@ -67,17 +72,21 @@ if ((deps)); then
   fi
 fi
 
-# build_tree DIR CMAKE_ARGS...: configure and build; records the result.
+# build_tree DIR [--target T] CMAKE_ARGS...: configure and build (everything, or target T); records the result.
 build_tree() {
-  local dir=$1
+  local dir=$1 target=()
   shift
+  if [[ ${1:-} == --target ]]; then
+    target=(--target "$2")
+    shift 2
+  fi
   stage "configure $dir"
   if ! cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"; then
     note "$dir: configure FAILED"
     return 1
   fi
   stage "build $dir (-j$jobs)"
-  if ! cmake --build "$dir" -j"$jobs"; then
+  if ! cmake --build "$dir" -j"$jobs" "${target[@]}"; then
     note "$dir: build FAILED"
     return 1
   fi
@@ -120,6 +129,16 @@ if ((asan)); then
     fi
     ASAN_OPTIONS=$asan_opts UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       test_tree build-asan -LE python || status=1
+  else
+    status=1
+  fi
+fi
+
+if ((tsan)); then
+  tsan_flags=(-DCMAKE_C_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread
+              -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread)
+  if build_tree build-tsan --target test_pipeline -DONYX_CUDA=OFF "${tsan_flags[@]}"; then
+    TSAN_OPTIONS=halt_on_error=1 test_tree build-tsan -R '^unit_pipeline$' || status=1
   else
     status=1
   fi

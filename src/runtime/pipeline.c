@@ -7,7 +7,10 @@
  * spot), up to max_batch, or fewer when a flush covers them; preprocesses them
  * into the backend's input, runs the backend and post-processes each image,
  * while the workers decode the next ones.  The caller takes finished jobs from
- * the front of the list, so results come in submission order.  One mutex
+ * the front of the list, so results come in submission order.  A caller that
+ * waits for a result whose batch is ready and finds the batching thread idle
+ * runs that batch itself (p->running says a batch is being run, by either): at
+ * batch 1 this saves waking the batching thread and being woken by it.  One mutex
  * guards the list; one condition variable (broadcast) signals every change.
  * Job structs, with their result arrays, are recycled: nothing is allocated
  * per image but the path/bytes copy and the decoded pixels. */
@@ -63,7 +66,7 @@ struct onyx_pipeline {
   double *prob;
   prep_plan *plans; /* max_batch */
   bool *ok;
-  job **batch;      /* the batch being collected or run (batching thread) */
+  job **batch;      /* the batch being collected or run (by whoever set running) */
   /* the list and its state, under mu */
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -75,6 +78,7 @@ struct onyx_pipeline {
   uint64_t next_seq, flush_seq; /* jobs with seq < flush_seq may run in a partial batch */
   int n_live, decode_limit;     /* images decoding or decoded and not yet preprocessed */
   int n_pending;                /* jobs submitted and not yet handed out */
+  bool running;                 /* a batch is being run (by the batching thread or a waiting caller) */
   bool stop;
   int n_threads;
   pthread_t threads[PL_MAX_THREADS], batcher;
@@ -286,24 +290,31 @@ static void run_batch(onyx_pipeline *p, job **batch, int n)
   }
   pthread_mutex_lock(&p->mu);
   for (int i = 0; i < n; i++) batch[i]->state = JOB_DONE;
+  p->running = false;
   pthread_cond_broadcast(&p->cv);
   pthread_mutex_unlock(&p->mu);
+}
+
+/* Under mu, with no batch running: collects a batch into p->batch and runs it (mu released meanwhile).
+ * Returns false, having done nothing, when no batch is ready. */
+static bool run_ready_batch(onyx_pipeline *p)
+{
+  int n = collect_batch(p, p->batch);
+  if (!n) return false;
+  for (int i = 0; i < n; i++) p->batch[i]->state = JOB_RUNNING;
+  p->running = true;
+  pthread_mutex_unlock(&p->mu);
+  run_batch(p, p->batch, n);
+  pthread_mutex_lock(&p->mu);
+  return true;
 }
 
 static void *batch_main(void *arg)
 {
   onyx_pipeline *p = arg;
-  job **batch = p->batch;
   pthread_mutex_lock(&p->mu);
-  for (;;) {
-    int n = 0;
-    while (!p->stop && !(n = collect_batch(p, batch))) pthread_cond_wait(&p->cv, &p->mu);
-    if (p->stop) break;
-    for (int i = 0; i < n; i++) batch[i]->state = JOB_RUNNING;
-    pthread_mutex_unlock(&p->mu);
-    run_batch(p, batch, n);
-    pthread_mutex_lock(&p->mu);
-  }
+  while (!p->stop)
+    if (p->running || !run_ready_batch(p)) pthread_cond_wait(&p->cv, &p->mu);
   pthread_mutex_unlock(&p->mu);
   return NULL;
 }
@@ -732,7 +743,8 @@ onyx_status onyx_pipeline_next(onyx_pipeline *p, int wait, onyx_pipeline_result 
   if (wait && p->head && p->head->state != JOB_DONE) {
     p->flush_seq = p->next_seq; /* waiting for a result: do not wait for a full batch too */
     pthread_cond_broadcast(&p->cv);
-    while (p->head->state != JOB_DONE) pthread_cond_wait(&p->cv, &p->mu);
+    while (p->head->state != JOB_DONE)
+      if (p->running || !run_ready_batch(p)) pthread_cond_wait(&p->cv, &p->mu);
   }
   job *j = p->head;
   if (j && j->state == JOB_DONE) {

@@ -85,7 +85,7 @@ static void col2im3(const float *col, int64_t channels, const cpu_win3 *w, float
 
 /* The build targets baseline x86-64 (SSE2); the depthwise loops are worth an
  * AVX2 clone, picked at load time by CPU feature (OpenBLAS dispatches by itself). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define CPU_NN_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define CPU_NN_SIMD_CLONES
