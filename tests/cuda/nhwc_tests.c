@@ -11,13 +11,19 @@
  *     0.9999 (the two differ only in layouts and cuDNN's algorithms);
  *   - the engine really runs channels-last: as many layers with ":nhwc" in
  *     their kernel as the layout pass stores KRSC filters, and as many
- *     reformat layers as it inserts (layout_graphs.c's expectations).
+ *     reformat layers as it inserts (layout_graphs.c's expectations);
+ *   - built again with ONYX_CONV_GEMM=1 (every 1x1 conv the GEMM form can run
+ *     runs as a cuBLASLt GEMM, l_conv.c): the same tolerances against the CPU,
+ *     as many "cublasLt:conv1x1" layers as layout_graphs.c expects, and the
+ *     engine saved and loaded again gives bit-identical outputs (the recorded
+ *     GEMM tactics are set up again on load).
  * usage: onyx_nhwc_tests [-v] [--filter SUBSTRING] */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "layout_graphs.h"
 #include "onyx.h"
@@ -101,17 +107,11 @@ fail:
   return -1;
 }
 
-/* Builds an FP16 engine (row-major when nhwc is false) and runs it twice; outputs into got. */
-static onyx_engine *run_fp16(onyx_model *m, const io *x, bool nhwc, float **got)
+/* Runs an engine twice (the second run replays the captured graph); outputs into got. */
+static onyx_status run_engine(onyx_engine *e, const io *x, float **got)
 {
-  onyx_build_options o;
-  onyx_build_options_init(&o);
-  o.precision = ONYX_PRECISION_FP16;
-  if (!nhwc) setenv("ONYX_FP16_NHWC", "0", 1);
-  onyx_engine *e = NULL;
   onyx_context *c = NULL;
-  onyx_status st = onyx_engine_build(m, &o, &e);
-  if (st == ONYX_OK) st = onyx_context_create(e, &c);
+  onyx_status st = onyx_context_create(e, &c);
   for (int i = 0; st == ONYX_OK && i < x->n_in; i++)
     st = onyx_context_set_binding(c, x->in[i].name, x->in_data[i], 0);
   for (int i = 0; st == ONYX_OK && i < x->n_out; i++)
@@ -120,10 +120,29 @@ static onyx_engine *run_fp16(onyx_model *m, const io *x, bool nhwc, float **got)
     st = onyx_context_enqueue(c, NULL);
     if (st == ONYX_OK) st = onyx_context_synchronize(c);
   }
-  if (!nhwc) unsetenv("ONYX_FP16_NHWC");
   onyx_context_free(c);
+  return st;
+}
+
+/* Builds an FP16 engine with the environment knob `knob` (NAME=VALUE, or NULL) set during the build
+ * and runs it; outputs into got. */
+static onyx_engine *run_fp16(onyx_model *m, const io *x, const char *knob, float **got)
+{
+  onyx_build_options o;
+  onyx_build_options_init(&o);
+  o.precision = ONYX_PRECISION_FP16;
+  char name[64] = "";
+  if (knob) {
+    const char *eq = strchr(knob, '=');
+    snprintf(name, sizeof(name), "%.*s", (int)(eq - knob), knob);
+    setenv(name, eq + 1, 1);
+  }
+  onyx_engine *e = NULL;
+  onyx_status st = onyx_engine_build(m, &o, &e);
+  if (knob) unsetenv(name);
+  if (st == ONYX_OK) st = run_engine(e, x, got);
   if (st != ONYX_OK) {
-    printf("  %s engine: %s\n", nhwc ? "nhwc" : "row-major", onyx_last_error());
+    printf("  engine%s%s: %s\n", knob ? " built with " : "", knob ? knob : "", onyx_last_error());
     onyx_engine_free(e);
     return NULL;
   }
@@ -155,6 +174,67 @@ static void fail(const char *name, const char *what)
   printf("FAIL %s: %s\n", name, what);
 }
 
+static int count_kernels(const onyx_engine *e, const char *what)
+{
+  int n = 0, layers = onyx_engine_num_layers(e);
+  for (int i = 0; i < layers; i++) {
+    onyx_layer_info li;
+    if (onyx_engine_layer(e, i, &li) == ONYX_OK && strstr(li.kernel, what)) n++;
+  }
+  return n;
+}
+
+/* The graph built with ONYX_CONV_GEMM=1: outputs against the CPU, the GEMM layers, and a save / load
+ * round trip. */
+static void run_gemm_form(const layout_graph *lg, onyx_model *m, const io *x)
+{
+  float *got[MAX_IO] = {0}, *again[MAX_IO] = {0};
+  onyx_engine *e = NULL, *back = NULL;
+  char path[] = "/tmp/onyx_nhwc_gemm_XXXXXX";
+  int fd = mkstemp(path);
+  for (int i = 0; i < x->n_out; i++) {
+    got[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
+    again[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
+  }
+  e = run_fp16(m, x, "ONYX_CONV_GEMM=1", got);
+  if (!e || fd < 0) {
+    fail(lg->name, "GEMM-form engine build or run failed");
+    goto out;
+  }
+  for (int i = 0; i < x->n_out; i++) {
+    cmp c = compare(x->ref[i], got[i], numel(&x->out[i]));
+    bool ok = c.cosine > 0.9999 && c.err_scale <= 2e-2;
+    printf("  %-4s gemm form vs cpu: cosine %.7f err/scale %.2e  %s\n", x->out[i].name, c.cosine, c.err_scale,
+           ok ? "ok" : "FAIL");
+    if (!ok) fail(lg->name, "GEMM-form outputs differ");
+  }
+  int n_gemm = count_kernels(e, "cublasLt:conv1x1");
+  printf("  %d convs as cuBLASLt GEMMs\n", n_gemm);
+  if (lg->expect_gemm >= 0 && n_gemm != lg->expect_gemm) fail(lg->name, "GEMM-form conv count");
+  if (onyx_engine_save(e, path) != ONYX_OK || onyx_engine_load(path, &back) != ONYX_OK ||
+      run_engine(back, x, again) != ONYX_OK) {
+    printf("  save / load: %s\n", onyx_last_error());
+    fail(lg->name, "GEMM-form engine save / load / run failed");
+    goto out;
+  }
+  bool same = count_kernels(back, "cublasLt:conv1x1") == n_gemm;
+  for (int i = 0; i < x->n_out; i++)
+    same = same && !memcmp(got[i], again[i], (size_t)numel(&x->out[i]) * sizeof(float));
+  printf("  saved and loaded: %s\n", same ? "bit-identical, same kernels" : "DIFFERENT");
+  if (!same) fail(lg->name, "GEMM-form engine differs after save / load");
+out:
+  if (fd >= 0) {
+    close(fd);
+    unlink(path);
+  }
+  for (int i = 0; i < MAX_IO; i++) {
+    free(got[i]);
+    free(again[i]);
+  }
+  onyx_engine_free(e);
+  onyx_engine_free(back);
+}
+
 static void run_graph(const layout_graph *lg)
 {
   printf("%s (%s)\n", lg->name, lg->what);
@@ -174,8 +254,8 @@ static void run_graph(const layout_graph *lg)
     nhwc[i] = calloc((size_t)numel(&x.out[i]) + 1, sizeof(float));
     rowm[i] = calloc((size_t)numel(&x.out[i]) + 1, sizeof(float));
   }
-  e = run_fp16(m, &x, true, nhwc);
-  e0 = run_fp16(m, &x, false, rowm);
+  e = run_fp16(m, &x, NULL, nhwc);
+  e0 = run_fp16(m, &x, "ONYX_FP16_NHWC=0", rowm);
   if (!e || !e0) {
     fail(lg->name, "engine build or run failed");
     goto out;
@@ -202,6 +282,7 @@ static void run_graph(const layout_graph *lg)
   printf("  %d layers, %d convs NHWC, %d reformats\n", n, nhwc_layers, reformats);
   if (lg->expect_filters >= 0 && nhwc_layers != lg->expect_filters) fail(lg->name, "NHWC conv count");
   if (lg->expect_reformats >= 0 && reformats != lg->expect_reformats) fail(lg->name, "reformat count");
+  run_gemm_form(lg, m, &x);
 out:
   for (int i = 0; i < MAX_IO; i++) {
     free(nhwc[i]);

@@ -220,17 +220,37 @@ static mb *g_se_block(void)
   return b;
 }
 
+/* ResNet's downsampling block: 3x3/2 + ReLU, 3x3, a 1x1/2 shortcut, Add + ReLU; then a 1x1 without
+ * a bias whose residual Add + ReLU fuse into it.  Both 1x1 convs can run as cuBLASLt GEMMs (the
+ * strided one after a gather). */
+static mb *g_downsample(void)
+{
+  mb *b = model("2,16,14,14", "2,32,7,7");
+  conv(b, "c1", "x", "c1", 16, 32, 3, 1, 1, 2);
+  mb_node(b, "Relu", "r1", "c1", "r1");
+  conv(b, "c2", "r1", "c2", 32, 32, 3, 1, 1, 1);
+  conv(b, "ds", "x", "ds", 16, 32, 1, 1, 0, 2);
+  mb_node(b, "Add", "add", "c2,ds", "a");
+  mb_node(b, "Relu", "r2", "a", "r2");
+  rnd(b, "pw_w", "32,32,1,1", -0.08f, 0.08f);
+  mb_node(b, "Conv", "pw", "r2,pw_w", "pw");
+  mb_node(b, "Add", "add2", "pw,r2", "a2");
+  mb_node(b, "Relu", "r3", "a2", "y");
+  return b;
+}
+
 const layout_graph layout_graphs[] = {
-    {"resnet_block", "conv+relu, maxpool, residual add, global pool, flatten", g_resnet_block, 0, 2},
-    {"softmax_small", "Softmax between convs on small maps (stays row-major)", g_softmax_small, 0, 0},
-    {"softmax_large", "Softmax between convs on large maps (a reformat each side)", g_softmax_large, 2, 2},
-    {"yolo_like", "split, concat, resize, SiLU", g_yolo_like, 0, 3},
-    {"depthwise_asym", "depthwise SAME_UPPER s2, avgpool, batchnorm, clip, asym 1x1", g_depthwise_asym, 0, 2},
-    {"conv_output", "a 4-D conv output is the graph output", g_conv_output, 0, 1},
-    {"shared_weight", "a filter also read by another node (KRSC twin)", g_shared_weight, 0, 1},
-    {"per_channel", "per-channel constants broadcast against NHWC maps", g_per_channel, 0, 2},
-    {"reshape_head", "concat, reshape and transpose read channels-last", g_reshape_head, 0, 2},
-    {"pad_transpose", "reflect pad and a 4-D transpose between convs", g_pad_transpose, 0, 2},
-    {"se_block", "squeeze-and-excitation on [N, C, 1, 1] maps", g_se_block, 0, 2},
+    {"resnet_block", "conv+relu, maxpool, residual add, global pool, flatten", g_resnet_block, 0, 2, 0},
+    {"softmax_small", "Softmax between convs on small maps (stays row-major)", g_softmax_small, 0, 0, 0},
+    {"softmax_large", "Softmax between convs on large maps (a reformat each side)", g_softmax_large, 2, 2, 0},
+    {"yolo_like", "split, concat, resize, SiLU", g_yolo_like, 0, 3, -1},
+    {"depthwise_asym", "depthwise SAME_UPPER s2, avgpool, batchnorm, clip, asym 1x1", g_depthwise_asym, 0, 2, 0},
+    {"conv_output", "a 4-D conv output is the graph output", g_conv_output, 0, 1, 0},
+    {"shared_weight", "a filter also read by another node (KRSC twin)", g_shared_weight, 0, 1, 0},
+    {"per_channel", "per-channel constants broadcast against NHWC maps", g_per_channel, 0, 2, 0},
+    {"reshape_head", "concat, reshape and transpose read channels-last", g_reshape_head, 0, 2, -1},
+    {"pad_transpose", "reflect pad and a 4-D transpose between convs", g_pad_transpose, 0, 2, 0},
+    {"se_block", "squeeze-and-excitation on [N, C, 1, 1] maps", g_se_block, 0, 2, -1},
+    {"downsample", "1x1/2 shortcut, Add + ReLU, a bias-less 1x1 with residual", g_downsample, 0, 4, 2},
 };
 const int n_layout_graphs = (int)(sizeof(layout_graphs) / sizeof(layout_graphs[0]));

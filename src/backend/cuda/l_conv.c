@@ -31,7 +31,15 @@
  * too (or of a shape whose two layouts coincide), and the epilogue and pre-pad index NHWC.
  * ConvTranspose is row-major only.
  *
- * Tactic: algo + 256 * cudnnMathType_t.  With L->tune every algorithm whose
+ * GEMM form (FP16 channels-last 1x1 convs, group 1, no pads, epilogue bias + Z + ReLU or none): the
+ * conv is the product Y [P x M] = X [P x C] W [M x C]^T over the P = N * H' * W' output pixels, run by
+ * cuBLASLt with bias, Z (as its C, beta 1) and ReLU in its epilogue.  A stride other than 1 first
+ * gathers the strided pixels into the workspace.  cuDNN's kernels for the 1x1 stride-2 downsample
+ * convs of ResNets are far from the memory floor at large batches (bench/NOTES.md); this form is
+ * timed beside them.
+ *
+ * Tactic: algo + 256 * cudnnMathType_t (+ 65536 for cuDNN's fused call), or for the GEMM form the
+ * index of cuBLASLt's heuristic candidate + 2 * 65536.  With L->tune every algorithm whose
  * workspace fits opts->workspace_limit is timed by cuDNN's Find*Ex on the
  * layer's real shapes and buffers and the fastest is kept; otherwise the
  * recorded tactic is used, or cuDNN's heuristic first choice. */
@@ -40,6 +48,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cuda/k_common.h"
+#include "backend/cuda/kernels/copy.h"
 #include "backend/cuda/kernels/epilogue.h"
 #include "backend/cuda/ops_libs.h"
 #include "common/util.h"
@@ -55,6 +65,11 @@
 /* Tactic = algo + TACTIC_MATH_SHIFT * math + TACTIC_FLAG_SHIFT * flags. */
 #define TACTIC_FLAG_SHIFT 65536
 #define FLAG_FUSED 1 /* bias, Z and ReLU/identity inside cudnnConvolutionBiasActivationForward */
+#define FLAG_GEMM 2  /* the GEMM form: the algo part is the index of cuBLASLt's candidate */
+#define GEMM_CANDS 4 /* cuBLASLt candidates timed for the GEMM form */
+
+/* How the conv runs: cuDNN's forward call + our epilogue, cuDNN's fused call, or cuBLASLt. */
+typedef enum conv_form { FORM_CUDNN, FORM_CUDNN_FUSED, FORM_GEMM } conv_form;
 
 typedef struct conv_state {
   bool transpose, half, empty;
@@ -76,9 +91,20 @@ typedef struct conv_state {
   const void *bias;
   const void *z;
   cuda_act act;
-  bool fused; /* bias, Z and ReLU/identity inside cuDNN's fused call */
-  cudnnTensorDescriptor_t bd;
+  conv_form form;
+  cudnnTensorDescriptor_t bd; /* cuDNN's fused call */
   cudnnActivationDescriptor_t ad;
+  /* the GEMM form (see the top): possible when gemm_ok and the epilogue is ReLU or none */
+  bool gemm_ok;
+  int64_t pixels;       /* P: rows of X and Y */
+  bool gather;          /* stride > 1: X's strided pixels are gathered into the workspace first */
+  cuda_strided gather_c; /* the gather, in units of gather_esz bytes */
+  size_t gather_esz, gather_bytes;
+  cublasLtMatmulDesc_t g_op;
+  cublasLtMatrixLayout_t g_lw, g_lx, g_ly; /* column-major: W as C x M, X as C x P, Y and Z as M x P */
+  cublasLtMatmulAlgo_t g_algo;
+  size_t g_ws;
+  int g_pick; /* index of g_algo in cuBLASLt's candidates */
 } conv_state;
 
 static cudnnDataType_t cudnn_type(bool half) { return half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
@@ -146,6 +172,10 @@ static void conv_release(cuda_layer *L)
   if (s->cd) cudnnDestroyConvolutionDescriptor(s->cd);
   if (s->bd) cudnnDestroyTensorDescriptor(s->bd);
   if (s->ad) cudnnDestroyActivationDescriptor(s->ad);
+  if (s->g_lw) cublasLtMatrixLayoutDestroy(s->g_lw);
+  if (s->g_lx) cublasLtMatrixLayoutDestroy(s->g_lx);
+  if (s->g_ly) cublasLtMatrixLayoutDestroy(s->g_ly);
+  if (s->g_op) cublasLtMatmulDescDestroy(s->g_op);
   free(s);
   L->state = NULL;
 }
@@ -373,11 +403,14 @@ static onyx_status candidates(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
 
 static int64_t tactic_of(const conv_state *s)
 {
-  return (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math + TACTIC_FLAG_SHIFT * (s->fused ? FLAG_FUSED : 0);
+  if (s->form == FORM_GEMM) return (int64_t)s->g_pick + TACTIC_FLAG_SHIFT * FLAG_GEMM;
+  return (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math +
+         TACTIC_FLAG_SHIFT * (s->form == FORM_CUDNN_FUSED ? FLAG_FUSED : 0);
 }
 
-/* Sets s->algo, s->math, s->lib_ws and s->fused from L->tactic (recorded in an engine or the timing
- * cache), or cuDNN's first choice (timed search or heuristic), unfused. */
+/* Sets s->algo, s->math, s->lib_ws and s->form from L->tactic (recorded in an engine or the timing
+ * cache; a GEMM form's is set up by the caller), or cuDNN's first choice (timed search or heuristic),
+ * unfused. */
 static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
 {
   if (!L->tune && L->tactic != CUDA_TACTIC_UNSET) {
@@ -388,13 +421,13 @@ static onyx_status choose_algo(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
       return cuda_layer_error(L, ONYX_ERR_INVALID_ARG,
                               "recorded tactic %lld is not a valid cuDNN algorithm here",
                               (long long)L->tactic);
-    s->fused = flags & FLAG_FUSED;
+    s->form = flags & FLAG_FUSED ? FORM_CUDNN_FUSED : FORM_CUDNN;
     ONYX_TRY(apply_algo(ctx, L, s, (int)a, (cudnnMathType_t)m));
   } else {
     conv_cand c;
     int n;
     ONYX_TRY(candidates(ctx, L, s, &c, 1, &n));
-    s->fused = false;
+    s->form = FORM_CUDNN;
     ONYX_TRY(apply_algo(ctx, L, s, c.algo, c.math));
   }
   L->tactic = tactic_of(s);
@@ -518,10 +551,27 @@ static onyx_status conv_setup(cuda_layer *L)
   ONYX_TRY(set_tensor(L, s->yd, s, s->nd, N, M, sp));
   ONYX_TRY(make_conv_desc(L, s, w, p->group, &gm, sym));
   CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, default_math(L, s)));
-  return check_fwd_shape(L, s, s->xd, N, M, sp);
+  ONYX_TRY(check_fwd_shape(L, s, s->xd, N, M, sp));
+  /* the GEMM form: a channels-last FP16 1x1 conv without groups or pads */
+  bool one = s->nhwc && s->half && p->group == 1 && gm.nsp == 2;
+  for (int i = 0; i < gm.nsp; i++) one = one && gm.kernel[i] == 1 && gm.pad_begin[i] == 0 && gm.pad_end[i] == 0;
+  if (!one) return ONYX_OK;
+  s->gemm_ok = true;
+  s->pixels = N * sp[0] * sp[1];
+  s->gather = gm.strides[0] != 1 || gm.strides[1] != 1;
+  if (s->gather) { /* [N, H', W', C] <- x[n, sh * h, sw * w, c], in the widest unit a pixel's C divides into */
+    const int64_t H = gm.in[0], W = gm.in[1], sh = gm.strides[0], sw = gm.strides[1];
+    s->gather_esz = (C * 2) % 8 == 0 ? 8 : (C * 2) % 4 == 0 ? 4 : 2;
+    const int64_t u = C * 2 / (int64_t)s->gather_esz;
+    const int64_t dims[4] = {N, sp[0], sp[1], u}, src[4] = {H * W * u, sh * W * u, sw * u, 1},
+                  dst[4] = {sp[0] * sp[1] * u, sp[1] * u, u, 1};
+    cuda_strided_init(&s->gather_c, 4, dims, src, 0, dst, 0);
+    s->gather_bytes = round_up((size_t)(s->pixels * C) * 2, CONV_WS_ALIGN);
+  }
+  return ONYX_OK;
 }
 
-static onyx_status run_conv(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws, bool fused);
+static onyx_status run_conv(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws, conv_form form);
 
 /* Whether cuDNN's fused call (conv + bias + Z, then ReLU or identity) can stand for the conv and
  * our epilogue: identity only with IMPLICIT_PRECOMP_GEMM, as cuDNN documents. */
@@ -544,18 +594,93 @@ static onyx_status fused_descs(conv_state *s)
   return ONYX_OK;
 }
 
+/* Workspace bytes of a form: staging (pre-pad) or gathered pixels first, then the library's. */
+static size_t form_workspace(const conv_state *s, conv_form form)
+{
+  return s->stage_bytes + (form == FORM_GEMM ? s->gather_bytes + s->g_ws : s->lib_ws);
+}
+
+/* ---- the GEMM form ------------------------------------------------------------ */
+
+/* The GEMM form can run this layer (its epilogue fits cuBLASLt's). */
+static bool gemm_usable(const conv_state *s)
+{
+  return s->gemm_ok && !s->empty && !s->no_channels &&
+         (s->act.kind == CUDA_ACT_NONE || s->act.kind == CUDA_ACT_RELU);
+}
+
+/* The matmul descriptor and layouts, and cuBLASLt's candidates (at most GEMM_CANDS). */
+static onyx_status gemm_setup(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
+                              cublasLtMatmulHeuristicResult_t *h, int *nh)
+{
+  const int64_t C = L->in[0].dims[1], M = s->out_c;
+  const size_t limit = L->opts->workspace_limit;
+  *nh = 0;
+  if (s->gather_bytes > limit) return ONYX_OK; /* no room for the gathered pixels */
+  if (!s->g_op) {
+    const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    const bool relu = s->act.kind == CUDA_ACT_RELU;
+    const cublasLtEpilogue_t epi = s->bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
+                                           : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
+    CUBLAS_CHECK(cublasLtMatmulDescCreate(&s->g_op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s->g_op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s->g_op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s->g_op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
+    if (s->bias)
+      CUBLAS_CHECK(
+          cublasLtMatmulDescSetAttribute(s->g_op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &s->bias, sizeof(s->bias)));
+    ONYX_TRY(cuda_lt_layout(&s->g_lw, CUDA_R_16F, C, M, 1, 0));
+    ONYX_TRY(cuda_lt_layout(&s->g_lx, CUDA_R_16F, C, s->pixels, 1, 0));
+    ONYX_TRY(cuda_lt_layout(&s->g_ly, CUDA_R_16F, M, s->pixels, 1, 0));
+  }
+  uint32_t align = 256; /* the workspace (gathered pixels) is 256-byte aligned */
+  const void *ptrs[] = {L->in[1].ptr, s->gather ? NULL : L->in[0].ptr, L->out[0].ptr, s->z, s->bias};
+  for (size_t i = 0; i < ONYX_ARRAY_LEN(ptrs); i++) align = cuda_lt_ptr_align(ptrs[i], align);
+  cublasStatus_t cs =
+      cuda_lt_heuristics(ctx, s->g_op, s->g_lw, s->g_lx, s->g_ly, limit - s->gather_bytes, align, GEMM_CANDS, h, nh);
+  if (cs == CUBLAS_STATUS_NOT_SUPPORTED) *nh = 0;
+  else if (cs != CUBLAS_STATUS_SUCCESS) return cublas_status(cs, "cublasLtMatmulAlgoGetHeuristic", __FILE__, __LINE__);
+  return ONYX_OK;
+}
+
+static void gemm_pick(conv_state *s, const cublasLtMatmulHeuristicResult_t *h, int i)
+{
+  s->g_algo = h[i].algo;
+  s->g_ws = h[i].workspaceSize;
+  s->g_pick = i;
+}
+
+/* Y = act(X W^T + bias + Z), the pixels gathered first when strided; ws as the workspace. */
+static onyx_status run_gemm(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws)
+{
+  const float one = 1.f, beta = s->z ? 1.f : 0.f;
+  const void *x = L->in[0].ptr;
+  if (s->gather) {
+    CUDA_LAYER_CHECK(L, cuda_copy_strided(s->gather_esz, &s->gather_c, x, ws, ctx->stream));
+    x = ws;
+  }
+  cublasStatus_t st =
+      cublasLtMatmul(ctx->lt, s->g_op, &one, L->in[1].ptr, s->g_lw, x, s->g_lx, &beta, s->z ? s->z : L->out[0].ptr,
+                     s->g_ly, L->out[0].ptr, s->g_ly, &s->g_algo, s->g_ws ? (char *)ws + s->gather_bytes : NULL,
+                     s->g_ws, ctx->stream);
+  if (st != CUBLAS_STATUS_SUCCESS) return cublas_status(st, "cublasLtMatmul (1x1 conv)", __FILE__, __LINE__);
+  return ONYX_OK;
+}
+
+/* ---- timing the forms ------------------------------------------------------------ */
+
 #define FORM_RUNS 3    /* conv runs in one captured graph */
 #define FORM_REPLAYS 3 /* timed replays of it, after one warm-up */
 
 /* FORM_RUNS runs of one form captured into a CUDA graph, as an engine replays them. */
-static onyx_status capture_form(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws, bool fused,
-                                cudaGraphExec_t *exec)
+static onyx_status capture_form(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws,
+                                conv_form form, cudaGraphExec_t *exec)
 {
   cudaGraph_t g = NULL;
   *exec = NULL;
   CUDA_CHECK(cudaStreamBeginCapture(ctx->stream, cudaStreamCaptureModeThreadLocal));
   onyx_status st = ONYX_OK;
-  for (int i = 0; i < FORM_RUNS && st == ONYX_OK; i++) st = run_conv(ctx, L, s, ws, fused);
+  for (int i = 0; i < FORM_RUNS && st == ONYX_OK; i++) st = run_conv(ctx, L, s, ws, form);
   cudaError_t e = cudaStreamEndCapture(ctx->stream, &g);
   if (st == ONYX_OK && e == cudaSuccess) e = cudaGraphInstantiate(exec, g, 0);
   if (g) cudaGraphDestroy(g);
@@ -564,16 +689,16 @@ static onyx_status capture_form(cuda_ctx *ctx, const cuda_layer *L, const conv_s
   return st;
 }
 
-/* The GPU time of one form (algorithm as set in s, fused or not) on the layer's buffers, as a CUDA
- * graph replay (host launch costs excluded, as in an engine): the best of FORM_REPLAYS replays of
- * FORM_RUNS runs, after a warm-up.  *ok is false when cuDNN refuses the form (no error then). */
-static onyx_status time_form(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, bool fused, float *ms,
-                             bool *ok)
+/* The GPU time of one form (algorithm as set in s) on the layer's buffers, as a CUDA graph replay
+ * (host launch costs excluded, as in an engine): the best of FORM_REPLAYS replays of FORM_RUNS runs,
+ * after a warm-up.  *ok is false when the library refuses the form (no error then). */
+static onyx_status time_form(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, conv_form form,
+                             float *ms, bool *ok)
 {
   void *ws = NULL;
   cudaEvent_t ev[2] = {NULL, NULL};
   cudaGraphExec_t exec = NULL;
-  size_t bytes = s->stage_bytes + s->lib_ws;
+  size_t bytes = form_workspace(s, form);
   onyx_status st = ONYX_OK;
   *ok = false;
   *ms = 1e30f;
@@ -582,7 +707,7 @@ static onyx_status time_form(cuda_ctx *ctx, const cuda_layer *L, const conv_stat
     st = onyx_error(ONYX_ERR_BACKEND, "cudaEventCreate failed while timing a conv");
     goto out;
   }
-  if (capture_form(ctx, L, s, ws, fused, &exec) != ONYX_OK) goto out; /* refused */
+  if (capture_form(ctx, L, s, ws, form, &exec) != ONYX_OK) goto out; /* refused */
   *ok = cudaGraphLaunch(exec, ctx->stream) == cudaSuccess;
   for (int round = 0; round < FORM_REPLAYS && *ok; round++) {
     float t = 0;
@@ -607,40 +732,84 @@ out:
 
 #define TIMED_ALGOS 5
 
+/* A/B and test knob ONYX_CONV_GEMM: "0" never the GEMM form, "1" always where it can run. */
+static int gemm_knob(void)
+{
+  const char *k = getenv("ONYX_CONV_GEMM");
+  return k && !strcmp(k, "0") ? 0 : k && !strcmp(k, "1") ? 1 : -1;
+}
+
+/* A recorded GEMM tactic (index idx of cuBLASLt's candidates). */
+static onyx_status recorded_gemm(cuda_ctx *ctx, cuda_layer *L, conv_state *s, int64_t idx)
+{
+  cublasLtMatmulHeuristicResult_t h[GEMM_CANDS];
+  int nh = 0;
+  if (gemm_usable(s)) ONYX_TRY(gemm_setup(ctx, L, s, h, &nh));
+  if (idx < 0 || idx >= nh)
+    return cuda_layer_error(L, ONYX_ERR_INVALID_ARG,
+                            "recorded tactic %lld is not among cuBLASLt's %d candidates for this 1x1 conv",
+                            (long long)L->tactic, nh);
+  gemm_pick(s, h, (int)idx);
+  s->form = FORM_GEMM;
+  return ONYX_OK;
+}
+
 /* The tactic of a forward conv: recorded, or (tuning) cuDNN's best algorithms (at most TIMED_ALGOS,
- * those Find timed within 1.5x of its fastest), each with our epilogue and, where cuDNN can, inside
- * its fused call, timed as graph replays: cuDNN's own timing (Find) runs launch by launch, and at
- * batch 1 launch costs decide its order.
- * ONYX_CONV_FUSED=0 leaves the fused call out (A/B measurements). */
+ * see candidates()), each with our epilogue and, where cuDNN can, inside its fused call, and the GEMM
+ * form's cuBLASLt candidates (at most GEMM_CANDS) where it can run, all timed as graph replays:
+ * cuDNN's own timing (Find) runs launch by launch, and at batch 1 launch costs decide its order.
+ * ONYX_CONV_FUSED=0 leaves the fused call out (A/B measurements); ONYX_CONV_GEMM (gemm_knob). */
 static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
 {
+  const int gknob = gemm_knob();
   if (!L->tune) {
+    if (L->tactic != CUDA_TACTIC_UNSET && L->tactic / TACTIC_FLAG_SHIFT == FLAG_GEMM)
+      return recorded_gemm(ctx, L, s, L->tactic % TACTIC_FLAG_SHIFT);
     ONYX_TRY(choose_algo(ctx, L, s));
-    if (s->fused && !fusable(s))
+    if (s->form == FORM_CUDNN_FUSED && !fusable(s))
       return cuda_layer_error(L, ONYX_ERR_INVALID_ARG, "recorded tactic %lld fuses an epilogue cuDNN cannot",
                               (long long)L->tactic);
-    return s->fused ? fused_descs(s) : ONYX_OK;
+    return s->form == FORM_CUDNN_FUSED ? fused_descs(s) : ONYX_OK;
   }
+  float best_ms = 1e30f;
+  conv_form best_form = FORM_CUDNN;
+  /* the GEMM form */
+  cublasLtMatmulHeuristicResult_t h[GEMM_CANDS];
+  int nh = 0, best_gemm = -1;
+  if (gknob != 0 && gemm_usable(s)) ONYX_TRY(gemm_setup(ctx, L, s, h, &nh));
+  for (int i = 0; i < nh; i++) {
+    float ms;
+    bool ok;
+    gemm_pick(s, h, i);
+    ONYX_TRY(time_form(ctx, L, s, FORM_GEMM, &ms, &ok));
+    if (ok && ms < best_ms) best_ms = ms, best_gemm = i, best_form = FORM_GEMM;
+  }
+  if (best_gemm >= 0) gemm_pick(s, h, best_gemm);
+  if (gknob == 1 && best_gemm >= 0) {
+    s->form = FORM_GEMM;
+    L->tactic = tactic_of(s);
+    return ONYX_OK;
+  }
+  /* cuDNN */
   conv_cand c[TIMED_ALGOS];
   int n = 0, best = 0;
-  bool best_fused = false;
-  float best_ms = 1e30f;
   const char *knob = getenv("ONYX_CONV_FUSED");
   const bool may_fuse = !(knob && !strcmp(knob, "0"));
-  ONYX_TRY(candidates(ctx, L, s, c, TIMED_ALGOS, &n));
-  for (int i = 0; i < n; i++) {
+  onyx_status cs = candidates(ctx, L, s, c, TIMED_ALGOS, &n);
+  if (cs != ONYX_OK && best_gemm < 0) return cs; /* (with a GEMM form to fall back on, cuDNN may have none) */
+  for (int i = 0; cs == ONYX_OK && i < n; i++) {
     ONYX_TRY(apply_algo(ctx, L, s, c[i].algo, c[i].math));
     for (int f = 0; f < 2; f++) {
       if (f && !(may_fuse && fusable(s))) continue;
       if (f && !s->bd) ONYX_TRY(fused_descs(s));
       float ms;
       bool ok;
-      ONYX_TRY(time_form(ctx, L, s, f, &ms, &ok));
-      if (ok && ms < best_ms) best_ms = ms, best = i, best_fused = f;
+      ONYX_TRY(time_form(ctx, L, s, f ? FORM_CUDNN_FUSED : FORM_CUDNN, &ms, &ok));
+      if (ok && ms < best_ms) best_ms = ms, best = i, best_form = f ? FORM_CUDNN_FUSED : FORM_CUDNN;
     }
   }
-  ONYX_TRY(apply_algo(ctx, L, s, c[best].algo, c[best].math));
-  s->fused = best_fused;
+  if (best_form != FORM_GEMM) ONYX_TRY(apply_algo(ctx, L, s, c[best].algo, c[best].math));
+  s->form = best_form;
   L->tactic = tactic_of(s);
   return ONYX_OK;
 }
@@ -650,12 +819,16 @@ static onyx_status conv_finish(cuda_ctx *ctx, cuda_layer *L, conv_state *s, cons
 {
   if (!s->empty && !s->no_channels) {
     ONYX_TRY(choose_tactic(ctx, L, s));
-    L->workspace = s->stage_bytes + s->lib_ws;
-    snprintf(L->kernel, sizeof(L->kernel), "cudnn:%s%s%s%s", algo_name(s, s->algo),
-             s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->nhwc ? ":nhwc" : "", s->staged ? "+prepad" : "");
+    L->workspace = form_workspace(s, s->form);
+    if (s->form == FORM_GEMM)
+      snprintf(L->kernel, sizeof(L->kernel), "cublasLt:conv1x1#%d:nhwc%s", s->g_pick, s->gather ? "+gather" : "");
+    else
+      snprintf(L->kernel, sizeof(L->kernel), "cudnn:%s%s%s%s", algo_name(s, s->algo),
+               s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->nhwc ? ":nhwc" : "", s->staged ? "+prepad" : "");
   }
   size_t len = strlen(L->kernel);
-  snprintf(L->kernel + len, sizeof(L->kernel) - len, "%s%s", suffix, s->fused ? "+fused_epilogue" : "");
+  snprintf(L->kernel + len, sizeof(L->kernel) - len, "%s%s", suffix,
+           s->form == FORM_CUDNN_FUSED ? "+fused_epilogue" : "");
   return ONYX_OK;
 }
 
@@ -735,8 +908,9 @@ static onyx_status bias_only(cuda_ctx *ctx, const cuda_layer *L, const conv_stat
 }
 
 /* One forward conv with its epilogue, on ctx->stream, with ws as the workspace (staging first). */
-static onyx_status run_conv(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws, bool fused)
+static onyx_status run_conv(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws, conv_form form)
 {
+  if (form == FORM_GEMM) return run_gemm(ctx, L, s, ws);
   const float one = 1.f, zero = 0.f;
   void *lib_ws = (char *)ws + s->stage_bytes;
   const void *x = L->in[0].ptr;
@@ -746,7 +920,7 @@ static onyx_status run_conv(cuda_ctx *ctx, const cuda_layer *L, const conv_state
     x = ws;
   }
   const void *w = L->in[1].ptr;
-  if (fused) { /* y = act(conv(x) + 1 * z + bias); z = y when there is none (scaled by 0) */
+  if (form == FORM_CUDNN_FUSED) { /* y = act(conv(x) + 1 * z + bias); z = y when there is none (scaled by 0) */
     const float a2 = s->z ? 1.f : 0.f;
     CUDNN_CHECK(cudnnConvolutionBiasActivationForward(
         ctx->cudnn, &one, s->xd, x, s->wd, w, s->cd, (cudnnConvolutionFwdAlgo_t)s->algo,
@@ -765,7 +939,7 @@ static onyx_status conv_enqueue(cuda_ctx *ctx, const cuda_layer *L)
   const conv_state *s = L->state;
   if (s->empty) return ONYX_OK;
   if (s->no_channels) return bias_only(ctx, L, s);
-  return run_conv(ctx, L, s, ctx->workspace, s->fused);
+  return run_conv(ctx, L, s, ctx->workspace, s->form);
 }
 
 static onyx_status conv_transpose_enqueue(cuda_ctx *ctx, const cuda_layer *L)

@@ -101,19 +101,6 @@ typedef struct lt_shape {
   uint32_t align;             /* smallest alignment (bytes) of any pointer a call gets */
 } lt_shape;
 
-static onyx_status make_layout(cublasLtMatrixLayout_t *l, cudaDataType_t t, int64_t rows, int64_t cols,
-                               int32_t batch, int64_t stride)
-{
-  CUBLAS_CHECK(cublasLtMatrixLayoutCreate(l, t, (uint64_t)rows, (uint64_t)cols, rows > 0 ? rows : 1));
-  if (batch > 1) {
-    CUBLAS_CHECK(
-        cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof(batch)));
-    CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
-                                                  sizeof(stride)));
-  }
-  return ONYX_OK;
-}
-
 /* Runs the layer's GEMM once (all calls of a MatMul loop) with a given algo and workspace. */
 static cublasStatus_t run_matmul(cuda_ctx *ctx, const cuda_layer *L, const gemm_state *s,
                                  const cublasLtMatmulAlgo_t *algo, void *ws, size_t ws_size)
@@ -178,14 +165,6 @@ out:
   return st;
 }
 
-/* Largest power of two <= 256 dividing the byte offset. */
-static uint32_t offset_align(int64_t bytes)
-{
-  uint32_t a = 256;
-  while (a > 1 && bytes % a) a /= 2;
-  return a;
-}
-
 /* Creates the matmul descriptor and layouts for sh and chooses the algorithm. */
 static onyx_status lt_setup(cuda_ctx *ctx, cuda_layer *L, gemm_state *s, const lt_shape *sh)
 {
@@ -204,35 +183,20 @@ static onyx_status lt_setup(cuda_ctx *ctx, cuda_layer *L, gemm_state *s, const l
     CUBLAS_CHECK(
         cublasLtMatmulDescSetAttribute(s->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   }
-  ONYX_TRY(make_layout(&s->la, t, sh->a_rows, sh->a_cols, sh->batch, sh->a_stride));
-  ONYX_TRY(make_layout(&s->lb, t, sh->b_rows, sh->b_cols, sh->batch, sh->b_stride));
-  ONYX_TRY(make_layout(&s->lc, t, sh->m, sh->n, sh->batch, sh->m * sh->n));
+  ONYX_TRY(cuda_lt_layout(&s->la, t, sh->a_rows, sh->a_cols, sh->batch, sh->a_stride));
+  ONYX_TRY(cuda_lt_layout(&s->lb, t, sh->b_rows, sh->b_cols, sh->batch, sh->b_stride));
+  ONYX_TRY(cuda_lt_layout(&s->lc, t, sh->m, sh->n, sh->batch, sh->m * sh->n));
 
-  /* the heuristic assumes 256-byte aligned pointers unless told otherwise: give it the real alignment of the
-   * buffers as well as of the loop offsets */
+  /* the real alignment of the buffers as well as of the loop offsets (the heuristic assumes 256 bytes) */
   uint32_t align = sh->align;
   const void *ptrs[] = {L->in[0].ptr, L->in[1].ptr, L->out[0].ptr,
                         s->cmode == GEMM_C_FULL || s->cmode == GEMM_C_BIAS ? L->in[2].ptr : NULL};
-  for (size_t i = 0; i < ONYX_ARRAY_LEN(ptrs); i++) {
-    uint32_t a = ptrs[i] ? offset_align((int64_t)((uintptr_t)ptrs[i] % 256)) : 256;
-    if (a < align) align = a;
-  }
-  cublasLtMatmulPreference_t pref = NULL;
+  for (size_t i = 0; i < ONYX_ARRAY_LEN(ptrs); i++) align = cuda_lt_ptr_align(ptrs[i], align);
   cublasLtMatmulHeuristicResult_t h[CUDA_LT_CANDIDATES];
   int nh = 0;
   uint64_t limit = L->opts->workspace_limit;
-  CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-  cublasStatus_t cs = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                           &limit, sizeof(limit));
-  const cublasLtMatmulPreferenceAttributes_t aligns[] = {
-      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
-  for (size_t i = 0; cs == CUBLAS_STATUS_SUCCESS && i < ONYX_ARRAY_LEN(aligns); i++)
-    cs = cublasLtMatmulPreferenceSetAttribute(pref, aligns[i], &align, sizeof(align));
-  if (cs == CUBLAS_STATUS_SUCCESS)
-    cs = cublasLtMatmulAlgoGetHeuristic(ctx->lt, s->op, s->la, s->lb, s->lc, s->lc, pref, CUDA_LT_CANDIDATES,
-                                        h, &nh);
-  cublasLtMatmulPreferenceDestroy(pref);
+  cublasStatus_t cs =
+      cuda_lt_heuristics(ctx, s->op, s->la, s->lb, s->lc, limit, align, CUDA_LT_CANDIDATES, h, &nh);
   if (cs == CUBLAS_STATUS_NOT_SUPPORTED || (cs == CUBLAS_STATUS_SUCCESS && nh == 0))
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
                             "cuBLASLt has no algorithm for this %lldx%lldx%lld product within the %llu-byte "
@@ -389,7 +353,7 @@ static onyx_status mat_mul_init(cuda_ctx *ctx, cuda_layer *L)
   if (inner > 1) { /* later batches start at these strides: no algorithm may assume more alignment */
     const int64_t es = (int64_t)elem_size(s->half), strides[3] = {sh.a_stride, sh.b_stride, M * N};
     for (int i = 0; i < 3; i++)
-      if (offset_align(strides[i] * es) < sh.align) sh.align = offset_align(strides[i] * es);
+      if (cuda_lt_offset_align(strides[i] * es) < sh.align) sh.align = cuda_lt_offset_align(strides[i] * es);
   }
   /* leading dims [0, j): a loop over their index combinations */
   const int64_t outer = total / inner;
@@ -415,10 +379,11 @@ static onyx_status mat_mul_init(cuda_ctx *ctx, cuda_layer *L)
         oa += ix * sa[i], ob += ix * sb[i];
       }
       s->a_off[t] = oa, s->b_off[t] = ob, s->y_off[t] = t * inner * M * N;
-      uint32_t al = offset_align(oa * (int64_t)es);
-      if (offset_align(ob * (int64_t)es) < al) al = offset_align(ob * (int64_t)es);
-      if (offset_align(s->y_off[t] * (int64_t)es) < al) al = offset_align(s->y_off[t] * (int64_t)es);
-      if (al < sh.align) sh.align = al;
+      const int64_t offs[3] = {oa, ob, s->y_off[t]};
+      for (int k = 0; k < 3; k++) {
+        uint32_t al = cuda_lt_offset_align(offs[k] * (int64_t)es);
+        if (al < sh.align) sh.align = al;
+      }
     }
   }
   return lt_setup(ctx, L, s, &sh);
