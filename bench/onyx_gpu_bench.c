@@ -10,7 +10,9 @@
  * usage: onyx_gpu_bench MODEL.onnx [--fp32|--tf32|--fp16] [--batch N] [--iters N] [--warmup-ms N]
  *                       [--name LABEL] [--opt-level N] [--engine-label LABEL] [--profile]
  * (--engine-label names the "engine" field, "onyx" by default: e.g. "onyx-nchw" for a run with
- * ONYX_FP16_NHWC=0, FP16 engines kept row-major) */
+ * ONYX_FP16_NHWC=0, FP16 engines kept row-major)
+ * --batch sets a symbolic leading dim of the first input; where that dim is fixed, --batch may only
+ * repeat it (the throughput is computed from it), and without --batch the fixed value is used. */
 #include <cuda_runtime_api.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +39,16 @@ int main(int argc, char **argv)
   const char *path = NULL, *name = "model", *label = "onyx";
   onyx_build_options o;
   onyx_build_options_init(&o);
-  int batch = 1, iters = 200, profile = 0;
+  int batch = 0, iters = 200, profile = 0, batch_given = 0;
   double warmup_ms = 500;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--fp32")) o.precision = ONYX_PRECISION_FP32;
     else if (!strcmp(argv[i], "--tf32")) o.precision = ONYX_PRECISION_TF32;
     else if (!strcmp(argv[i], "--fp16")) o.precision = ONYX_PRECISION_FP16;
-    else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
+      batch = atoi(argv[++i]);
+      batch_given = 1;
+    } else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--warmup-ms") && i + 1 < argc) warmup_ms = atof(argv[++i]);
     else if (!strcmp(argv[i], "--name") && i + 1 < argc) name = argv[++i];
     else if (!strcmp(argv[i], "--opt-level") && i + 1 < argc) o.opt_level = atoi(argv[++i]);
@@ -52,7 +56,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--engine-label") && i + 1 < argc) label = argv[++i];
     else path = argv[i];
   }
-  if (!path || batch < 1 || iters < 1) {
+  if (!path || (batch_given && batch < 1) || iters < 1) {
     fprintf(stderr, "usage: onyx_gpu_bench MODEL.onnx [--fp32|--tf32|--fp16] [--batch N] [--iters N]\n");
     return 2;
   }
@@ -61,6 +65,18 @@ int main(int argc, char **argv)
   /* the first input's leading dim is the batch (fixed models must already have it) */
   onyx_shape_range r[8];
   int n_in = onyx_model_num_inputs(m);
+  if (n_in > 0) {
+    onyx_tensor_info t0;
+    CHECK_ONYX(onyx_model_input(m, 0, &t0));
+    int64_t fixed = t0.ndim > 0 ? t0.dims[0] : -1;
+    if (fixed >= 0 && batch_given && fixed != batch) {
+      fprintf(stderr, "onyx_gpu_bench: %s: input %s has a fixed batch of %lld, not --batch %d\n", path, t0.name,
+              (long long)fixed, batch);
+      onyx_model_free(m);
+      return 2;
+    }
+    if (!batch_given) batch = fixed > 0 ? (int)fixed : 1;
+  }
   o.n_shapes = 0;
   for (int i = 0; i < n_in && i < 8; i++) {
     onyx_tensor_info ti;
