@@ -3,8 +3,9 @@
 # scripts/device/prepare.sh; about 6 minutes on an H200):
 #   1. scripts/device/gpu-tests.sh functional (every GPU test but the sanitizers)
 #   2. issue 5's detection benchmark (bench/run_detect_bench.sh: onyx vs PyTorch, image -> detections)
-#   3. YOLOv8n FP16 batch 1 default vs ONYX_CONV_SEARCH=all (bench/run_yolo_ab.sh) and its profile
-#   4. ResNet18 FP16 batch 1 / 32 / 256 GPU compute and the batch-256 per-layer profile, torch.compile
+#   3. YOLOv8n FP16 batch 1 default vs YOLO_AB_KNOBS (default ONYX_CONV_GEMM=0; bench/run_yolo_ab.sh), profile
+#   4. ResNet18 FP16 batch 1 / 32 / 256 GPU compute (1 and 256 also with ONYX_CONV_GEMM=0), the batch-256
+#      per-layer profile and tactic list, torch.compile
 #      (reduce-overhead) beside it, and onyx bench's end-to-end batch-1 latency (H2D + compute + D2H)
 # Logs as one archive in $OUT/logs.tgz (the device returns few files); the tables on stdout.
 set -uo pipefail
@@ -16,7 +17,7 @@ OUT=$logs/gpu bash scripts/device/gpu-tests.sh functional 2>&1 | tail -25
 echo "== detection benchmark"
 OUT=$logs/detect bash bench/run_detect_bench.sh 2>&1 | tail -8
 echo "== YOLOv8n A/B"
-YOLO_AB_KNOBS=ONYX_CONV_SEARCH=all OUT=$logs/yolo bash bench/run_yolo_ab.sh 2>&1 | tail -16
+YOLO_AB_KNOBS=${YOLO_AB_KNOBS:-ONYX_CONV_GEMM=0} OUT=$logs/yolo bash bench/run_yolo_ab.sh 2>&1 | tail -16
 echo "== ResNet18"
 work=/tmp/onyx-session-data
 source scripts/device/unpack.sh
@@ -25,6 +26,12 @@ python3 bench/torch_baseline.py --export $work/resnet18.onnx 2>$logs/export.log 
 for b in 1 32 256; do
   $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch $b --name resnet18 >>$res 2>>$logs/resnet.log
 done
+for b in 1 256; do # A/B: without the GEMM form of 1x1 convs
+  ONYX_CONV_GEMM=0 $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch $b --name resnet18 \
+    --engine-label "onyx[ONYX_CONV_GEMM=0]" >>$res 2>>$logs/resnet.log
+done
+$run/bin/onyx build $work/resnet18.onnx --fp16 --shapes input:256x3x224x224 --verbose -o /tmp/r18.engine \
+  >$logs/resnet_build.log 2>&1
 $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch 256 --iters 50 --name resnet18 --profile >/dev/null \
   2>$logs/resnet_profile.log
 $run/bin/onyx bench $work/resnet18.onnx --fp16 --batch 1 --spin-wait --duration 2 --json >$logs/e2e.json \
