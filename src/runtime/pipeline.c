@@ -667,7 +667,7 @@ static onyx_status frame_job(onyx_pipeline *p, const char *fn, int width, int he
 onyx_status onyx_pipeline_frame_buffer(onyx_pipeline *p, int width, int height, unsigned char **rgb)
 {
   if (!p || !rgb) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_frame_buffer: NULL argument");
-  job *j;
+  job *j = NULL;
   *rgb = NULL;
   ONYX_TRY(frame_job(p, "onyx_pipeline_frame_buffer", width, height, &j));
   *rgb = j->rgb;
@@ -700,7 +700,7 @@ onyx_status onyx_pipeline_submit_rgb(onyx_pipeline *p, const unsigned char *rgb,
   if (stride < row)
     return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_pipeline_submit_rgb: stride %zu is less than a row (%zu bytes)",
                       stride, row);
-  job *j;
+  job *j = NULL;
   ONYX_TRY(frame_job(p, "onyx_pipeline_submit_rgb", width, height, &j));
   if (stride == row) {
     memcpy(j->rgb, rgb, row * (size_t)height);
