@@ -22,6 +22,11 @@
  * that is also a graph output, a concat along H, batch 2.  The outputs match
  * the CPU within the FP32 tolerance either way.
  *
+ * Views without copies (plan.c, alias_views): Conv -> GlobalAveragePool ->
+ * Flatten -> Gemm, where the Flatten layer must run nothing
+ * ("onyx:view(in place)"), and where its input is also a graph output or read
+ * by a second node, so that it copies ("cudaMemcpyAsync").
+ *
  * Usage: onyx_conv_gemm_tests [-v] [--filter SUBSTRING] [--cpu-only]
  * --cpu-only builds every model and runs only the CPU references (checks the
  * cases themselves on a machine without a GPU).
@@ -727,7 +732,7 @@ static onyx_model *concat_model(const concat_case *c)
   return m;
 }
 
-/* CPU session: every graph output into ref[0..n_out). */
+/* CPU session (input "x"): every graph output into ref[0..n_out). */
 static int concat_cpu(const onyx_model *m, const float *x, const int64_t *xdims, int n_out, result *ref)
 {
   onyx_session_options opt;
@@ -754,18 +759,17 @@ out:
   return rc;
 }
 
-/* An FP32 engine of the model, run once on x into got[0..n_out) (shapes as ref's); *kernel gets the
- * Concat layer's kernel name (from onyx_context_layer). */
-static int concat_engine(const onyx_model *m, const float *x, int n_out, const result *ref, result *got,
-                         char *kernel, size_t kernel_size)
+/* An FP32 engine of the model, run once on x into got[0..n_out) (outputs named names[], shapes as
+ * ref's); *kernel gets the kernel name of the model's one op_type layer (from onyx_context_layer). */
+static int plan_engine(const onyx_model *m, const float *x, int n_out, const char *const *names,
+                       const char *op_type, const result *ref, result *got, char *kernel, size_t kernel_size)
 {
-  static const char *names[2] = {"y", "b"};
   onyx_build_options o;
   onyx_build_options_init(&o);
   o.precision = ONYX_PRECISION_FP32;
   onyx_engine *e = NULL;
   onyx_context *c = NULL;
-  int rc = -1, n_layers = 0, n_concat = 0;
+  int rc = -1, n_layers = 0, n_op = 0;
   kernel[0] = 0;
   if (onyx_engine_build(m, &o, &e) != ONYX_OK || onyx_context_create(e, &c) != ONYX_OK ||
       onyx_context_set_binding(c, "x", (void *)x, 0) != ONYX_OK)
@@ -790,10 +794,10 @@ static int concat_engine(const onyx_model *m, const float *x, int n_out, const r
   for (int i = 0; i < n_layers; i++) {
     onyx_layer_info li;
     if (onyx_context_layer(c, i, &li, NULL, NULL) != ONYX_OK) goto out;
-    if (strcmp(li.op_type, "Concat") == 0 && n_concat++ == 0) snprintf(kernel, kernel_size, "%s", li.kernel);
+    if (strcmp(li.op_type, op_type) == 0 && n_op++ == 0) snprintf(kernel, kernel_size, "%s", li.kernel);
   }
-  if (n_concat != 1) {
-    printf("  %d Concat layers in the engine, expected 1\n", n_concat);
+  if (n_op != 1) {
+    printf("  %d %s layers in the engine, expected 1\n", n_op, op_type);
     goto out;
   }
   rc = 0;
@@ -828,7 +832,8 @@ static int test_concat_in_place(const char *filter, bool cpu_only, bool verbose,
     }
     ok = true;
     if (cpu_only) goto next;
-    if (concat_engine(m, x, n_out, ref, got, kernel, sizeof(kernel))) {
+    static const char *const names[2] = {"y", "b"};
+    if (plan_engine(m, x, n_out, names, "Concat", ref, got, kernel, sizeof(kernel))) {
       printf("  %s: engine run failed: %s\n", c->label, onyx_last_error());
       ok = false;
       goto next;
@@ -843,6 +848,92 @@ static int test_concat_in_place(const char *filter, bool cpu_only, bool verbose,
     }
     for (int i = 0; i < n_out; i++)
       if (compare(&ref[i], &got[i], TOL_FP32, c->label, i ? "engine, output b" : "engine, output y") != 0)
+        ok = false;
+  next:
+    if (verbose || !ok) printf("%-34s %s%s%s\n", c->label, ok ? "ok" : "FAIL", kernel[0] ? "  " : "", kernel);
+    failures += !ok;
+    for (int i = 0; i < 2; i++) free(ref[i].y), free(got[i].y);
+    free(x);
+    onyx_model_free(m);
+  }
+  return failures;
+}
+
+/* ---- views without copies (plan.c alias_views) -------------------------------- */
+
+/* x [1,8,8,8] -> Conv 1x1 (16 channels) -> GlobalAveragePool "g" [1,16,1,1] -> Flatten [1,16] -> Gemm
+ * (6 outputs) -> y.  g_out: g is a graph output too; g_read: a Relu reads g as well (output "r"). */
+typedef struct view_case {
+  const char *label;
+  bool g_out, g_read;
+  const char *want; /* the Flatten layer's kernel */
+} view_case;
+
+static const view_case view_cases[] = {
+    {"view_flatten_in_place", false, false, "onyx:view(in place)"},
+    {"view_input_graph_output_copied", true, false, "cudaMemcpyAsync"},
+    {"view_input_read_twice_copied", false, true, "cudaMemcpyAsync"},
+};
+
+static onyx_model *view_model(const view_case *c)
+{
+  mb *b = mb_new(13);
+  mb_input(b, "x", CC_F, "1,8,8,8");
+  cc_init(b, "w", "16,8,1,1", 16 * 8);
+  cc_init(b, "bias", "16", 16);
+  cc_init(b, "fc", "16,6", 16 * 6);
+  cc_init(b, "fcb", "6", 6);
+  mb_node(b, "Conv", "conv", "x,w,bias", "c");
+  mb_node(b, "GlobalAveragePool", "gap", "c", "g");
+  mb_node(b, "Flatten", "flatten", "g", "f");
+  mb_node(b, "Gemm", "fc", "f,fc,fcb", "y");
+  mb_output(b, "y", CC_F, NULL);
+  if (c->g_out) mb_output(b, "g", CC_F, NULL);
+  if (c->g_read) {
+    mb_node(b, "Relu", "relu", "g", "r");
+    mb_output(b, "r", CC_F, NULL);
+  }
+  onyx_model *m = NULL;
+  if (mb_load(b, &m) != ONYX_OK) printf("  %s: model: %s\n", c->label, onyx_last_error());
+  mb_free(b);
+  return m;
+}
+
+static int test_view_in_place(const char *filter, bool cpu_only, bool verbose, int *n_run)
+{
+  int failures = 0;
+  for (size_t ci = 0; ci < ONYX_ARRAY_LEN(view_cases); ci++) {
+    const view_case *c = &view_cases[ci];
+    if (filter && !strstr(c->label, filter)) continue;
+    (*n_run)++;
+    const int n_out = c->g_out || c->g_read ? 2 : 1;
+    const char *const names[2] = {"y", c->g_out ? "g" : "r"};
+    const int64_t xdims[4] = {1, 8, 8, 8}, xn = 512;
+    result ref[2] = {{0}}, got[2] = {{0}};
+    char kernel[128] = "";
+    bool ok = false;
+    rng_state = (ci + 1) * 0x9E3779B97F4A7C15ull + 777;
+    onyx_model *m = view_model(c);
+    float *x = malloc((size_t)xn * sizeof(float));
+    for (int64_t i = 0; i < xn; i++) x[i] = rnd();
+    if (!m) goto next;
+    if (concat_cpu(m, x, xdims, n_out, ref)) {
+      printf("  %s: CPU run failed: %s\n", c->label, onyx_last_error());
+      goto next;
+    }
+    ok = true;
+    if (cpu_only) goto next;
+    if (plan_engine(m, x, n_out, names, "Flatten", ref, got, kernel, sizeof(kernel))) {
+      printf("  %s: engine run failed: %s\n", c->label, onyx_last_error());
+      ok = false;
+      goto next;
+    }
+    if (strcmp(kernel, c->want) != 0) {
+      printf("  %s: the Flatten layer runs \"%s\", expected \"%s\"\n", c->label, kernel, c->want);
+      ok = false;
+    }
+    for (int i = 0; i < n_out; i++)
+      if (compare(&ref[i], &got[i], TOL_FP32, c->label, i ? "engine, second output" : "engine, output y") != 0)
         ok = false;
   next:
     if (verbose || !ok) printf("%-34s %s%s%s\n", c->label, ok ? "ok" : "FAIL", kernel[0] ? "  " : "", kernel);
@@ -880,6 +971,7 @@ int main(int argc, char **argv)
     n_fail += test_epilogue(verbose) ? 1 : 0;
   }
   n_fail += test_concat_in_place(filter, cpu_only, verbose, &n_run);
+  n_fail += test_view_in_place(filter, cpu_only, verbose, &n_run);
   const size_t ws = (size_t)1 << 30;
   const cuda_exec_options heur = {.allow_tf32 = false, .tune = false, .workspace_limit = ws};
   const cuda_exec_options tf32 = {.allow_tf32 = true, .tune = true, .workspace_limit = ws};

@@ -10,7 +10,8 @@
 
 /* ---- Identity, and the reshape family: a device-to-device copy ----
  *
- * Row-major on both sides: cudaMemcpyAsync.  Otherwise (a reformat between layouts, or a
+ * Nothing when the memory plan put the input in the output's place.  Row-major on both sides:
+ * cudaMemcpyAsync.  Otherwise (a reformat between layouts, or a
  * reshape reading a channels-last input) a strided copy: element order is the row-major order
  * of the logical dims, so the side that is row-major is addressed by the other side's dims. */
 
@@ -39,6 +40,10 @@ static onyx_status copy_init(cuda_ctx *ctx, cuda_layer *L)
   if (kc_bytes(x) != kc_bytes(y) || x->dtype != y->dtype)
     return cuda_layer_error(L, ONYX_ERR_INTERNAL, "input and output sizes differ");
   snprintf(L->kernel, sizeof(L->kernel), "cudaMemcpyAsync");
+  if (x->ptr == y->ptr) { /* the memory plan placed the input in the output (plan.c, alias_views) */
+    snprintf(L->kernel, sizeof(L->kernel), "onyx:view(in place)");
+    return ONYX_OK;
+  }
   if ((row_major(x) && row_major(y)) || kc_same_layout(x, y)) return ONYX_OK;
   int64_t cs[ONYX_MAX_DIMS];
   s->strided = true;
@@ -64,7 +69,7 @@ static onyx_status copy_init(cuda_ctx *ctx, cuda_layer *L)
 static onyx_status copy_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const copy_state *s = L->state;
-  if (L->n_out < 1 || !L->out[0].ptr) return ONYX_OK;
+  if (L->n_out < 1 || !L->out[0].ptr || L->in[0].ptr == L->out[0].ptr) return ONYX_OK;
   if (s->strided)
     return kc_launched(L, cuda_copy_strided(s->esz, &s->c, L->in[0].ptr, L->out[0].ptr, ctx->stream));
   return kc_copy(ctx, L->out[0].ptr, L->in[0].ptr, kc_bytes(&L->out[0]));

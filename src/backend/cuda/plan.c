@@ -86,6 +86,41 @@ static void alias_concats(const cuda_plan *p, memplan_item *items, const int *us
   }
 }
 
+/* Whether t's bytes are in row-major order of its dims (row-major, or a channels-last 4-D tensor
+ * whose two layouts coincide: C == 1 or H * W == 1). */
+static bool bytes_row_major(const ir_tensor *t)
+{
+  return t->layout != IR_LAYOUT_CHANNELS_LAST ||
+         (t->ndim == 4 && (t->dims[1] <= 1 || t->dims[2] * t->dims[3] <= 1));
+}
+
+/* Views without copies: the reshape family (Identity, Flatten, Reshape, Squeeze, Unsqueeze) between two
+ * tensors whose bytes are the same sequence is a plain copy; when a step produces the input, nothing
+ * else reads it and neither is graph I/O, the input is placed in the output's memory (offset 0) and the
+ * layer (k_elementwise.c, copy) sees it in place and copies nothing.  Run before alias_concats, so that
+ * a view may then lie inside a concat buffer with its input. */
+static void alias_views(const cuda_plan *p, memplan_item *items, const int *uses, int *parent, size_t *at)
+{
+  const ir_graph *g = p->g;
+  for (int s = 0; s < p->n_steps; s++) {
+    const ir_node *n = &g->nodes[p->steps[s]];
+    if (n->op != ONYX_OP_IDENTITY && n->op != ONYX_OP_FLATTEN && n->op != ONYX_OP_RESHAPE &&
+        n->op != ONYX_OP_SQUEEZE && n->op != ONYX_OP_UNSQUEEZE)
+      continue;
+    int x = n->n_in > 0 ? n->in[0] : -1, y = n->n_out > 0 ? n->out[0] : -1;
+    if (x < 0 || y < 0) continue;
+    const ir_tensor *X = &g->tensors[x], *Y = &g->tensors[y];
+    if (X->is_const || uses[x] != 1 || items[x].first < 0 || parent[x] >= 0 || ir_is_graph_io(g, x) ||
+        ir_is_graph_io(g, y) || X->dtype != Y->dtype || ir_tensor_bytes(X) != ir_tensor_bytes(Y) ||
+        !bytes_row_major(X) || !bytes_row_major(Y))
+      continue;
+    parent[x] = y;
+    at[x] = 0;
+    if (items[x].first < items[y].first) items[y].first = items[x].first;
+    items[x].size = 0;
+  }
+}
+
 /* Lifetimes in steps; graph inputs are live from the start, outputs to the end. */
 static onyx_status plan_memory(cuda_plan *p)
 {
@@ -129,8 +164,11 @@ static onyx_status plan_memory(cuda_plan *p)
     items[t].last = p->n_steps;
   }
   for (int t = 0; t < nt; t++) items[t].size = used[t] ? ir_tensor_bytes(&g->tensors[t]) : 0;
-  const char *knob = getenv("ONYX_CONCAT_IN_PLACE"); /* 0: every Concat copies (A/B measurements) */
-  if (!(knob && !strcmp(knob, "0"))) alias_concats(p, items, uses, parent, at);
+  const char *knob = getenv("ONYX_CONCAT_IN_PLACE"); /* 0: every Concat and view copies (A/B measurements) */
+  if (!(knob && !strcmp(knob, "0"))) {
+    alias_views(p, items, uses, parent, at);
+    alias_concats(p, items, uses, parent, at);
+  }
   st = memplan_assign(items, nt, &p->arena_size);
   for (int t = 0; st == ONYX_OK && t < nt; t++) {
     if (!used[t]) {
