@@ -12,7 +12,10 @@
  *   layout (and a FILTER op's filter is KRSC exactly when it runs
  *   channels-last), a STRIDED_IN op writes row-major, graph inputs and outputs
  *   stay row-major, only feature maps and filters are channels-last, every
- *   KRSC filter holds the KCRS values transposed, nodes stay sorted.
+ *   KRSC filter holds the KCRS values transposed, nodes stay sorted;
+ * - the CUDA memory plan of every graph, row-major and channels-last
+ *   (cuda_plan_measure: plan.c refuses a plan in which two tensors sharing
+ *   bytes are live at once, e.g. from a view or Concat placed in its output).
  * Exits 77 (skipped) when built without the CUDA backend (no table to test). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,7 @@
 
 #ifdef ONYX_HAVE_CUDA
 #include "backend/cuda/layouts.h"
+#include "backend/cuda/plan.h"
 
 #include "check.h"
 
@@ -202,6 +206,19 @@ static onyx_model *build(const layout_graph *lg)
   return st == ONYX_OK ? m : NULL;
 }
 
+/* The CUDA memory plans of both graphs (plan.c checks that no two tensors sharing bytes are live at
+ * once; views and Concats placed in their outputs are where a plan can go wrong). */
+static void check_plans(const char *name, const ir_graph *ref, const ir_graph *g)
+{
+  const ir_graph *graphs[2] = {ref, g};
+  for (int i = 0; i < 2; i++) {
+    size_t arena = 0, weights = 0;
+    onyx_status st = cuda_plan_measure(graphs[i], &arena, &weights);
+    CHECKF(st == ONYX_OK && arena > 0, "%s: %s memory plan: %s", name, i ? "channels-last" : "row-major",
+          st == ONYX_OK ? "empty arena" : onyx_last_error());
+  }
+}
+
 static void test_small_graphs(void)
 {
   for (int i = 0; i < n_layout_graphs; i++) {
@@ -213,6 +230,7 @@ static void test_small_graphs(void)
     ir_graph *ref = specialise(m, false, NULL), *g = specialise(m, true, &rep);
     CHECKF(ref && g, "%s: specialise", lg->name);
     if (ref && g) {
+      check_plans(lg->name, ref, g);
       stats s = check_graph(lg->name, g, ref);
       printf("  %-15s %2d/%2d nodes channels-last, %2d/%2d maps, %d reformats, %d KRSC filters  (%s)\n",
              lg->name, s.cl_nodes, s.mode_nodes, s.cl_tensors - rep.filters, s.features, s.reformats,
@@ -310,6 +328,7 @@ static void test_models(const char *dir)
     ir_graph *ref = specialise(m, false, NULL), *g = specialise(m, true, &rep);
     CHECKF(ref && g, "%s: specialise", models[i].file);
     if (ref && g) {
+      check_plans(models[i].file, ref, g);
       stats s = check_graph(models[i].file, g, ref);
       int convs = 0, convs_cl = 0;
       for (int n = 0; n < g->n_nodes; n++)

@@ -78,7 +78,9 @@ static void alias_concats(const cuda_plan *p, memplan_item *items, const int *us
           bytes == inner * (size_t)X->dims[axis]) {
         parent[x] = y;
         at[x] = off;
-        if (items[x].first < items[y].first) items[y].first = items[x].first;
+        int r = y; /* the buffer all of them lie in (the output may lie in a view's, alias_views) */
+        while (parent[r] >= 0) r = parent[r];
+        if (items[x].first < items[r].first) items[r].first = items[x].first;
         items[x].size = 0;
       }
       off += bytes;
@@ -121,6 +123,40 @@ static void alias_views(const cuda_plan *p, memplan_item *items, const int *uses
   }
 }
 
+/* Whether tensor a lies inside tensor b's memory (up a's chain of views and concats). */
+static bool lies_in(const int *parent, int a, int b)
+{
+  for (int r = parent[a]; r >= 0; r = parent[r])
+    if (r == b) return true;
+  return false;
+}
+
+/* The plan's invariant, checked because a wrong alias would corrupt results silently: two tensors
+ * whose bytes overlap are never live at the same step, unless one lies inside the other (a view's
+ * input in its output, a Concat input in the Concat).  own_first: each tensor's first step before
+ * the aliases lowered their buffers' first steps. */
+static onyx_status check_plan(const cuda_plan *p, const memplan_item *items, const int *own_first,
+                              const bool *used, const int *parent)
+{
+  const ir_graph *g = p->g;
+  for (int a = 0; a < g->n_tensors; a++) {
+    size_t na = ir_tensor_bytes(&g->tensors[a]);
+    if (!used[a] || !na) continue;
+    for (int b = a + 1; b < g->n_tensors; b++) {
+      size_t nb = ir_tensor_bytes(&g->tensors[b]);
+      if (!used[b] || !nb || p->offset[a] >= p->offset[b] + nb || p->offset[b] >= p->offset[a] + na) continue;
+      if (own_first[a] > items[b].last || own_first[b] > items[a].last) continue;
+      if (lies_in(parent, a, b) || lies_in(parent, b, a)) continue;
+      return onyx_error(ONYX_ERR_INTERNAL,
+                        "memory plan: tensors '%s' (steps %d-%d) and '%s' (steps %d-%d) share bytes while both "
+                        "are live",
+                        g->tensors[a].name, own_first[a], items[a].last, g->tensors[b].name, own_first[b],
+                        items[b].last);
+    }
+  }
+  return ONYX_OK;
+}
+
 /* Lifetimes in steps; graph inputs are live from the start, outputs to the end. */
 static onyx_status plan_memory(cuda_plan *p)
 {
@@ -130,8 +166,9 @@ static onyx_status plan_memory(cuda_plan *p)
   bool *used = onyx_calloc((size_t)nt + 1, sizeof(bool));
   int *uses = onyx_calloc((size_t)nt + 1, sizeof(int)), *parent = onyx_malloc(((size_t)nt + 1) * sizeof(int));
   size_t *at = onyx_calloc((size_t)nt + 1, sizeof(size_t));
+  int *own_first = onyx_malloc(((size_t)nt + 1) * sizeof(int));
   onyx_status st = ONYX_ERR_NO_MEMORY;
-  if (!items || !used || !uses || !parent || !at) goto out;
+  if (!items || !used || !uses || !parent || !at || !own_first) goto out;
   for (int t = 0; t < nt; t++) parent[t] = -1;
   for (int t = 0; t < nt; t++) items[t].first = items[t].last = -1;
   for (int s = 0; s < p->n_steps; s++) {
@@ -163,7 +200,10 @@ static onyx_status plan_memory(cuda_plan *p)
     used[t] = true;
     items[t].last = p->n_steps;
   }
-  for (int t = 0; t < nt; t++) items[t].size = used[t] ? ir_tensor_bytes(&g->tensors[t]) : 0;
+  for (int t = 0; t < nt; t++) {
+    items[t].size = used[t] ? ir_tensor_bytes(&g->tensors[t]) : 0;
+    own_first[t] = items[t].first;
+  }
   const char *knob = getenv("ONYX_CONCAT_IN_PLACE"); /* 0: every Concat and view copies (A/B measurements) */
   if (!(knob && !strcmp(knob, "0"))) {
     alias_views(p, items, uses, parent, at);
@@ -180,12 +220,14 @@ static onyx_status plan_memory(cuda_plan *p)
     for (; parent[r] >= 0; r = parent[r]) off += at[r];
     p->offset[t] = items[r].offset + off;
   }
+  if (st == ONYX_OK) st = check_plan(p, items, own_first, used, parent);
 out:
   free(items);
   free(used);
   free(uses);
   free(parent);
   free(at);
+  free(own_first);
   return st;
 }
 
