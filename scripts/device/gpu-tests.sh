@@ -17,7 +17,8 @@
 #      a folder of photos (throughput printed), examples/detect_min, decoded pixels submitted (pipeline_gpu_test)
 #  10. out of device memory: a workspace beyond the card, a max batch beyond it, a full device at
 #      the first enqueue; then the same process builds and runs, and the free memory comes back
-#  11. compute-sanitizer: memcheck (MNIST, UltraFace), racecheck and synccheck over the MNIST model
+#  11. compute-sanitizer: memcheck (MNIST, UltraFace), racecheck and synccheck over the MNIST model;
+#      memcheck over the GEMM form of 1x1 convs (nhwc downsample graph) and the in-place views
 #      checks, initcheck over inferences of saved engines, memcheck and racecheck of the vision kernels
 #  12. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
 #      lower the enqueue time, every export's schema, 2 streams, --no-transfers (the report comes back in $OUT)
@@ -115,6 +116,13 @@ elif command -v compute-sanitizer >/dev/null; then
       $run/bin/onyx run --engine $work/ic_${e/:/_}.engine --output-dir $work/ic_out --seed 5
     tail -2 "$out/initcheck_${e/:/_}.log"
   done
+  # the GEMM form of 1x1 convs (gather + cuBLASLt, forced by ONYX_CONV_GEMM=1) and views in place
+  step nhwc_gemm_memcheck compute-sanitizer --tool memcheck --error-exitcode 9 $run/bin/onyx_nhwc_tests \
+    --filter downsample
+  tail -3 "$out/nhwc_gemm_memcheck.log"
+  step views_memcheck compute-sanitizer --tool memcheck --error-exitcode 9 $run/bin/onyx_conv_gemm_tests \
+    --filter view_
+  tail -2 "$out/views_memcheck.log"
   for tool in memcheck racecheck; do
     step vision_$tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_vision_cuda_test --quick
     tail -4 "$out/vision_$tool.log"
