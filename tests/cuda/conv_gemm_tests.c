@@ -807,54 +807,67 @@ out:
   return rc;
 }
 
+/* One case of the plan's in-place placements: x (random, shape xdims) through the model on the CPU and as
+ * an FP32 engine; the engine's one op_type layer must run kernel `want`, and its n_out outputs (named
+ * names[]) match the CPU's.  Takes m.  Returns whether it passed. */
+static bool run_plan_case(const char *label, onyx_model *m, const int64_t *xdims, int n_out,
+                          const char *const *names, const char *op_type, const char *want, bool cpu_only,
+                          bool verbose)
+{
+  const int64_t xn = onyx_numel(4, xdims);
+  result ref[2] = {{0}}, got[2] = {{0}};
+  char kernel[128] = "";
+  bool ok = false;
+  float *x = malloc((size_t)xn * sizeof(float));
+  for (int64_t i = 0; i < xn; i++) x[i] = rnd();
+  if (!m) goto out;
+  if (concat_cpu(m, x, xdims, n_out, ref)) {
+    printf("  %s: CPU run failed: %s\n", label, onyx_last_error());
+    goto out;
+  }
+  ok = true;
+  if (cpu_only) goto out;
+  if (plan_engine(m, x, n_out, names, op_type, ref, got, kernel, sizeof(kernel))) {
+    printf("  %s: engine run failed: %s\n", label, onyx_last_error());
+    ok = false;
+    goto out;
+  }
+  if (strcmp(kernel, want) != 0) {
+    printf("  %s: the %s layer runs \"%s\", expected \"%s\"\n", label, op_type, kernel, want);
+    ok = false;
+  }
+  for (int i = 0; i < n_out; i++) {
+    char cfg[64];
+    snprintf(cfg, sizeof(cfg), "engine, output %s", names[i]);
+    if (compare(&ref[i], &got[i], TOL_FP32, label, cfg) != 0) ok = false;
+  }
+out:
+  if (verbose || !ok) printf("%-34s %s%s%s\n", label, ok ? "ok" : "FAIL", kernel[0] ? "  " : "", kernel);
+  for (int i = 0; i < 2; i++) free(ref[i].y), free(got[i].y);
+  free(x);
+  onyx_model_free(m);
+  return ok;
+}
+
 /* Concat without copies happens where the plan can place an input inside the output, and only there
  * (the Concat layer's kernel name says how many are in place), with the CPU's result either way. */
 static int test_concat_in_place(const char *filter, bool cpu_only, bool verbose, int *n_run)
 {
+  static const char *const names[2] = {"y", "b"};
   int failures = 0;
   for (size_t ci = 0; ci < ONYX_ARRAY_LEN(concat_cases); ci++) {
     const concat_case *c = &concat_cases[ci];
     if (filter && !strstr(c->label, filter)) continue;
     (*n_run)++;
-    const int n_out = c->b_out ? 2 : 1;
-    const int64_t xdims[4] = {c->batch, 8, 8, 8}, xn = c->batch * 512;
-    result ref[2] = {{0}}, got[2] = {{0}};
-    char kernel[128] = "", want[64];
-    bool ok = false;
-    rng_state = (ci + 1) * 0x9E3779B97F4A7C15ull + 4242;
-    onyx_model *m = concat_model(c);
-    float *x = malloc((size_t)xn * sizeof(float));
-    for (int64_t i = 0; i < xn; i++) x[i] = rnd();
-    if (!m) goto next;
-    if (concat_cpu(m, x, xdims, n_out, ref)) {
-      printf("  %s: CPU run failed: %s\n", c->label, onyx_last_error());
-      goto next;
-    }
-    ok = true;
-    if (cpu_only) goto next;
-    static const char *const names[2] = {"y", "b"};
-    if (plan_engine(m, x, n_out, names, "Concat", ref, got, kernel, sizeof(kernel))) {
-      printf("  %s: engine run failed: %s\n", c->label, onyx_last_error());
-      ok = false;
-      goto next;
-    }
+    const int64_t xdims[4] = {c->batch, 8, 8, 8};
+    char want[64];
     if (c->want_in_place)
       snprintf(want, sizeof(want), "onyx:concat(%d of 3 in place)", c->want_in_place);
     else
       snprintf(want, sizeof(want), "onyx:strided_copy_concat");
-    if (strcmp(kernel, want) != 0) {
-      printf("  %s: the Concat layer runs \"%s\", expected \"%s\"\n", c->label, kernel, want);
-      ok = false;
-    }
-    for (int i = 0; i < n_out; i++)
-      if (compare(&ref[i], &got[i], TOL_FP32, c->label, i ? "engine, output b" : "engine, output y") != 0)
-        ok = false;
-  next:
-    if (verbose || !ok) printf("%-34s %s%s%s\n", c->label, ok ? "ok" : "FAIL", kernel[0] ? "  " : "", kernel);
-    failures += !ok;
-    for (int i = 0; i < 2; i++) free(ref[i].y), free(got[i].y);
-    free(x);
-    onyx_model_free(m);
+    rng_state = (ci + 1) * 0x9E3779B97F4A7C15ull + 4242;
+    onyx_model *m = concat_model(c);
+    failures += !run_plan_case(c->label, m, xdims, c->b_out ? 2 : 1, names, "Concat", want, cpu_only, verbose);
   }
   return failures;
 }
@@ -906,41 +919,12 @@ static int test_view_in_place(const char *filter, bool cpu_only, bool verbose, i
     const view_case *c = &view_cases[ci];
     if (filter && !strstr(c->label, filter)) continue;
     (*n_run)++;
-    const int n_out = c->g_out || c->g_read ? 2 : 1;
     const char *const names[2] = {"y", c->g_out ? "g" : "r"};
-    const int64_t xdims[4] = {1, 8, 8, 8}, xn = 512;
-    result ref[2] = {{0}}, got[2] = {{0}};
-    char kernel[128] = "";
-    bool ok = false;
+    const int64_t xdims[4] = {1, 8, 8, 8};
     rng_state = (ci + 1) * 0x9E3779B97F4A7C15ull + 777;
     onyx_model *m = view_model(c);
-    float *x = malloc((size_t)xn * sizeof(float));
-    for (int64_t i = 0; i < xn; i++) x[i] = rnd();
-    if (!m) goto next;
-    if (concat_cpu(m, x, xdims, n_out, ref)) {
-      printf("  %s: CPU run failed: %s\n", c->label, onyx_last_error());
-      goto next;
-    }
-    ok = true;
-    if (cpu_only) goto next;
-    if (plan_engine(m, x, n_out, names, "Flatten", ref, got, kernel, sizeof(kernel))) {
-      printf("  %s: engine run failed: %s\n", c->label, onyx_last_error());
-      ok = false;
-      goto next;
-    }
-    if (strcmp(kernel, c->want) != 0) {
-      printf("  %s: the Flatten layer runs \"%s\", expected \"%s\"\n", c->label, kernel, c->want);
-      ok = false;
-    }
-    for (int i = 0; i < n_out; i++)
-      if (compare(&ref[i], &got[i], TOL_FP32, c->label, i ? "engine, second output" : "engine, output y") != 0)
-        ok = false;
-  next:
-    if (verbose || !ok) printf("%-34s %s%s%s\n", c->label, ok ? "ok" : "FAIL", kernel[0] ? "  " : "", kernel);
-    failures += !ok;
-    for (int i = 0; i < 2; i++) free(ref[i].y), free(got[i].y);
-    free(x);
-    onyx_model_free(m);
+    failures += !run_plan_case(c->label, m, xdims, c->g_out || c->g_read ? 2 : 1, names, "Flatten", c->want,
+                               cpu_only, verbose);
   }
   return failures;
 }
