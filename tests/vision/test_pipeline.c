@@ -478,10 +478,7 @@ out:
 int main(int argc, char **argv)
 {
   (void)argc;
-  const char *seed_env = getenv("ONYX_TEST_SEED");
-  uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10) : (uint64_t)time(NULL) ^ (uint64_t)getpid() << 20;
-  printf("seed %llu (ONYX_TEST_SEED=%llu reproduces this run)\n", (unsigned long long)seed, (unsigned long long)seed);
-  rng_state = seed;
+  rng_state = test_seed();
   test_detect_batching();
   test_classify();
   test_validation();

@@ -371,10 +371,7 @@ static void test_draw(const char *tmp)
 
 int main(int argc, char **argv)
 {
-  const char *seed_env = getenv("ONYX_TEST_SEED");
-  uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10) : (uint64_t)time(NULL) ^ (uint64_t)getpid() << 20;
-  printf("seed %llu (ONYX_TEST_SEED=%llu reproduces this run)\n", (unsigned long long)seed, (unsigned long long)seed);
-  rng_state = seed;
+  rng_state = test_seed();
   test_plans();
   test_apply();
   test_box_to_source();
