@@ -22,9 +22,9 @@
  * would let cuDNN use TF32 on Ampere and later) unless opts->allow_tf32;
  * FP16 storage uses tensor cores.
  *
- * The epilogue (conv_state.act / .z: y = act(conv + bias + z), kernels/epilogue.cu) is ready for the
- * internal FusedConv op (conv + bias + activation + residual Z) of the graph passes; until that op is on
- * main, Conv uses it for the bias alone.
+ * The epilogue (conv_state.act / .z: y = act(conv + bias + z), kernels/epilogue.cu) serves the
+ * internal FusedConv op of the graph passes (conv + bias + activation + residual Z); Conv uses it for
+ * the bias alone.  cuDNN's fused call (conv + bias + Z, then ReLU or identity) is timed beside it.
  *
  * Channels-last (FP16 engines, engine/layout.c): when the filter is channels-last (stored KRSC by
  * the layout pass) the layer runs cuDNN's NHWC descriptors; X, Y and Z are then channels-last
