@@ -10,7 +10,7 @@
  * usage: onyx_gpu_bench MODEL.onnx [--fp32|--tf32|--fp16] [--batch N] [--iters N] [--warmup-ms N]
  *                       [--name LABEL] [--opt-level N] [--engine-label LABEL] [--profile]
  * (--engine-label names the "engine" field, "onyx" by default: e.g. "onyx-nchw" for a run with
- * ONYX_FP16_NHWC=0, FP16 engines kept row-major)
+ * ONYX_NHWC=0, FP16 engines kept row-major)
  * --batch sets a symbolic leading dim of the first input; where that dim is fixed, --batch may only
  * repeat it (the throughput is computed from it), and without --batch the fixed value is used. */
 #include <cuda_runtime_api.h>

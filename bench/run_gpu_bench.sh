@@ -25,16 +25,16 @@ for prec in fp32 fp16; do
       >>"$res" 2>>"$out/onyx.log"
   done
 done
-# FP16 A/B: the same engines kept row-major (ONYX_FP16_NHWC=0), then per-layer profiles of both
+# FP16 A/B: the same engines kept row-major (ONYX_NHWC=0), then per-layer profiles of both
 # layouts for ResNet18 at batch 256 (stderr, in onyx.log)
 for b in 1 32 256; do
-  ONYX_FP16_NHWC=0 $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch $b --name resnet18 \
+  ONYX_NHWC=0 $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch $b --name resnet18 \
     --engine-label onyx-nchw >>"$res" 2>>"$out/onyx.log"
 done
-ONYX_FP16_NHWC=0 $run/bin/onyx_gpu_bench $work/yolov8n_fp32_from_int8.onnx --fp16 --batch 1 --name yolov8n \
+ONYX_NHWC=0 $run/bin/onyx_gpu_bench $work/yolov8n_fp32_from_int8.onnx --fp16 --batch 1 --name yolov8n \
   --engine-label onyx-nchw >>"$res" 2>>"$out/onyx.log"
 for nhwc in 1 0; do
-  ONYX_FP16_NHWC=$nhwc $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch 256 --iters 50 --name resnet18 \
+  ONYX_NHWC=$nhwc $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch 256 --iters 50 --name resnet18 \
     --engine-label profile-nhwc$nhwc --profile >/dev/null 2>>"$out/onyx.log"
 done
 timeout 300 python3 bench/torch_baseline.py --modes "$modes" >>"$res" 2>"$out/torch.log" || tail -5 "$out/torch.log"

@@ -1,4 +1,4 @@
-/* The channels-last layout pass of FP16 engines (see layout.h).
+/* The channels-last layout pass of FP16 and TF32 engines (see layout.h).
  *
  * Nodes are sorted into kinds by their op's capability: ROW (needs row-major),
  * MODE (UNIFORM/FILTER with feature maps: runs in one layout, the choice of
@@ -29,6 +29,7 @@ typedef struct use {
 
 typedef struct lctx {
   ir_graph *g;
+  onyx_dtype dtype; /* the feature maps' storage type */
   int nn, nt;
   uint8_t *kind, *mode;  /* per node */
   bool *filter;          /* per node: FILTER cap (input 1 is a filter) */
@@ -39,16 +40,16 @@ typedef struct lctx {
   int *uf; /* union-find over nodes */
 } lctx;
 
-bool layout_is_feature_map(const ir_tensor *t)
+bool layout_is_feature_map(const ir_tensor *t, onyx_dtype dtype)
 {
-  return t->ndim == 4 && t->dtype == ONYX_DTYPE_FLOAT16 && t->dims[0] > 0 && t->dims[1] > 1 &&
+  return t->ndim == 4 && t->dtype == dtype && t->dims[0] > 0 && t->dims[1] > 1 &&
          t->dims[2] > 0 && t->dims[3] > 0 && t->dims[2] * t->dims[3] > 1;
 }
 
 static double numel(const lctx *c, int t) { return (double)ir_tensor_numel(&c->g->tensors[t]); }
 
-/* A UNIFORM/FILTER node can choose its layout: its filter (if any) is a constant 4-D FLOAT16
- * tensor, no other constant input is a feature map, and it touches a feature map. */
+/* A UNIFORM/FILTER node can choose its layout: its filter (if any) is a constant 4-D tensor of the
+ * feature maps' type, no other constant input is a feature map, and it touches a feature map. */
 static bool mode_eligible(const lctx *c, int i)
 {
   const ir_graph *g = c->g;
@@ -59,10 +60,10 @@ static bool mode_eligible(const lctx *c, int i)
     if (t < 0) continue;
     const ir_tensor *x = &g->tensors[t];
     if (c->filter[i] && k == 1) {
-      if (!x->is_const || !x->data || x->ndim != 4 || x->dtype != ONYX_DTYPE_FLOAT16) return false;
+      if (!x->is_const || !x->data || x->ndim != 4 || x->dtype != c->dtype) return false;
       continue;
     }
-    if (x->is_const && layout_is_feature_map(x)) return false;
+    if (x->is_const && layout_is_feature_map(x, c->dtype)) return false;
     touches |= c->feature[t];
   }
   for (int k = 0; k < n->n_out; k++)
@@ -70,10 +71,11 @@ static bool mode_eligible(const lctx *c, int i)
   return touches;
 }
 
-static onyx_status ctx_init(lctx *c, ir_graph *g, const uint8_t *caps)
+static onyx_status ctx_init(lctx *c, ir_graph *g, const uint8_t *caps, onyx_dtype dtype)
 {
   memset(c, 0, sizeof(*c));
   c->g = g;
+  c->dtype = dtype;
   c->nn = g->n_nodes;
   c->nt = g->n_tensors;
   size_t nn = (size_t)(c->nn ? c->nn : 1), nt = (size_t)c->nt + 1;
@@ -89,7 +91,7 @@ static onyx_status ctx_init(lctx *c, ir_graph *g, const uint8_t *caps)
     return ONYX_ERR_NO_MEMORY;
   for (int t = 0; t < c->nt; t++) {
     const ir_tensor *x = &g->tensors[t];
-    c->feature[t] = !x->is_const && layout_is_feature_map(x);
+    c->feature[t] = !x->is_const && layout_is_feature_map(x, dtype);
     c->fixed[t] = c->feature[t] && (ir_is_graph_io(g, t) || x->producer < 0);
   }
   int total = 0;
@@ -214,7 +216,7 @@ static double evaluate(lctx *c)
         if (t >= 0 && c->feature[t] && c->lay[t] != c->lay[o]) cost += numel(c, t) / 2;
       }
     } else if (c->kind[i] == K_MODE && c->filter[i] && c->mode[i] == ROW) {
-      for (int k = 0; k < n->n_in; k++) /* cuDNN's own transposes of a row-major FP16 conv */
+      for (int k = 0; k < n->n_in; k++) /* cuDNN's own transposes of a row-major tensor-core conv */
         if (k != 1 && n->in[k] >= 0 && c->feature[n->in[k]]) cost += numel(c, n->in[k]);
       for (int k = 0; k < n->n_out; k++)
         if (n->out[k] >= 0 && c->feature[n->out[k]]) cost += numel(c, n->out[k]);
@@ -328,19 +330,20 @@ static onyx_status add_reformat(ir_graph *g, int src, int dst)
   return st;
 }
 
-/* KCRS -> KRSC (M, C, kh, kw) -> (M, kh, kw, C), 16-bit elements. */
-static uint16_t *to_krsc(const ir_tensor *w)
+/* KCRS -> KRSC (M, C, kh, kw) -> (M, kh, kw, C), elements of esz bytes. */
+static void *to_krsc(const ir_tensor *w, size_t esz)
 {
   const int64_t M = w->dims[0], C = w->dims[1], R = w->dims[2], S = w->dims[3];
   const int64_t n = M * C * R * S;
-  uint16_t *out = onyx_malloc((size_t)(n > 0 ? n : 1) * sizeof(uint16_t));
+  char *out = onyx_malloc((size_t)(n > 0 ? n : 1) * esz);
   if (!out) return NULL;
-  const uint16_t *in = w->data;
+  const char *in = w->data;
   for (int64_t m = 0; m < M; m++)
     for (int64_t c = 0; c < C; c++)
       for (int64_t r = 0; r < R; r++)
         for (int64_t s = 0; s < S; s++)
-          out[((m * R + r) * S + s) * C + c] = in[((m * C + c) * R + r) * S + s];
+          memcpy(out + (size_t)(((m * R + r) * S + s) * C + c) * esz,
+                 in + (size_t)(((m * C + c) * R + r) * S + s) * esz, esz);
   return out;
 }
 
@@ -362,7 +365,7 @@ static onyx_status transpose_filters(lctx *c, layout_report *rep)
         shared |= !(c->kind[q] == K_MODE && c->filter[q] && c->mode[q] == CL && c->uses[u].slot == 1);
       }
       shared |= ir_is_graph_io(g, w);
-      uint16_t *data = to_krsc(&g->tensors[w]);
+      void *data = to_krsc(&g->tensors[w], onyx_dtype_size(c->dtype));
       if (!data) {
         st = ONYX_ERR_NO_MEMORY;
         break;
@@ -438,16 +441,20 @@ static onyx_status rewrite(lctx *c, layout_report *rep)
   return transpose_filters(c, rep);
 }
 
-onyx_status layout_assign_nhwc(ir_graph *g, const uint8_t caps[ONYX_OP_COUNT], layout_report *rep)
+onyx_status layout_assign_nhwc(ir_graph *g, const uint8_t caps[ONYX_OP_COUNT], const layout_options *o,
+                               layout_report *rep)
 {
   layout_report local;
   if (!rep) rep = &local;
   memset(rep, 0, sizeof(*rep));
   ONYX_TRY(graph_toposort(g));
   lctx c;
-  onyx_status st = ctx_init(&c, g, caps);
+  onyx_status st = ctx_init(&c, g, caps, o->dtype);
   if (st == ONYX_OK) {
-    search(&c);
+    if (o->all)
+      evaluate(&c); /* every MODE node starts channels-last */
+    else
+      search(&c);
     st = rewrite(&c, rep);
   }
   ctx_free(&c);

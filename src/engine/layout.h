@@ -1,4 +1,5 @@
-/* Channels-last (NHWC) storage for the 4-D FLOAT16 feature maps of FP16 engines.
+/* Channels-last (NHWC) storage for the 4-D feature maps of FP16 engines (FLOAT16) and TF32
+ * engines (FLOAT).
  *
  * Logical dims stay NCHW everywhere (shape inference is untouched); the pass
  * only sets ir_tensor.layout and inserts reformats.  Which layouts a node's
@@ -16,7 +17,7 @@
 /* What an op's implementation does with channels-last tensors. */
 typedef enum layout_cap {
   LAYOUT_CAP_ROW_MAJOR = 0, /* every tensor row-major: reformats surround it (the default) */
-  LAYOUT_CAP_UNIFORM,       /* its 4-D FLOAT16 feature maps (inputs and outputs) share one layout, either */
+  LAYOUT_CAP_UNIFORM,       /* its 4-D feature maps (inputs and outputs) share one layout, either */
   LAYOUT_CAP_FILTER,        /* UNIFORM, and input 1 is a constant filter stored KRSC when channels-last */
   LAYOUT_CAP_STRIDED,       /* each input and output may have its own layout (kernels honour strides) */
   LAYOUT_CAP_STRIDED_IN,    /* inputs may have any layout, outputs are row-major */
@@ -30,11 +31,16 @@ typedef struct layout_report {
   int nodes_channels_last; /* UNIFORM/FILTER nodes running channels-last */
 } layout_report;
 
-/* A 4-D FLOAT16 tensor whose two layouts differ in memory (C > 1 and H * W > 1). */
-bool layout_is_feature_map(const ir_tensor *t);
+/* A 4-D tensor of type dtype whose two layouts differ in memory (C > 1 and H * W > 1). */
+bool layout_is_feature_map(const ir_tensor *t, onyx_dtype dtype);
 
-/* Chooses layouts for the feature maps of a prepared FP16 graph (nodes in
- * topological order; caps[op] as above, one per onyx_op):
+typedef struct layout_options {
+  onyx_dtype dtype; /* the feature maps' type: FLOAT16 (FP16 engines) or FLOAT (TF32) */
+  bool all;         /* every node that can run channels-last does (no cost search; for tests) */
+} layout_options;
+
+/* Chooses layouts for the feature maps (4-D tensors of type o->dtype) of a prepared graph (nodes
+ * in topological order; caps[op] as above, one per onyx_op):
  *   - every node that is UNIFORM/FILTER runs in one layout; the choice starts
  *     channels-last for all and is improved node by node against a cost model
  *     (a reformat costs its elements plus a launch, a conv run row-major costs
@@ -47,6 +53,7 @@ bool layout_is_feature_map(const ir_tensor *t);
  *   - the constant filters of channels-last convs are transposed to KRSC
  *     (in place when only such convs read them, else as a twin "<w>:krsc").
  * Leaves the nodes topologically sorted.  rep may be NULL. */
-onyx_status layout_assign_nhwc(ir_graph *g, const uint8_t caps[ONYX_OP_COUNT], layout_report *rep);
+onyx_status layout_assign_nhwc(ir_graph *g, const uint8_t caps[ONYX_OP_COUNT], const layout_options *o,
+                               layout_report *rep);
 
 #endif

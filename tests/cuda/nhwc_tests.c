@@ -1,4 +1,4 @@
-/* GPU test of channels-last FP16 engines (label "gpu"; exits 77 without a GPU).
+/* GPU test of channels-last FP16 and TF32 engines (label "gpu"; exits 77 without a GPU).
  *
  * The small conv graphs of tests/engine/layout_graphs.c (concat, split,
  * resize, max/avg/global pools, batchnorm, clip, residual adds, depthwise and
@@ -7,7 +7,7 @@
  * public API and run through a context (CUDA graph replay on the second run):
  *   - against the CPU session on the same inputs (FP32): cosine > 0.9999 and
  *     max |err| <= 2e-2 of the output's scale;
- *   - against the same engine built row-major (ONYX_FP16_NHWC=0): cosine >
+ *   - against the same engine built row-major (ONYX_NHWC=0): cosine >
  *     0.9999 (the two differ only in layouts and cuDNN's algorithms);
  *   - the engine really runs channels-last: as many layers with ":nhwc" in
  *     their kernel as the layout pass stores KRSC filters, and as many
@@ -16,7 +16,13 @@
  *     runs as a cuBLASLt GEMM, l_conv.c): the same tolerances against the CPU,
  *     as many "cublasLt:conv1x1" layers as layout_graphs.c expects, and the
  *     engine saved and loaded again gives bit-identical outputs (the recorded
- *     GEMM tactics are set up again on load).
+ *     GEMM tactics are set up again on load);
+ *   - as a TF32 engine built with ONYX_NHWC=all (every node that can run
+ *     channels-last does; the cost model alone keeps these small graphs
+ *     mostly row-major in TF32, where the input needs a reformat launch):
+ *     against the CPU, cosine > 0.99999 and max |err| <= 5e-3 of the scale,
+ *     against the TF32 engine built row-major (ONYX_NHWC=0) cosine > 0.99999,
+ *     and every conv layer runs cuDNN's NHWC format.
  * usage: onyx_nhwc_tests [-v] [--filter SUBSTRING] */
 #include <math.h>
 #include <stdbool.h>
@@ -124,13 +130,13 @@ static onyx_status run_engine(onyx_engine *e, const io *x, float **got)
   return st;
 }
 
-/* Builds an FP16 engine with the environment knob `knob` (NAME=VALUE, or NULL) set during the build
- * and runs it; outputs into got. */
-static onyx_engine *run_fp16(onyx_model *m, const io *x, const char *knob, float **got)
+/* Builds an engine of precision p with the environment knob `knob` (NAME=VALUE, or NULL) set during
+ * the build and runs it; outputs into got. */
+static onyx_engine *build_run(onyx_model *m, const io *x, onyx_precision p, const char *knob, float **got)
 {
   onyx_build_options o;
   onyx_build_options_init(&o);
-  o.precision = ONYX_PRECISION_FP16;
+  o.precision = p;
   char name[64] = "";
   if (knob) {
     const char *eq = strchr(knob, '=');
@@ -196,7 +202,7 @@ static void run_gemm_form(const layout_graph *lg, onyx_model *m, const io *x)
     got[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
     again[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
   }
-  e = run_fp16(m, x, "ONYX_CONV_GEMM=1", got);
+  e = build_run(m, x, ONYX_PRECISION_FP16, "ONYX_CONV_GEMM=1", got);
   if (!e || fd < 0) {
     fail(lg->name, "GEMM-form engine build or run failed");
     goto out;
@@ -235,6 +241,49 @@ out:
   onyx_engine_free(back);
 }
 
+/* The graph as a TF32 engine, every node that can run channels-last doing so (ONYX_NHWC=all), against
+ * the CPU and against the TF32 engine kept row-major. */
+static void run_tf32(const layout_graph *lg, onyx_model *m, const io *x)
+{
+  float *cl[MAX_IO] = {0}, *rowm[MAX_IO] = {0};
+  onyx_engine *e = NULL, *e0 = NULL;
+  for (int i = 0; i < x->n_out; i++) {
+    cl[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
+    rowm[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
+  }
+  e = build_run(m, x, ONYX_PRECISION_TF32, "ONYX_NHWC=all", cl);
+  e0 = build_run(m, x, ONYX_PRECISION_TF32, "ONYX_NHWC=0", rowm);
+  if (!e || !e0) {
+    fail(lg->name, "TF32 engine build or run failed");
+    goto out;
+  }
+  for (int i = 0; i < x->n_out; i++) {
+    int64_t n = numel(&x->out[i]);
+    cmp c = compare(x->ref[i], cl[i], n), cc = compare(rowm[i], cl[i], n);
+    bool ok = c.cosine > 0.99999 && c.err_scale <= 5e-3 && cc.cosine > 0.99999;
+    printf("  %-4s tf32 nhwc vs cpu: cosine %.7f err/scale %.2e | vs tf32 row-major: %.7f  %s\n",
+           x->out[i].name, c.cosine, c.err_scale, cc.cosine, ok ? "ok" : "FAIL");
+    if (!ok) fail(lg->name, "TF32 outputs differ");
+  }
+  int convs = 0, nhwc = 0, layers = onyx_engine_num_layers(e);
+  for (int i = 0; i < layers; i++) {
+    onyx_layer_info li;
+    if (onyx_engine_layer(e, i, &li) != ONYX_OK || !strstr(li.op_type, "Conv")) continue;
+    convs++;
+    nhwc += strstr(li.kernel, ":nhwc") != NULL;
+    if (verbose) printf("    %-14s %-48s %s\n", li.op_type, li.name, li.kernel);
+  }
+  printf("  tf32: %d of %d convs NHWC\n", nhwc, convs);
+  if (convs == 0 || nhwc != convs) fail(lg->name, "TF32 convs not all NHWC with ONYX_NHWC=all");
+out:
+  for (int i = 0; i < MAX_IO; i++) {
+    free(cl[i]);
+    free(rowm[i]);
+  }
+  onyx_engine_free(e);
+  onyx_engine_free(e0);
+}
+
 static void run_graph(const layout_graph *lg)
 {
   printf("%s (%s)\n", lg->name, lg->what);
@@ -254,8 +303,8 @@ static void run_graph(const layout_graph *lg)
     nhwc[i] = calloc((size_t)numel(&x.out[i]) + 1, sizeof(float));
     rowm[i] = calloc((size_t)numel(&x.out[i]) + 1, sizeof(float));
   }
-  e = run_fp16(m, &x, NULL, nhwc);
-  e0 = run_fp16(m, &x, "ONYX_FP16_NHWC=0", rowm);
+  e = build_run(m, &x, ONYX_PRECISION_FP16, NULL, nhwc);
+  e0 = build_run(m, &x, ONYX_PRECISION_FP16, "ONYX_NHWC=0", rowm);
   if (!e || !e0) {
     fail(lg->name, "engine build or run failed");
     goto out;
@@ -283,6 +332,7 @@ static void run_graph(const layout_graph *lg)
   if (lg->expect_filters >= 0 && nhwc_layers != lg->expect_filters) fail(lg->name, "NHWC conv count");
   if (lg->expect_reformats >= 0 && reformats != lg->expect_reformats) fail(lg->name, "reformat count");
   run_gemm_form(lg, m, &x);
+  run_tf32(lg, m, &x);
 out:
   for (int i = 0; i < MAX_IO; i++) {
     free(nhwc[i]);

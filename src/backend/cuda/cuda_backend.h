@@ -19,7 +19,7 @@
  * Tensors are described by cuda_tensor: a device pointer, the storage dtype
  * (FLOAT, FLOAT16 for FP16 activations/weights, INT64/INT32/BOOL/... for index
  * and mask data), logical dims in ONNX order, and element strides: row-major, or
- * for a channels-last feature map of an FP16 engine (layout IR_LAYOUT_CHANNELS_LAST,
+ * for a channels-last feature map of an FP16 or TF32 engine (layout IR_LAYOUT_CHANNELS_LAST,
  * set by engine/layout.c) dims N, C, H, W with strides H*W*C, 1, W*C, C.  Which
  * layouts an implementation accepts is declared in cuda_op_layouts[] (layouts.h);
  * a layer whose tensors it was not promised must refuse them in init(). */

@@ -65,11 +65,18 @@ static bool same_dims(const onyx_engine *e, const int64_t (*a)[ONYX_MAX_DIMS], c
   return true;
 }
 
-/* ONYX_FP16_NHWC=0 keeps FP16 engines row-major (for comparisons); read when a plan is made. */
-static bool nhwc_enabled(void)
+/* Whether the feature maps go channels-last (into *o): by default in FP16 and TF32 engines, where
+ * cuDNN's fast tensor-core convolutions are NHWC ones, as the layout pass's cost model chooses; FP32
+ * engines (FMA math) stay row-major.  For comparisons and tests, ONYX_NHWC=0 turns the pass off,
+ * =1 on and =all on with every node that can run channels-last doing so, for every precision. */
+static bool nhwc_options(onyx_precision p, layout_options *o)
 {
-  const char *v = getenv("ONYX_FP16_NHWC");
-  return !(v && strcmp(v, "0") == 0);
+  const char *v = getenv("ONYX_NHWC");
+  o->dtype = p == ONYX_PRECISION_FP16 ? ONYX_DTYPE_FLOAT16 : ONYX_DTYPE_FLOAT;
+  o->all = v && strcmp(v, "all") == 0;
+  if (v && strcmp(v, "0") == 0) return false;
+  if (v && (o->all || strcmp(v, "1") == 0)) return true;
+  return p == ONYX_PRECISION_FP16 || p == ONYX_PRECISION_TF32;
 }
 
 /* The prepared, optimised, precision-converted graph for these input shapes. */
@@ -88,9 +95,8 @@ static onyx_status engine_specialise(const onyx_engine *e, const int64_t (*dims)
   cpu_ctx_free(&cpu);
   if (st == ONYX_OK) st = graph_optimize(g, e->opt_level, NULL);
   if (st == ONYX_OK && e->precision == ONYX_PRECISION_FP16) st = precision_convert_fp16(g, rep);
-  /* FP16 feature maps channels-last: cuDNN's fast FP16 tensor-core convolutions are NHWC ones */
-  if (st == ONYX_OK && e->precision == ONYX_PRECISION_FP16 && nhwc_enabled())
-    st = layout_assign_nhwc(g, cuda_op_layouts, NULL);
+  layout_options lo;
+  if (st == ONYX_OK && nhwc_options(e->precision, &lo)) st = layout_assign_nhwc(g, cuda_op_layouts, &lo, NULL);
   if (st != ONYX_OK) {
     ir_graph_free(g);
     return st;

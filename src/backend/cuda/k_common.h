@@ -42,7 +42,7 @@ void cuda_bcast_init(cuda_bcast *b, int out_ndim, const int64_t *out_dims, int n
 void cuda_strided_init(cuda_strided *c, int ndim, const int64_t *dims, const int64_t *src_str,
                        int64_t src_base, const int64_t *dst_str, int64_t dst_base);
 
-/* ---- layouts (channels-last feature maps of FP16 engines) ---- */
+/* ---- layouts (channels-last feature maps of FP16 and TF32 engines) ---- */
 
 /* The order of t's dims in memory, outermost first: 0, 2, 3, 1 for a channels-last tensor,
  * else 0 .. ndim-1.  A dense tensor is row-major in this order. */

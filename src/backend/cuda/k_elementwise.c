@@ -17,6 +17,7 @@
 
 typedef struct copy_state {
   bool strided;
+  bool to_nhwc; /* input_to_nhwc(): its own kernel */
   size_t esz;
   cuda_strided c;
 } copy_state;
@@ -29,6 +30,22 @@ static bool row_major(const cuda_tensor *t)
     s *= t->dims[d];
   }
   return true;
+}
+
+/* Whether x -> y is a row-major FLOAT image of few channels becoming a channels-last FLOAT16 or FLOAT
+ * tensor of the same dims (the input reformat of an FP16 or TF32 engine): cuda_f32_nchw_to_nhwc. */
+static bool input_to_nhwc(const cuda_tensor *x, const cuda_tensor *y)
+{
+  return x->dtype == ONYX_DTYPE_FLOAT && (y->dtype == ONYX_DTYPE_FLOAT16 || y->dtype == ONYX_DTYPE_FLOAT) &&
+         x->ndim == 4 && y->ndim == 4 && row_major(x) && cuda_tensor_channels_last(y) && y->dims[1] <= 8 &&
+         memcmp(x->dims, y->dims, 4 * sizeof(int64_t)) == 0;
+}
+
+static onyx_status enqueue_to_nhwc(cuda_ctx *ctx, const cuda_layer *L)
+{
+  const int64_t *d = L->out[0].dims;
+  return kc_launched(L, cuda_f32_nchw_to_nhwc(L->in[0].ptr, L->out[0].ptr, L->out[0].dtype == ONYX_DTYPE_FLOAT16,
+                                              d[0], d[1], d[2] * d[3], ctx->stream));
 }
 
 static onyx_status copy_init(cuda_ctx *ctx, cuda_layer *L)
@@ -45,6 +62,10 @@ static onyx_status copy_init(cuda_ctx *ctx, cuda_layer *L)
     return ONYX_OK;
   }
   if ((row_major(x) && row_major(y)) || kc_same_layout(x, y)) return ONYX_OK;
+  if ((s->to_nhwc = input_to_nhwc(x, y))) {
+    snprintf(L->kernel, sizeof(L->kernel), "onyx:nchw_to_nhwc");
+    return ONYX_OK;
+  }
   int64_t cs[ONYX_MAX_DIMS];
   s->strided = true;
   ONYX_TRY(kc_elem_size(L, x->dtype, &s->esz));
@@ -70,6 +91,7 @@ static onyx_status copy_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const copy_state *s = L->state;
   if (L->n_out < 1 || !L->out[0].ptr || L->in[0].ptr == L->out[0].ptr) return ONYX_OK;
+  if (s->to_nhwc) return enqueue_to_nhwc(ctx, L);
   if (s->strided)
     return kc_launched(L, cuda_copy_strided(s->esz, &s->c, L->in[0].ptr, L->out[0].ptr, ctx->stream));
   return kc_copy(ctx, L->out[0].ptr, L->in[0].ptr, kc_bytes(&L->out[0]));
@@ -335,7 +357,7 @@ const cuda_op_impl cuda_k_where = {where_init, where_enqueue, kc_release};
 
 typedef struct cast_state {
   bool strided;
-  bool to_nhwc_f16; /* FLOAT row-major 4-D -> FLOAT16 channels-last: its own kernel */
+  bool to_nhwc; /* input_to_nhwc(): its own kernel */
   size_t esz;
   cuda_strided c;
 } cast_state;
@@ -354,8 +376,7 @@ static onyx_status cast_init(cuda_ctx *ctx, cuda_layer *L)
       return cuda_layer_error(L, ONYX_ERR_INTERNAL, "input and output shapes differ");
     ONYX_TRY(kc_elem_size(L, from, &s->esz));
     kc_strided_plan(&s->c, y->ndim, y->dims, x->strides, 0, y->strides, 0);
-    s->to_nhwc_f16 = from == ONYX_DTYPE_FLOAT && to == ONYX_DTYPE_FLOAT16 && y->ndim == 4 &&
-                     !cuda_tensor_channels_last(x) && cuda_tensor_channels_last(y);
+    s->to_nhwc = input_to_nhwc(x, y);
   }
   snprintf(L->kernel, sizeof(L->kernel), "%s%s", from == to && !s->strided ? "cudaMemcpyAsync" : "onyx:cast",
            !s->strided ? "" : cuda_tensor_channels_last(y) ? "_to_nhwc" : "_to_nchw");
@@ -366,11 +387,7 @@ static onyx_status cast_enqueue(cuda_ctx *ctx, const cuda_layer *L)
 {
   const cast_state *s = L->state;
   onyx_dtype from = L->in[0].dtype, to = L->out[0].dtype;
-  if (s->to_nhwc_f16) {
-    const int64_t *d = L->out[0].dims;
-    return kc_launched(L, cuda_cast_f32_nchw_to_f16_nhwc(L->in[0].ptr, L->out[0].ptr, d[0], d[1], d[2] * d[3],
-                                                         ctx->stream));
-  }
+  if (s->to_nhwc) return enqueue_to_nhwc(ctx, L);
   if (s->strided) {
     if (from == to)
       return kc_launched(L, cuda_copy_strided(s->esz, &s->c, L->in[0].ptr, L->out[0].ptr, ctx->stream));

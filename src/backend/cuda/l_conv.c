@@ -26,7 +26,7 @@
  * internal FusedConv op of the graph passes (conv + bias + activation + residual Z); Conv uses it for
  * the bias alone.  cuDNN's fused call (conv + bias + Z, then ReLU or identity) is timed beside it.
  *
- * Channels-last (FP16 engines, engine/layout.c): when the filter is channels-last (stored KRSC by
+ * Channels-last (FP16 and TF32 engines, engine/layout.c): when the filter is channels-last (stored KRSC by
  * the layout pass) the layer runs cuDNN's NHWC descriptors; X, Y and Z are then channels-last
  * too (or of a shape whose two layouts coincide), and the epilogue and pre-pad index NHWC.
  * ConvTranspose is row-major only.

@@ -469,29 +469,36 @@ extern "C" cudaError_t cuda_ew_cast_strided(onyx_dtype from, onyx_dtype to, cons
   }
 }
 
-// FLOAT NCHW -> FLOAT16 NHWC (an FP16 engine's input cast + reformat): one thread per pixel, so the
-// reads of each channel plane are coalesced and the C halves of a pixel are written together;
-// one 64-bit division per pixel instead of the strided copy's per element.
-static __global__ void cast_f32_nchw_f16_nhwc_kernel(const float *__restrict__ x, __half *__restrict__ y,
-                                                     int64_t pixels, int64_t hw, int c)
+// FLOAT NCHW -> FLOAT16 or FLOAT NHWC (the input cast + reformat of an FP16 engine, the input reformat
+// of a TF32 one): one thread per pixel, so the reads of each channel plane are coalesced and the C
+// values of a pixel are written together; one 64-bit division per pixel instead of the strided
+// copy's per element.  For few channels (an image's 3): with many, each thread's writes would be
+// far apart from its neighbours'.
+template <typename O>
+static __global__ void nchw_to_nhwc_kernel(const float *__restrict__ x, O *__restrict__ y, int64_t pixels,
+                                           int64_t hw, int c)
 {
   K_LOOP(p, pixels)
   {
     const int64_t n = p / hw, i = p - n * hw;
     const float *src = x + n * c * hw + i;
-    __half *dst = y + p * c;
-    for (int k = 0; k < c; k++) dst[k] = __float2half(src[k * hw]);
+    O *dst = y + p * c;
+    for (int k = 0; k < c; k++) dst[k] = k_st<O>(src[k * hw]);
   }
 }
 
-extern "C" cudaError_t cuda_cast_f32_nchw_to_f16_nhwc(const void *x, void *y, int64_t n, int64_t c, int64_t hw,
-                                                      cudaStream_t stream)
+extern "C" cudaError_t cuda_f32_nchw_to_nhwc(const void *x, void *y, bool f16_out, int64_t n, int64_t c,
+                                             int64_t hw, cudaStream_t stream)
 {
   const int64_t pixels = n * hw;
   if (pixels <= 0 || c <= 0) return cudaSuccess;
   if (c > INT32_MAX) return cudaErrorInvalidValue;
-  cast_f32_nchw_f16_nhwc_kernel<<<k_grid(pixels), K_BLOCK, 0, stream>>>((const float *)x, (__half *)y, pixels, hw,
-                                                                          (int)c);
+  if (f16_out)
+    nchw_to_nhwc_kernel<__half>
+        <<<k_grid(pixels), K_BLOCK, 0, stream>>>((const float *)x, (__half *)y, pixels, hw, (int)c);
+  else
+    nchw_to_nhwc_kernel<float><<<k_grid(pixels), K_BLOCK, 0, stream>>>((const float *)x, (float *)y, pixels, hw,
+                                                                       (int)c);
   return cudaSuccess;
 }
 

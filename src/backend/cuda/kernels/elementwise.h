@@ -84,9 +84,10 @@ cudaError_t cuda_ew_cast(onyx_dtype from, onyx_dtype to, const void *x, void *y,
                          cudaStream_t stream);
 /* Cast through a strided copy's offsets, for each of its c->n elements: y[dst] = (to) x[src] (the
  * input and output in different layouts). */
-/* y (FLOAT16, [n][hw][c]) = x (FLOAT, [n][c][hw]): the input cast of an FP16 channels-last engine. */
-cudaError_t cuda_cast_f32_nchw_to_f16_nhwc(const void *x, void *y, int64_t n, int64_t c, int64_t hw,
-                                           cudaStream_t stream);
+/* y ([n][hw][c], FLOAT16 when f16_out, else FLOAT) = x (FLOAT, [n][c][hw]): the input cast of an FP16
+ * channels-last engine, the input reformat of a TF32 one (for few channels: see the kernel). */
+cudaError_t cuda_f32_nchw_to_nhwc(const void *x, void *y, bool f16_out, int64_t n, int64_t c, int64_t hw,
+                                  cudaStream_t stream);
 cudaError_t cuda_ew_cast_strided(onyx_dtype from, onyx_dtype to, const cuda_strided *c, const void *x,
                                  void *y, cudaStream_t stream);
 /* Every element of y (esz bytes: 1, 2, 4, 8) becomes the bytes of value (low esz bytes). */

@@ -129,23 +129,25 @@ static __global__ void avg_pool_kernel(cuda_pool_geom g, int64_t n, const T *__r
   }
 }
 
-// The FP16 channels-last 2-D fast path (no Indices): one thread per output pixel and 8 channels,
-// 16-byte loads and stores, 32-bit index arithmetic.  The general kernel above spends its time
-// in 64-bit divisions: this one divides once per thread.  Same comparisons as the general
-// kernel (a tap wins when it is greater; the first valid tap starts the maximum).
-static __global__ void max_pool2d_nhwc_h8_kernel(cuda_pool_geom g, int total, const uint4 *__restrict__ x,
-                                                 uint4 *__restrict__ y)
+// The channels-last 2-D fast path (no Indices): one thread per output pixel and 16 bytes of channels
+// (8 halves or 4 floats), 16-byte loads and stores, 32-bit index arithmetic.  The general kernel
+// above spends its time in 64-bit divisions: this one divides once per thread.  Same comparisons as
+// the general kernel (a tap wins when it is greater; the first valid tap starts the maximum).
+template <typename T>
+static __global__ void max_pool2d_nhwc_v16_kernel(cuda_pool_geom g, int total, const uint4 *__restrict__ x,
+                                                  uint4 *__restrict__ y)
 {
-  const int C8 = (int)(g.channels / 8), OH = (int)g.pos[1], OW = (int)g.pos[2], H = (int)g.img[1],
+  constexpr int V = 16 / sizeof(T);
+  const int CV = (int)(g.channels / V), OH = (int)g.pos[1], OW = (int)g.pos[2], H = (int)g.img[1],
             W = (int)g.img[2];
   const int kh = (int)g.k[1], kw = (int)g.k[2], sh = (int)g.s[1], sw = (int)g.s[2], dh = (int)g.d[1],
             dw = (int)g.d[2], ph = (int)g.p[1], pw = (int)g.p[2];
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    int c8 = i % C8, r = i / C8;
+    int cv = i % CV, r = i / CV;
     int ow = r % OW;
     r /= OW;
     int oh = r % OH, n = r / OH;
-    float best[8];
+    float best[V];
     bool any = false;
     for (int a = 0; a < kh; a++) {
       int ih = oh * sh - ph + a * dh;
@@ -153,33 +155,32 @@ static __global__ void max_pool2d_nhwc_h8_kernel(cuda_pool_geom g, int total, co
       for (int b = 0; b < kw; b++) {
         int iw = ow * sw - pw + b * dw;
         if (iw < 0 || iw >= W) continue;
-        uint4 v = x[((n * H + ih) * W + iw) * C8 + c8];
-        const __half2 *h = (const __half2 *)&v;
+        uint4 v = x[((n * H + ih) * W + iw) * CV + cv];
+        const T *e = (const T *)&v;
 #pragma unroll
-        for (int j = 0; j < 4; j++) {
-          float2 f = __half22float2(h[j]);
-          if (!any || f.x > best[2 * j]) best[2 * j] = f.x;
-          if (!any || f.y > best[2 * j + 1]) best[2 * j + 1] = f.y;
+        for (int j = 0; j < V; j++) {
+          float f = (float)k_ld(e[j]);
+          if (!any || f > best[j]) best[j] = f;
         }
         any = true;
       }
     }
     uint4 out;
-    __half2 *o = (__half2 *)&out;
+    T *o = (T *)&out;
 #pragma unroll
-    for (int j = 0; j < 4; j++)
-      o[j] = any ? __floats2half2_rn(best[2 * j], best[2 * j + 1]) : __floats2half2_rn(-FLT_MAX, -FLT_MAX);
+    for (int j = 0; j < V; j++) o[j] = k_st<T>(any ? best[j] : -FLT_MAX);
     y[i] = out;
   }
 }
 
-static bool max_pool_h8_ok(onyx_dtype dt, const cuda_pool_geom *g, const void *x, const void *y,
-                           const int64_t *indices)
+static bool max_pool_v16_ok(onyx_dtype dt, const cuda_pool_geom *g, const void *x, const void *y,
+                            const int64_t *indices)
 {
   const int64_t pixels = g->planes / (g->channels ? g->channels : 1) * g->img[1] * g->img[2] * g->channels;
-  return dt == ONYX_DTYPE_FLOAT16 && g->channels_last && !indices && g->img[0] == 1 && g->k[0] == 1 &&
-         g->channels % 8 == 0 && pixels < INT32_MAX && g->planes * g->pos[1] * g->pos[2] < INT32_MAX &&
-         ((uintptr_t)x & 15) == 0 && ((uintptr_t)y & 15) == 0;
+  const int v = dt == ONYX_DTYPE_FLOAT16 ? 8 : 4;
+  return (dt == ONYX_DTYPE_FLOAT16 || dt == ONYX_DTYPE_FLOAT) && g->channels_last && !indices &&
+         g->img[0] == 1 && g->k[0] == 1 && g->channels % v == 0 && pixels < INT32_MAX &&
+         g->planes * g->pos[1] * g->pos[2] < INT32_MAX && ((uintptr_t)x & 15) == 0 && ((uintptr_t)y & 15) == 0;
 }
 
 static int64_t pool_outputs(const cuda_pool_geom *g) { return g->planes * g->pos[0] * g->pos[1] * g->pos[2]; }
@@ -189,9 +190,16 @@ extern "C" cudaError_t cuda_pool_max(onyx_dtype dt, const cuda_pool_geom *g, con
 {
   int64_t n = pool_outputs(g);
   if (n <= 0) return cudaSuccess;
-  if (max_pool_h8_ok(dt, g, x, y, indices)) {
-    int total = (int)(n / 8);
-    max_pool2d_nhwc_h8_kernel<<<k_grid(total), K_BLOCK, 0, stream>>>(*g, total, (const uint4 *)x, (uint4 *)y);
+  if (max_pool_v16_ok(dt, g, x, y, indices)) {
+    if (dt == ONYX_DTYPE_FLOAT16) {
+      int total = (int)(n / 8);
+      max_pool2d_nhwc_v16_kernel<__half>
+          <<<k_grid(total), K_BLOCK, 0, stream>>>(*g, total, (const uint4 *)x, (uint4 *)y);
+    } else {
+      int total = (int)(n / 4);
+      max_pool2d_nhwc_v16_kernel<float><<<k_grid(total), K_BLOCK, 0, stream>>>(*g, total, (const uint4 *)x,
+                                                                              (uint4 *)y);
+    }
     return cudaGetLastError();
   }
   unsigned grid = k_grid(n);
