@@ -2,7 +2,9 @@
 # Issue 7's two workloads not measured before, in one device call (needs .devrun from
 # scripts/device/prepare.sh; about 3 minutes on an H200):
 #   1. ResNet18 TF32 batch 256 throughput: onyx (onyx_gpu_bench --tf32) vs PyTorch eager with TF32
-#      allowed (target >= 2x), torch.compile reduce-overhead TF32 beside it for context;
+#      allowed (target >= 2x), torch.compile reduce-overhead TF32 beside it for context; onyx's TF32
+#      engine kept row-major (ONYX_NHWC=0) as the A/B of the channels-last layout, and the per-layer
+#      profile;
 #   2. YOLOv8n FP16 batch 32 throughput: the shared batch-1 export rewritten to batch 32 here
 #      (bench/batch_onnx.py), onyx vs the onnx2torch module of the same file, eager and torch.compile
 #      reduce-overhead (target >= 1.5x torch.compile); then onyx's engines on that file checked against its
@@ -29,6 +31,10 @@ echo "== ResNet18 TF32 batch 256"
 python3 bench/torch_baseline.py --export $work/resnet18.onnx >$logs/export.log 2>&1 || tail -3 $logs/export.log
 timeout 120 $run/bin/onyx_gpu_bench $work/resnet18.onnx --tf32 --batch 256 --name resnet18 >>"$res" \
   2>$logs/onyx_resnet.log || tail -3 $logs/onyx_resnet.log
+ONYX_NHWC=0 timeout 120 $run/bin/onyx_gpu_bench $work/resnet18.onnx --tf32 --batch 256 --name resnet18 \
+  --engine-label onyx-nchw >>"$res" 2>>$logs/onyx_resnet.log || tail -3 $logs/onyx_resnet.log
+timeout 60 $run/bin/onyx_gpu_bench $work/resnet18.onnx --tf32 --batch 256 --iters 30 --name resnet18 --profile \
+  >/dev/null 2>$logs/resnet_tf32_profile.log || tail -3 $logs/resnet_tf32_profile.log
 timeout 150 python3 bench/torch_baseline.py --modes eager,reduce-overhead --batches 256 --precisions tf32 \
   >>"$res" 2>$logs/torch_resnet.log || tail -3 $logs/torch_resnet.log
 
@@ -64,6 +70,7 @@ for key, (base, target) in targets.items():
     if not onyx or not any(r['engine'] == base for r in group):
         print('  (missing rows: see the logs)')
 PY
+head -14 $logs/resnet_tf32_profile.log 2>/dev/null
 head -14 $logs/yolo_b32_profile.log 2>/dev/null
 if [[ -f $yolo ]]; then
   echo "== onyx on the batch-32 YOLOv8n vs its CPU backend"

@@ -22,7 +22,9 @@
  *     mostly row-major in TF32, where the input needs a reformat launch):
  *     against the CPU, cosine > 0.99999 and max |err| <= 5e-3 of the scale,
  *     against the TF32 engine built row-major (ONYX_NHWC=0) cosine > 0.99999,
- *     and every conv layer runs cuDNN's NHWC format.
+ *     and every conv layer runs channels-last (cuDNN's NHWC format, or the
+ *     GEMM form); built again with ONYX_CONV_GEMM=1 too, the same against
+ *     the CPU, and its 1x1 convs run as TF32 cuBLASLt GEMMs.
  * usage: onyx_nhwc_tests [-v] [--filter SUBSTRING] */
 #include <math.h>
 #include <stdbool.h>
@@ -130,25 +132,30 @@ static onyx_status run_engine(onyx_engine *e, const io *x, float **got)
   return st;
 }
 
-/* Builds an engine of precision p with the environment knob `knob` (NAME=VALUE, or NULL) set during
- * the build and runs it; outputs into got. */
-static onyx_engine *build_run(onyx_model *m, const io *x, onyx_precision p, const char *knob, float **got)
+/* Builds an engine of precision p with the environment knobs `knobs` ("NAME=VALUE NAME=VALUE ...", or
+ * NULL) set during the build and runs it; outputs into got. */
+static onyx_engine *build_run(onyx_model *m, const io *x, onyx_precision p, const char *knobs, float **got)
 {
   onyx_build_options o;
   onyx_build_options_init(&o);
   o.precision = p;
-  char name[64] = "";
-  if (knob) {
-    const char *eq = strchr(knob, '=');
-    snprintf(name, sizeof(name), "%.*s", (int)(eq - knob), knob);
-    setenv(name, eq + 1, 1);
+  char names[4][64];
+  int n_knobs = 0;
+  for (const char *k = knobs; k && *k && n_knobs < 4;) {
+    const char *eq = strchr(k, '='), *end = strchr(k, ' ');
+    if (!end) end = k + strlen(k);
+    char value[64];
+    snprintf(names[n_knobs], sizeof(names[0]), "%.*s", (int)(eq - k), k);
+    snprintf(value, sizeof(value), "%.*s", (int)(end - eq - 1), eq + 1);
+    setenv(names[n_knobs++], value, 1);
+    k = *end ? end + 1 : end;
   }
   onyx_engine *e = NULL;
   onyx_status st = onyx_engine_build(m, &o, &e);
-  if (knob) unsetenv(name);
+  for (int i = 0; i < n_knobs; i++) unsetenv(names[i]);
   if (st == ONYX_OK) st = run_engine(e, x, got);
   if (st != ONYX_OK) {
-    printf("  engine%s%s: %s\n", knob ? " built with " : "", knob ? knob : "", onyx_last_error());
+    printf("  engine%s%s: %s\n", knobs ? " built with " : "", knobs ? knobs : "", onyx_last_error());
     onyx_engine_free(e);
     return NULL;
   }
@@ -245,24 +252,28 @@ out:
  * the CPU and against the TF32 engine kept row-major. */
 static void run_tf32(const layout_graph *lg, onyx_model *m, const io *x)
 {
-  float *cl[MAX_IO] = {0}, *rowm[MAX_IO] = {0};
-  onyx_engine *e = NULL, *e0 = NULL;
+  float *cl[MAX_IO] = {0}, *rowm[MAX_IO] = {0}, *gemm[MAX_IO] = {0};
+  onyx_engine *e = NULL, *e0 = NULL, *eg = NULL;
   for (int i = 0; i < x->n_out; i++) {
     cl[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
     rowm[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
+    gemm[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
   }
   e = build_run(m, x, ONYX_PRECISION_TF32, "ONYX_NHWC=all", cl);
   e0 = build_run(m, x, ONYX_PRECISION_TF32, "ONYX_NHWC=0", rowm);
-  if (!e || !e0) {
+  eg = build_run(m, x, ONYX_PRECISION_TF32, "ONYX_NHWC=all ONYX_CONV_GEMM=1", gemm);
+  if (!e || !e0 || !eg) {
     fail(lg->name, "TF32 engine build or run failed");
     goto out;
   }
   for (int i = 0; i < x->n_out; i++) {
     int64_t n = numel(&x->out[i]);
-    cmp c = compare(x->ref[i], cl[i], n), cc = compare(rowm[i], cl[i], n);
-    bool ok = c.cosine > 0.99999 && c.err_scale <= 5e-3 && cc.cosine > 0.99999;
-    printf("  %-4s tf32 nhwc vs cpu: cosine %.7f err/scale %.2e | vs tf32 row-major: %.7f  %s\n",
-           x->out[i].name, c.cosine, c.err_scale, cc.cosine, ok ? "ok" : "FAIL");
+    cmp c = compare(x->ref[i], cl[i], n), cc = compare(rowm[i], cl[i], n), cg = compare(x->ref[i], gemm[i], n);
+    bool ok = c.cosine > 0.99999 && c.err_scale <= 5e-3 && cc.cosine > 0.99999 && cg.cosine > 0.99999 &&
+              cg.err_scale <= 5e-3;
+    printf("  %-4s tf32 nhwc vs cpu: cosine %.7f err/scale %.2e | vs tf32 row-major: %.7f | gemm form vs cpu: "
+           "%.7f %.2e  %s\n",
+           x->out[i].name, c.cosine, c.err_scale, cc.cosine, cg.cosine, cg.err_scale, ok ? "ok" : "FAIL");
     if (!ok) fail(lg->name, "TF32 outputs differ");
   }
   int convs = 0, nhwc = 0, layers = onyx_engine_num_layers(e);
@@ -273,15 +284,19 @@ static void run_tf32(const layout_graph *lg, onyx_model *m, const io *x)
     nhwc += strstr(li.kernel, ":nhwc") != NULL;
     if (verbose) printf("    %-14s %-48s %s\n", li.op_type, li.name, li.kernel);
   }
-  printf("  tf32: %d of %d convs NHWC\n", nhwc, convs);
+  int n_gemm = count_kernels(eg, "cublasLt:conv1x1");
+  printf("  tf32: %d of %d convs NHWC; %d convs as cuBLASLt GEMMs with ONYX_CONV_GEMM=1\n", nhwc, convs, n_gemm);
   if (convs == 0 || nhwc != convs) fail(lg->name, "TF32 convs not all NHWC with ONYX_NHWC=all");
+  if (lg->expect_gemm > 0 && n_gemm < lg->expect_gemm) fail(lg->name, "TF32 GEMM-form conv count");
 out:
   for (int i = 0; i < MAX_IO; i++) {
     free(cl[i]);
     free(rowm[i]);
+    free(gemm[i]);
   }
   onyx_engine_free(e);
   onyx_engine_free(e0);
+  onyx_engine_free(eg);
 }
 
 static void run_graph(const layout_graph *lg)

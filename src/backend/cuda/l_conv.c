@@ -31,9 +31,10 @@
  * too (or of a shape whose two layouts coincide), and the epilogue and pre-pad index NHWC.
  * ConvTranspose is row-major only.
  *
- * GEMM form (FP16 channels-last 1x1 convs, group 1, no pads, epilogue bias + Z + ReLU or none): the
+ * GEMM form (channels-last 1x1 convs, group 1, no pads, epilogue bias + Z + ReLU or none): the
  * conv is the product Y [P x M] = X [P x C] W [M x C]^T over the P = N * H' * W' output pixels, run by
- * cuBLASLt with bias, Z (as its C, beta 1) and ReLU in its epilogue.  A stride other than 1 first
+ * cuBLASLt with bias, Z (as its C, beta 1) and ReLU in its epilogue, in FP16 storage with FP32
+ * accumulation, or FP32 storage with TF32 math (TF32 engines).  A stride other than 1 first
  * gathers the strided pixels into the workspace.  cuDNN's kernels for the 1x1 stride-2 downsample
  * convs of ResNets are far from the memory floor at large batches (bench/NOTES.md); this form is
  * timed beside them.
@@ -552,8 +553,8 @@ static onyx_status conv_setup(cuda_layer *L)
   ONYX_TRY(make_conv_desc(L, s, w, p->group, &gm, sym));
   CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, default_math(L, s)));
   ONYX_TRY(check_fwd_shape(L, s, s->xd, N, M, sp));
-  /* the GEMM form: a channels-last FP16 1x1 conv without groups or pads */
-  bool one = s->nhwc && s->half && p->group == 1 && gm.nsp == 2;
+  /* the GEMM form: a channels-last 1x1 conv without groups or pads */
+  bool one = s->nhwc && p->group == 1 && gm.nsp == 2;
   for (int i = 0; i < gm.nsp; i++) one = one && gm.kernel[i] == 1 && gm.pad_begin[i] == 0 && gm.pad_end[i] == 0;
   if (!one) return ONYX_OK;
   s->gemm_ok = true;
@@ -561,12 +562,13 @@ static onyx_status conv_setup(cuda_layer *L)
   s->gather = gm.strides[0] != 1 || gm.strides[1] != 1;
   if (s->gather) { /* [N, H', W', C] <- x[n, sh * h, sw * w, c], in the widest unit a pixel's C divides into */
     const int64_t H = gm.in[0], W = gm.in[1], sh = gm.strides[0], sw = gm.strides[1];
-    s->gather_esz = (C * 2) % 8 == 0 ? 8 : (C * 2) % 4 == 0 ? 4 : 2;
-    const int64_t u = C * 2 / (int64_t)s->gather_esz;
+    const int64_t row = C * (s->half ? 2 : 4); /* a pixel's bytes */
+    s->gather_esz = row % 8 == 0 ? 8 : row % 4 == 0 ? 4 : 2;
+    const int64_t u = row / (int64_t)s->gather_esz;
     const int64_t dims[4] = {N, sp[0], sp[1], u}, src[4] = {H * W * u, sh * W * u, sw * u, 1},
                   dst[4] = {sp[0] * sp[1] * u, sp[1] * u, u, 1};
     cuda_strided_init(&s->gather_c, 4, dims, src, 0, dst, 0);
-    s->gather_bytes = round_up((size_t)(s->pixels * C) * 2, CONV_WS_ALIGN);
+    s->gather_bytes = round_up((size_t)(s->pixels * row), CONV_WS_ALIGN);
   }
   return ONYX_OK;
 }
@@ -622,16 +624,19 @@ static onyx_status gemm_setup(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
     const bool relu = s->act.kind == CUDA_ACT_RELU;
     const cublasLtEpilogue_t epi = s->bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
                                            : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
-    CUBLAS_CHECK(cublasLtMatmulDescCreate(&s->g_op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    const cublasComputeType_t ct =
+        !s->half && L->opts->allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    const cudaDataType_t dt = s->half ? CUDA_R_16F : CUDA_R_32F;
+    CUBLAS_CHECK(cublasLtMatmulDescCreate(&s->g_op, ct, CUDA_R_32F));
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s->g_op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s->g_op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(s->g_op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
     if (s->bias)
       CUBLAS_CHECK(
           cublasLtMatmulDescSetAttribute(s->g_op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &s->bias, sizeof(s->bias)));
-    ONYX_TRY(cuda_lt_layout(&s->g_lw, CUDA_R_16F, C, M, 1, 0));
-    ONYX_TRY(cuda_lt_layout(&s->g_lx, CUDA_R_16F, C, s->pixels, 1, 0));
-    ONYX_TRY(cuda_lt_layout(&s->g_ly, CUDA_R_16F, M, s->pixels, 1, 0));
+    ONYX_TRY(cuda_lt_layout(&s->g_lw, dt, C, M, 1, 0));
+    ONYX_TRY(cuda_lt_layout(&s->g_lx, dt, C, s->pixels, 1, 0));
+    ONYX_TRY(cuda_lt_layout(&s->g_ly, dt, M, s->pixels, 1, 0));
   }
   uint32_t align = 256; /* the workspace (gathered pixels) is 256-byte aligned */
   const void *ptrs[] = {L->in[1].ptr, s->gather ? NULL : L->in[0].ptr, L->out[0].ptr, s->z, s->bias};
