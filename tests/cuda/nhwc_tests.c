@@ -22,8 +22,9 @@
  *     mostly row-major in TF32, where the input needs a reformat launch):
  *     against the CPU, cosine > 0.99999 and max |err| <= 5e-3 of the scale,
  *     against the TF32 engine built row-major (ONYX_NHWC=0) cosine > 0.99999,
- *     and every conv layer runs channels-last (cuDNN's NHWC format, or the
- *     GEMM form); built again with ONYX_CONV_GEMM=1 too, the same against
+ *     and at least as many conv layers run channels-last (cuDNN's NHWC
+ *     format, or the GEMM form) as in the FP16 engine, and at least one
+ *     (convs on [N, C, 1, 1] maps, whose layouts coincide, stay row-major); built again with ONYX_CONV_GEMM=1 too, the same against
  *     the CPU, and its 1x1 convs run as TF32 cuBLASLt GEMMs.
  * usage: onyx_nhwc_tests [-v] [--filter SUBSTRING] */
 #include <math.h>
@@ -250,7 +251,7 @@ out:
 
 /* The graph as a TF32 engine, every node that can run channels-last doing so (ONYX_NHWC=all), against
  * the CPU and against the TF32 engine kept row-major. */
-static void run_tf32(const layout_graph *lg, onyx_model *m, const io *x)
+static void run_tf32(const layout_graph *lg, onyx_model *m, const io *x, int fp16_nhwc_convs)
 {
   float *cl[MAX_IO] = {0}, *rowm[MAX_IO] = {0}, *gemm[MAX_IO] = {0};
   onyx_engine *e = NULL, *e0 = NULL, *eg = NULL;
@@ -286,7 +287,7 @@ static void run_tf32(const layout_graph *lg, onyx_model *m, const io *x)
   }
   int n_gemm = count_kernels(eg, "cublasLt:conv1x1");
   printf("  tf32: %d of %d convs NHWC; %d convs as cuBLASLt GEMMs with ONYX_CONV_GEMM=1\n", nhwc, convs, n_gemm);
-  if (convs == 0 || nhwc != convs) fail(lg->name, "TF32 convs not all NHWC with ONYX_NHWC=all");
+  if (nhwc < 1 || nhwc < fp16_nhwc_convs) fail(lg->name, "TF32 convs not channels-last with ONYX_NHWC=all");
   if (lg->expect_gemm > 0 && n_gemm < lg->expect_gemm) fail(lg->name, "TF32 GEMM-form conv count");
 out:
   for (int i = 0; i < MAX_IO; i++) {
@@ -347,7 +348,7 @@ static void run_graph(const layout_graph *lg)
   if (lg->expect_filters >= 0 && nhwc_layers != lg->expect_filters) fail(lg->name, "NHWC conv count");
   if (lg->expect_reformats >= 0 && reformats != lg->expect_reformats) fail(lg->name, "reformat count");
   run_gemm_form(lg, m, &x);
-  run_tf32(lg, m, &x);
+  run_tf32(lg, m, &x, nhwc_layers);
 out:
   for (int i = 0; i < MAX_IO; i++) {
     free(nhwc[i]);
