@@ -231,8 +231,9 @@ static onyx_status check_pair(const cuda_plan *p, int w, int o)
       const int *ts = side ? no->out : no->in;
       for (int k = 0; k < cnt; k++) {
         if (nw->out[j] >= 0 && nw->out[j] == ts[k])
-          return onyx_error(ONYX_ERR_INTERNAL, "lanes: step %d ('%s') %s '%s', which step %d ('%s') beside it "
-                            "writes", o, no->name, side ? "writes" : "reads", g->tensors[ts[k]].name, w, nw->name);
+          return onyx_error(ONYX_ERR_INTERNAL,
+                            "lanes: step %d ('%s') %s '%s', which step %d ('%s') beside it writes", o,
+                            no->name, side ? "writes" : "reads", g->tensors[ts[k]].name, w, nw->name);
         if (share_bytes(p, nw->out[j], ts[k]))
           return onyx_error(ONYX_ERR_INTERNAL,
                             "memory plan: steps %d ('%s') and %d ('%s') run concurrently, but '%s' written "
