@@ -4,7 +4,8 @@
 #   1. every ONNX node test through the CUDA backend (against the expected outputs)
 #   2. the cuDNN/cuBLASLt layer tests against the CPU backend; Concat without copies (onyx_conv_gemm_tests)
 #   3. real models: CUDA session and FP32/TF32/FP16 engines (save -> load -> run) against the CPU
-#   4. many contexts on one engine from several threads; a timing-cache rebuild;
+#   4. many contexts on one engine from several threads (also on a plan with pairs of layers on two
+#      streams); a timing-cache rebuild;
 #      generated (NVRTC) pointwise kernels: engines vs CPU, cubins reloaded from the file
 #   5. compute-sanitizer memcheck over the model checks of two small models
 #   6. channels-last FP16 engines of small conv graphs against the CPU and row-major FP16 (and with pairs
@@ -56,6 +57,8 @@ step models $run/bin/onyx_models_cuda --shapes input:1x3x224x224 "${models[@]}"
 python3 tests/cuda/export_torchvision.py $work/tv >"$out/export.log" 2>&1
 step torchvision $run/bin/onyx_models_cuda $work/tv/*.onnx
 step contexts $run/bin/onyx_contexts_cuda $work/mobilenetv2_fp32_from_qdq.onnx 4 20
+# the same with a model whose plan has pairs of layers on a second stream (UltraFace: 32; MobileNetV2: none)
+[[ -f $work/ultraface_rfb_320.onnx ]] && step contexts_pairs $run/bin/onyx_contexts_cuda $work/ultraface_rfb_320.onnx 4 20
 step nvrtc $run/bin/onyx_nvrtc_cuda $work
 step nhwc $run/bin/onyx_nhwc_tests
 step vision $run/bin/onyx_vision_cuda_test --bench
@@ -86,6 +89,7 @@ cat "$out/models.log" | tail -60
 head -12 "$out/cli_build.log"
 head -20 "$out/cli_info.log"; cat "$out/cli_run_engine.log" "$out/cli_run_cuda.log" "$out/cli_run_cpu.log"
 tail -3 "$out/contexts.log"
+[[ -f $out/contexts_pairs.log ]] && tail -3 "$out/contexts_pairs.log"
 grep -vE "^  layer" "$out/nvrtc.log" | tail -15
 grep -E "FAIL|^/" "$out/torchvision.log" | head -30
 tail -8 "$out/bench.log"
