@@ -258,6 +258,8 @@ static int check_plans(const char *name, const ir_graph *ref, const ir_graph *g)
     p = host_plan(name, graphs[i]);
     unsetenv("ONYX_CONCURRENT");
     if (!p) continue;
+    if (verbose && pairs[i] > 0)
+      printf("    %s arena: %zu bytes, %zu without pairs\n", lay, arena, p->arena_size);
     CHECKF(p->n_side == 0, "%s: %s: ONYX_CONCURRENT=0 still makes %d pairs", name, lay, p->n_side);
     for (int s = 0; s < p->n_steps; s++)
       CHECKF(!p->side[s], "%s: %s: step %d on the side stream", name, lay, s);
