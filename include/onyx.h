@@ -194,6 +194,7 @@ typedef struct onyx_layer_info {
   const char *kernel;    /* e.g. "cudnn:IMPLICIT_PRECOMP_GEMM", "onyx:pool2d" */
   const char *precision; /* "fp32", "tf32", "fp16" */
   int64_t tactic;
+  int side_stream;       /* 1: runs on a second stream, concurrently with the layer before it */
 } onyx_layer_info;
 
 typedef struct onyx_engine_memory {

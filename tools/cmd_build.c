@@ -100,13 +100,19 @@ int cmd_build(int argc, char **argv)
   printf("memory: weights %.2f MB, activations %.2f MB, workspace %.2f MB\n", (double)mem.weight_bytes / 1e6,
          (double)mem.activation_bytes / 1e6, (double)mem.workspace_bytes / 1e6);
   if (o.verbose) {
+    int side = 0;
     for (int i = 0; i < onyx_engine_num_layers(e); i++) {
       onyx_layer_info li;
       onyx_engine_layer(e, i, &li);
       char tactic[32] = "-"; /* own kernels have no tactic */
       if (li.tactic != INT64_MIN) snprintf(tactic, sizeof(tactic), "%lld", (long long)li.tactic);
-      printf("  [%3d] %-16s %-36s tactic %-6s %s\n", i, li.op_type, li.kernel, tactic, li.name);
+      printf("  [%3d] %-16s %-36s tactic %-6s %s%s\n", i, li.op_type, li.kernel, tactic,
+             li.side_stream ? "|| " : "", li.name);
+      side += li.side_stream != 0;
     }
+    if (side)
+      printf("  (||: %d layer(s) run on a second stream, beside the layer above; ONYX_CONCURRENT=0: none)\n",
+             side);
   }
   rc = 0;
 out:

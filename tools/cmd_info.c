@@ -80,14 +80,19 @@ static int engine_info(const char *path)
   printf("memory:     weights %.2f MB (shared by contexts), activations %.2f MB + workspace %.2f MB per context\n",
          (double)mem.weight_bytes / 1e6, (double)mem.activation_bytes / 1e6, (double)mem.workspace_bytes / 1e6);
   printf("layers:     %d (at the opt shapes)\n", onyx_engine_num_layers(e));
+  int side = 0;
   for (int i = 0; i < onyx_engine_num_layers(e); i++) {
     onyx_layer_info li;
     onyx_engine_layer(e, i, &li);
     printf("  [%3d] %-16s %-5s %-36s ", i, li.op_type, li.precision, li.kernel);
     if (li.tactic == INT64_MIN) printf("%-7s", "-");
     else printf("%-7lld", (long long)li.tactic);
-    printf(" %s\n", li.name);
+    printf(" %s%s\n", li.side_stream ? "|| " : "", li.name);
+    side += li.side_stream != 0;
   }
+  if (side)
+    printf("  (||: %d layer(s) run on a second stream, beside the layer above; ONYX_CONCURRENT=0: none)\n",
+           side);
   onyx_engine_free(e);
   return 0;
 }

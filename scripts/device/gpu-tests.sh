@@ -4,11 +4,13 @@
 #   1. every ONNX node test through the CUDA backend (against the expected outputs)
 #   2. the cuDNN/cuBLASLt layer tests against the CPU backend; Concat without copies (onyx_conv_gemm_tests)
 #   3. real models: CUDA session and FP32/TF32/FP16 engines (save -> load -> run) against the CPU
-#   4. many contexts on one engine from several threads; a timing-cache rebuild;
+#   4. many contexts on one engine from several threads (also on a plan with pairs of layers on two
+#      streams); a timing-cache rebuild;
 #      generated (NVRTC) pointwise kernels: engines vs CPU, cubins reloaded from the file
 #   5. compute-sanitizer memcheck over the model checks of two small models
-#   6. channels-last FP16 engines of small conv graphs against the CPU and row-major FP16, and the
-#      layout pass on the real models (which layers run NHWC, reformats)
+#   6. channels-last FP16 engines of small conv graphs against the CPU and row-major FP16 (and with pairs
+#      of layers on a second stream against ONYX_CONCURRENT=0), and the layout pass on the real models
+#      (which layers run NHWC, reformats, pairs)
 #   7. the CLI: onyx build --verbose, onyx info / run --engine, run --backend cuda --fp16
 #      (the MNIST engine is kept in $OUT: tests/engine/data's fixture comes from there)
 #   8. the image pipeline's GPU pre/post-processing kernels against the CPU reference (+ memcheck and
@@ -18,8 +20,8 @@
 #  10. out of device memory: a workspace beyond the card, a max batch beyond it, a full device at
 #      the first enqueue; then the same process builds and runs, and the free memory comes back
 #  11. compute-sanitizer: memcheck (MNIST, UltraFace), racecheck and synccheck over the MNIST model;
-#      memcheck over the GEMM form of 1x1 convs (nhwc downsample graph) and the in-place views
-#      checks, initcheck over inferences of saved engines, memcheck and racecheck of the vision kernels
+#      memcheck over the GEMM form of 1x1 convs (nhwc downsample graph), the in-place views checks and
+#      pairs of layers on two streams (nhwc branches graph), initcheck over inferences of saved engines, memcheck and racecheck of the vision kernels
 #  12. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
 #      lower the enqueue time, every export's schema, 2 streams, --no-transfers (the report comes back in $OUT)
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.  Usage:
@@ -55,6 +57,8 @@ step models $run/bin/onyx_models_cuda --shapes input:1x3x224x224 "${models[@]}"
 python3 tests/cuda/export_torchvision.py $work/tv >"$out/export.log" 2>&1
 step torchvision $run/bin/onyx_models_cuda $work/tv/*.onnx
 step contexts $run/bin/onyx_contexts_cuda $work/mobilenetv2_fp32_from_qdq.onnx 4 20
+# the same with a model whose plan has pairs of layers on a second stream (UltraFace: 32; MobileNetV2: none)
+[[ -f $work/ultraface_rfb_320.onnx ]] && step contexts_pairs $run/bin/onyx_contexts_cuda $work/ultraface_rfb_320.onnx 4 20
 step nvrtc $run/bin/onyx_nvrtc_cuda $work
 step nhwc $run/bin/onyx_nhwc_tests
 step vision $run/bin/onyx_vision_cuda_test --bench
@@ -85,6 +89,7 @@ cat "$out/models.log" | tail -60
 head -12 "$out/cli_build.log"
 head -20 "$out/cli_info.log"; cat "$out/cli_run_engine.log" "$out/cli_run_cuda.log" "$out/cli_run_cpu.log"
 tail -3 "$out/contexts.log"
+[[ -f $out/contexts_pairs.log ]] && tail -3 "$out/contexts_pairs.log"
 grep -vE "^  layer" "$out/nvrtc.log" | tail -15
 grep -E "FAIL|^/" "$out/torchvision.log" | head -30
 tail -8 "$out/bench.log"
@@ -123,6 +128,10 @@ elif command -v compute-sanitizer >/dev/null; then
   step views_memcheck compute-sanitizer --tool memcheck --error-exitcode 9 $run/bin/onyx_conv_gemm_tests \
     --filter view_
   tail -2 "$out/views_memcheck.log"
+  # pairs of layers on a second stream (the side context's own workspace and handles)
+  step lanes_memcheck compute-sanitizer --tool memcheck --error-exitcode 9 $run/bin/onyx_nhwc_tests \
+    --filter branches
+  tail -3 "$out/lanes_memcheck.log"
   for tool in memcheck racecheck; do
     step vision_$tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_vision_cuda_test --quick
     tail -4 "$out/vision_$tool.log"

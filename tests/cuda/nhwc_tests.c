@@ -24,8 +24,14 @@
  *     against the TF32 engine built row-major (ONYX_NHWC=0) cosine > 0.99999,
  *     and at least as many conv layers run channels-last (cuDNN's NHWC
  *     format, or the GEMM form) as in the FP16 engine, and at least one
- *     (convs on [N, C, 1, 1] maps, whose layouts coincide, stay row-major); built again with ONYX_CONV_GEMM=1 too, the same against
- *     the CPU, and its 1x1 convs run as TF32 cuBLASLt GEMMs.
+ *     (convs on [N, C, 1, 1] maps, whose layouts coincide, stay row-major);
+ *     built again with ONYX_CONV_GEMM=1 too, the same against the CPU, and
+ *     its 1x1 convs run as TF32 cuBLASLt GEMMs;
+ *   - pairs of layers on a second stream (plan.h): as many side-stream layers as
+ *     layout_graphs.c expects pairs (the engine's and a context's listings), and
+ *     the engine saved and loaded gives bit-identical outputs run with pairs
+ *     (CUDA graph and launched layer by layer) and with ONYX_CONCURRENT=0 (no
+ *     side-stream layer then).
  * usage: onyx_nhwc_tests [-v] [--filter SUBSTRING] */
 #include <math.h>
 #include <stdbool.h>
@@ -116,11 +122,13 @@ fail:
   return -1;
 }
 
-/* Runs an engine twice (the second run replays the captured graph); outputs into got. */
-static onyx_status run_engine(onyx_engine *e, const io *x, float **got)
+/* Runs an engine twice (the second run replays the captured graph, unless use_graph is 0); outputs into
+ * got; *side (when not NULL) gets the number of the context's layers on the side stream. */
+static onyx_status run_engine_opts(onyx_engine *e, const io *x, float **got, int use_graph, int *side)
 {
   onyx_context *c = NULL;
   onyx_status st = onyx_context_create(e, &c);
+  if (st == ONYX_OK) st = onyx_context_use_graph(c, use_graph);
   for (int i = 0; st == ONYX_OK && i < x->n_in; i++)
     st = onyx_context_set_binding(c, x->in[i].name, x->in_data[i], 0);
   for (int i = 0; st == ONYX_OK && i < x->n_out; i++)
@@ -129,8 +137,21 @@ static onyx_status run_engine(onyx_engine *e, const io *x, float **got)
     st = onyx_context_enqueue(c, NULL);
     if (st == ONYX_OK) st = onyx_context_synchronize(c);
   }
+  int n = 0;
+  if (side && st == ONYX_OK) st = onyx_context_num_layers(c, &n);
+  for (int i = 0; side && st == ONYX_OK && i < n; i++) {
+    onyx_layer_info li;
+    st = onyx_context_layer(c, i, &li, NULL, NULL);
+    if (i == 0) *side = 0;
+    *side += st == ONYX_OK && li.side_stream;
+  }
   onyx_context_free(c);
   return st;
+}
+
+static onyx_status run_engine(onyx_engine *e, const io *x, float **got)
+{
+  return run_engine_opts(e, x, got, 1, NULL);
 }
 
 /* Builds an engine of precision p with the environment knobs `knobs` ("NAME=VALUE NAME=VALUE ...", or
@@ -196,6 +217,78 @@ static int count_kernels(const onyx_engine *e, const char *what)
     if (onyx_engine_layer(e, i, &li) == ONYX_OK && strstr(li.kernel, what)) n++;
   }
   return n;
+}
+
+static int count_side(const onyx_engine *e)
+{
+  int n = 0, layers = onyx_engine_num_layers(e);
+  for (int i = 0; i < layers; i++) {
+    onyx_layer_info li;
+    if (onyx_engine_layer(e, i, &li) == ONYX_OK && li.side_stream) n++;
+  }
+  return n;
+}
+
+static bool same_outputs(const io *x, float **a, float **b)
+{
+  for (int i = 0; i < x->n_out; i++)
+    if (memcmp(a[i], b[i], (size_t)numel(&x->out[i]) * sizeof(float))) return false;
+  return true;
+}
+
+/* Pairs of layers on the side stream: e (built with them, its outputs in got) against itself saved and
+ * loaded, run with pairs (a CUDA graph, then layer by layer) and with ONYX_CONCURRENT=0. */
+static void run_lanes(const layout_graph *lg, onyx_engine *e, const io *x, float **got)
+{
+  float *again[MAX_IO] = {0}, *eager[MAX_IO] = {0}, *serial[MAX_IO] = {0};
+  onyx_engine *back = NULL, *back0 = NULL;
+  char path[] = "/tmp/onyx_nhwc_lanes_XXXXXX";
+  int fd = mkstemp(path), side_ctx = -1, side_serial = -1;
+  for (int i = 0; i < x->n_out; i++) {
+    again[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
+    eager[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
+    serial[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
+  }
+  int n_side = count_side(e);
+  printf("  %d layers on the side stream\n", n_side);
+  if (lg->expect_pairs >= 0 && n_side != lg->expect_pairs) fail(lg->name, "side-stream layer count");
+  if (fd < 0 || onyx_engine_save(e, path) != ONYX_OK || onyx_engine_load(path, &back) != ONYX_OK ||
+      run_engine_opts(back, x, again, 1, &side_ctx) != ONYX_OK ||
+      run_engine_opts(back, x, eager, 0, NULL) != ONYX_OK) {
+    printf("  save / load / run: %s\n", onyx_last_error());
+    fail(lg->name, "pairs: engine save / load / run failed");
+    goto out;
+  }
+  setenv("ONYX_CONCURRENT", "0", 1); /* read where plans are made: the loaded engine's contexts */
+  onyx_status st = onyx_engine_load(path, &back0);
+  if (st == ONYX_OK) st = run_engine_opts(back0, x, serial, 1, &side_serial);
+  int listed_serial = st == ONYX_OK ? count_side(back0) : -1;
+  unsetenv("ONYX_CONCURRENT");
+  if (st != ONYX_OK) {
+    printf("  ONYX_CONCURRENT=0: %s\n", onyx_last_error());
+    fail(lg->name, "pairs: the engine loaded with ONYX_CONCURRENT=0 failed");
+    goto out;
+  }
+  bool ok = same_outputs(x, got, again) && same_outputs(x, got, eager) && same_outputs(x, got, serial);
+  bool counts = count_side(back) == n_side && side_ctx == n_side && side_serial == 0 && listed_serial == 0;
+  printf("  saved and loaded: with pairs (graph, layer by layer) and ONYX_CONCURRENT=0: %s; side-stream "
+         "layers listed %d, in a context %d, without pairs %d / %d  %s\n",
+         ok ? "bit-identical" : "DIFFERENT", count_side(back), side_ctx, side_serial, listed_serial,
+         counts ? "ok" : "FAIL");
+  if (!ok) fail(lg->name, "pairs: outputs differ from the engine run without pairs");
+  if (!counts) fail(lg->name, "pairs: side-stream layer counts");
+out:
+  if (fd >= 0) {
+    close(fd);
+    unlink(path);
+  }
+  for (int i = 0; i < MAX_IO; i++) {
+    free(again[i]);
+    free(eager[i]);
+    free(serial[i]);
+  }
+  onyx_engine_free(back);
+  onyx_engine_free(back0);
 }
 
 /* The graph built with ONYX_CONV_GEMM=1: outputs against the CPU, the GEMM layers, and a save / load
@@ -342,11 +435,13 @@ static void run_graph(const layout_graph *lg)
     if (onyx_engine_layer(e, i, &li) != ONYX_OK) continue;
     if (strstr(li.kernel, ":nhwc")) nhwc_layers++;
     if (!strcmp(li.op_type, "Identity") && strstr(li.kernel, "strided_copy_to_")) reformats++;
-    if (verbose) printf("    %-14s %-48s %s\n", li.op_type, li.name, li.kernel);
+    if (verbose)
+      printf("    %-14s %-48s %s%s\n", li.op_type, li.name, li.kernel, li.side_stream ? "  ||" : "");
   }
   printf("  %d layers, %d convs NHWC, %d reformats\n", n, nhwc_layers, reformats);
   if (lg->expect_filters >= 0 && nhwc_layers != lg->expect_filters) fail(lg->name, "NHWC conv count");
   if (lg->expect_reformats >= 0 && reformats != lg->expect_reformats) fail(lg->name, "reformat count");
+  run_lanes(lg, e, &x, nhwc);
   run_gemm_form(lg, m, &x);
   run_tf32(lg, m, &x, nhwc_layers);
 out:

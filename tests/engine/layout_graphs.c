@@ -239,18 +239,40 @@ static mb *g_downsample(void)
   return b;
 }
 
+/* Two branches after a Split: 3x3 on the first 32 channels, 1x1 8 -> 32 on the other 8, each pooled,
+ * multiplied.  The two convs run as a pair; s1 (the 3x3's input, read by nothing else) and c (the 1x1's
+ * output) are the largest tensors live after the Split, so a serial plan puts c on s1's bytes, which a
+ * pair must not (tests/engine/layout_tests.c). */
+static mb *g_branches(void)
+{
+  mb *b = model("1,40,16,16", "1,32,1,1");
+  int64_t split[2] = {32, 8};
+  mb_init(b, "split", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, "2", split);
+  Onnx__NodeProto *sp = mb_node(b, "Split", "split", "x,split", "s1,s2");
+  mb_attr_int(b, sp, "axis", 1);
+  conv(b, "c1", "s1", "b", 32, 32, 3, 1, 1, 1);
+  conv(b, "c2", "s2", "c", 8, 32, 1, 1, 0, 1);
+  mb_node(b, "GlobalAveragePool", "gap_b", "b", "gb");
+  mb_node(b, "GlobalAveragePool", "gap_c", "c", "gc");
+  mb_node(b, "Mul", "mul", "gb,gc", "y");
+  return b;
+}
+
 const layout_graph layout_graphs[] = {
-    {"resnet_block", "conv+relu, maxpool, residual add, global pool, flatten", g_resnet_block, 0, 2, 0},
-    {"softmax_small", "Softmax between convs on small maps (stays row-major)", g_softmax_small, 0, 0, 0},
-    {"softmax_large", "Softmax between convs on large maps (a reformat each side)", g_softmax_large, 2, 2, 0},
-    {"yolo_like", "split, concat, resize, SiLU", g_yolo_like, 0, 3, -1},
-    {"depthwise_asym", "depthwise SAME_UPPER s2, avgpool, batchnorm, clip, asym 1x1", g_depthwise_asym, 0, 2, 0},
-    {"conv_output", "a 4-D conv output is the graph output", g_conv_output, 0, 1, 0},
-    {"shared_weight", "a filter also read by another node (KRSC twin)", g_shared_weight, 0, 1, 0},
-    {"per_channel", "per-channel constants broadcast against NHWC maps", g_per_channel, 0, 2, 0},
-    {"reshape_head", "concat, reshape and transpose read channels-last", g_reshape_head, 0, 2, -1},
-    {"pad_transpose", "reflect pad and a 4-D transpose between convs", g_pad_transpose, 0, 2, 0},
-    {"se_block", "squeeze-and-excitation on [N, C, 1, 1] maps", g_se_block, 0, 2, -1},
-    {"downsample", "1x1/2 shortcut, Add + ReLU, a bias-less 1x1 with residual", g_downsample, 0, 4, 2},
+    {"resnet_block", "conv+relu, maxpool, residual add, global pool, flatten", g_resnet_block, 0, 2, 0, 0},
+    {"softmax_small", "Softmax between convs on small maps (stays row-major)", g_softmax_small, 0, 0, 0, 0},
+    {"softmax_large", "Softmax between convs on large maps (a reformat each side)", g_softmax_large, 2, 2, 0,
+     0},
+    {"yolo_like", "split, concat, resize, SiLU", g_yolo_like, 0, 3, -1, 0},
+    {"depthwise_asym", "depthwise SAME_UPPER s2, avgpool, batchnorm, clip, asym 1x1", g_depthwise_asym, 0, 2,
+     0, 0},
+    {"conv_output", "a 4-D conv output is the graph output", g_conv_output, 0, 1, 0, 0},
+    {"shared_weight", "a filter also read by another node (KRSC twin)", g_shared_weight, 0, 1, 0, 2},
+    {"per_channel", "per-channel constants broadcast against NHWC maps", g_per_channel, 0, 2, 0, 0},
+    {"reshape_head", "concat, reshape and transpose read channels-last", g_reshape_head, 0, 2, -1, 1},
+    {"pad_transpose", "reflect pad and a 4-D transpose between convs", g_pad_transpose, 0, 2, 0, 0},
+    {"se_block", "squeeze-and-excitation on [N, C, 1, 1] maps", g_se_block, 0, 2, -1, 0},
+    {"downsample", "1x1/2 shortcut, Add + ReLU, a bias-less 1x1 with residual", g_downsample, 0, 4, 2, 1},
+    {"branches", "split, a 3x3 beside a 1x1 (a pair), pools beside each other", g_branches, 0, 2, -1, 2},
 };
 const int n_layout_graphs = (int)(sizeof(layout_graphs) / sizeof(layout_graphs[0]));

@@ -16,6 +16,7 @@ typedef struct layout_graph {
   int expect_reformats; /* from the layout pass with cuda_op_layouts; -1: not asserted */
   int expect_filters;   /* filters stored KRSC; -1: not asserted */
   int expect_gemm;      /* 1x1 convs the CUDA backend's GEMM form can run (l_conv.c); -1: not asserted */
+  int expect_pairs;     /* pairs of steps the CUDA plan runs concurrently (plan.h); -1: not asserted */
 } layout_graph;
 
 extern const layout_graph layout_graphs[];

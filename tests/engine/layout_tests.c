@@ -37,6 +37,8 @@
 
 #include "check.h"
 
+static int verbose; /* -v: the pairs of every plan */
+
 /* The feature maps' type of the engines under test: FLOAT16 (FP16 engines), then FLOAT (TF32). */
 static onyx_dtype storage = ONYX_DTYPE_FLOAT16;
 static bool all_cl; /* layout_options.all: every node that can run channels-last does (ONYX_NHWC=all) */
@@ -217,17 +219,66 @@ static onyx_model *build(const layout_graph *lg)
   return st == ONYX_OK ? m : NULL;
 }
 
+/* The host-only CUDA plan of a copy of g (NULL on failure, reported). */
+static cuda_plan *host_plan(const char *name, const ir_graph *g)
+{
+  ir_graph *copy = ir_graph_clone(g);
+  cuda_plan *p = NULL;
+  onyx_status st = copy ? cuda_plan_create_host(copy, &p) : ONYX_ERR_NO_MEMORY;
+  CHECKF(st == ONYX_OK, "%s: host plan: %s", name, onyx_last_error());
+  return st == ONYX_OK ? p : NULL;
+}
+
+/* The pairs of p as "a || b; c || d" (names of the steps). */
+static void describe_pairs(const cuda_plan *p, char *buf, size_t cap)
+{
+  size_t off = 0;
+  buf[0] = '\0';
+  for (int s = 1; s < p->n_steps && off < cap; s++)
+    if (p->side[s])
+      off += (size_t)snprintf(buf + off, cap - off, "%s%s || %s", off ? "; " : "",
+                              p->g->nodes[p->steps[s - 1]].name, p->g->nodes[p->steps[s]].name);
+}
+
 /* The CUDA memory plans of both graphs (plan.c checks that no two tensors sharing bytes are live at
- * once; views and Concats placed in their outputs are where a plan can go wrong). */
-static void check_plans(const char *name, const ir_graph *ref, const ir_graph *g)
+ * once, and that the two steps of a pair write no bytes the other touches; views and Concats placed in
+ * their outputs and pairs are where a plan can go wrong), with and without pairs; in FP16 engines the pairs
+ * are the same in both layouts (no reformat between the graphs here; TF32 reformats).  Returns the number of
+ * pairs (-1: no plan). */
+static int check_plans(const char *name, const ir_graph *ref, const ir_graph *g)
 {
   const ir_graph *graphs[2] = {ref, g};
+  int pairs[2] = {-1, -1};
   for (int i = 0; i < 2; i++) {
+    const char *lay = i ? "channels-last" : "row-major";
     size_t arena = 0, weights = 0;
     onyx_status st = cuda_plan_measure(graphs[i], &arena, &weights);
-    CHECKF(st == ONYX_OK && arena > 0, "%s: %s memory plan: %s", name, i ? "channels-last" : "row-major",
+    CHECKF(st == ONYX_OK && arena > 0, "%s: %s memory plan: %s", name, lay,
           st == ONYX_OK ? "empty arena" : onyx_last_error());
+    cuda_plan *p = host_plan(name, graphs[i]);
+    if (!p) continue;
+    pairs[i] = p->n_side;
+    CHECKF(p->arena_size == arena, "%s: %s: host plan and measure differ", name, lay);
+    if (verbose && p->n_side) {
+      char buf[4096];
+      describe_pairs(p, buf, sizeof(buf));
+      printf("    %s pairs: %s\n", lay, buf);
+    }
+    cuda_plan_release(p);
+    setenv("ONYX_CONCURRENT", "0", 1);
+    p = host_plan(name, graphs[i]);
+    unsetenv("ONYX_CONCURRENT");
+    if (!p) continue;
+    if (verbose && pairs[i] > 0)
+      printf("    %s arena: %zu bytes, %zu without pairs\n", lay, arena, p->arena_size);
+    CHECKF(p->n_side == 0, "%s: %s: ONYX_CONCURRENT=0 still makes %d pairs", name, lay, p->n_side);
+    for (int s = 0; s < p->n_steps; s++)
+      CHECKF(!p->side[s], "%s: %s: step %d on the side stream", name, lay, s);
+    cuda_plan_release(p);
   }
+  if (storage == ONYX_DTYPE_FLOAT16 && !all_cl) /* (TF32: reformats in the channels-last graph) */
+    CHECKF(pairs[0] == pairs[1], "%s: %d pairs row-major, %d channels-last", name, pairs[0], pairs[1]);
+  return pairs[1];
 }
 
 /* What the pass chooses for the small graphs of an FP16 engine (layout_graphs.c's counts and the
@@ -278,13 +329,16 @@ static void test_small_graphs(void)
     ir_graph *ref = specialise(m, false, NULL), *g = specialise(m, true, &rep);
     CHECKF(ref && g, "%s: specialise", lg->name);
     if (ref && g) {
-      check_plans(lg->name, ref, g);
+      int pairs = check_plans(lg->name, ref, g);
       stats s = check_graph(lg->name, g, ref);
-      printf("  %-15s %2d/%2d nodes channels-last, %2d/%2d maps, %d reformats, %d KRSC filters  (%s)\n",
+      printf("  %-15s %2d/%2d nodes channels-last, %2d/%2d maps, %d reformats, %d KRSC filters, %d pairs  "
+             "(%s)\n",
              lg->name, s.cl_nodes, s.mode_nodes, s.cl_tensors - rep.filters, s.features, s.reformats,
-             rep.filters, lg->what);
+             rep.filters, pairs, lg->what);
       CHECKF(rep.reformats == s.reformats, "%s: report says %d reformats, graph has %d", lg->name,
             rep.reformats, s.reformats);
+      if (lg->expect_pairs >= 0 && storage == ONYX_DTYPE_FLOAT16) /* (TF32: other layouts, other reformats) */
+        CHECKF(pairs == lg->expect_pairs, "%s: %d pairs, expected %d", lg->name, pairs, lg->expect_pairs);
       CHECKF(rep.filters == s.filters || lg->expect_filters < 0, "%s: report says %d filters, graph has %d",
             lg->name, rep.filters, s.filters);
       if (storage == ONYX_DTYPE_FLOAT16 && !all_cl) check_fp16_choices(lg, g, &s, &rep);
@@ -296,6 +350,128 @@ static void test_small_graphs(void)
     ir_graph_free(g);
     onyx_model_free(m);
   }
+}
+
+/* The names of the two steps of p's only pair (NULL when p has not exactly one pair). */
+static bool only_pair(const cuda_plan *p, const char **main, const char **side)
+{
+  *main = *side = NULL;
+  for (int s = 1; s < p->n_steps; s++)
+    if (p->side[s]) {
+      *main = p->g->nodes[p->steps[s - 1]].name;
+      *side = p->g->nodes[p->steps[s]].name;
+    }
+  return p->n_side == 1 && *main;
+}
+
+static bool is_conv(const cuda_plan *p, const char *name)
+{
+  for (int s = 0; s < p->n_steps; s++) {
+    const ir_node *n = &p->g->nodes[p->steps[s]];
+    if (n->name == name) return n->op == ONYX_OP_CONV || n->op == ONYX_OP_FUSED_CONV;
+  }
+  return false;
+}
+
+static int step_of(const cuda_plan *p, const char *prefix)
+{
+  for (int s = 0; s < p->n_steps; s++)
+    if (!strncmp(p->g->nodes[p->steps[s]].name, prefix, strlen(prefix))) return s;
+  return -1;
+}
+
+static bool overlap(const cuda_plan *p, int a, int b)
+{
+  size_t na = ir_tensor_bytes(&p->g->tensors[a]), nb = ir_tensor_bytes(&p->g->tensors[b]);
+  return p->offset[a] < p->offset[b] + nb && p->offset[b] < p->offset[a] + na;
+}
+
+/* cuda_plan_check refuses p, and its message contains what and what2 (when not NULL). */
+static void check_refused(cuda_plan *p, const char *case_name, const char *what, const char *what2)
+{
+  onyx_status st = cuda_plan_check(p);
+  CHECKF(st != ONYX_OK && strstr(onyx_last_error(), what) && (!what2 || strstr(onyx_last_error(), what2)),
+        "%s: accepted (or refused for another reason: %s)", case_name,
+        st == ONYX_OK ? "-" : onyx_last_error());
+  if (verbose && st != ONYX_OK) printf("    %s: refused: %s\n", case_name, onyx_last_error());
+}
+
+/* Pairs, on both layouts of the graphs made for them: ResNet's downsample block pairs its two convs
+ * reading the block input (exactly one pair); "branches" pairs its two convs after a Split, and its
+ * plans show the liveness a pair needs: the serial plan (ONYX_CONCURRENT=0) places the 1x1's output c
+ * on the bytes of s1, which only the 3x3 beside it reads, so those offsets with the pair are refused,
+ * as are a pair whose side step reads its main step's output and two side steps in a row. */
+static void test_pairs(void)
+{
+  const layout_graph *ds = NULL, *br = NULL;
+  for (int i = 0; i < n_layout_graphs; i++) {
+    if (!strcmp(layout_graphs[i].name, "downsample")) ds = &layout_graphs[i];
+    if (!strcmp(layout_graphs[i].name, "branches")) br = &layout_graphs[i];
+  }
+  CHECKF(ds && br, "the downsample and branches graphs");
+  if (!ds || !br) return;
+  onyx_model *md = build(ds), *mbr = build(br);
+  for (int nhwc = 0; nhwc < 2 && md && mbr; nhwc++) {
+    const char *lay = nhwc ? "channels-last" : "row-major";
+    layout_report rep;
+    ir_graph *gd = specialise(md, nhwc, &rep), *gb = specialise(mbr, nhwc, &rep);
+    cuda_plan *p = gd ? host_plan("downsample", gd) : NULL;
+    const char *a_name = NULL, *b_name = NULL;
+    if (p) {
+      bool one = only_pair(p, &a_name, &b_name);
+      CHECKF(one && is_conv(p, a_name) && is_conv(p, b_name) &&
+                 ((!strncmp(a_name, "c1", 2) && !strcmp(b_name, "ds")) ||
+                  (!strcmp(a_name, "ds") && !strncmp(b_name, "c1", 2))),
+            "downsample (%s): the pair is not the block's first conv and its downsample conv (%d pairs: "
+            "%s || %s)",
+            lay, p->n_side, one ? a_name : "?", one ? b_name : "?");
+    }
+    cuda_plan_release(p);
+    cuda_plan *pb = gb ? host_plan("branches", gb) : NULL, *serial = NULL;
+    setenv("ONYX_CONCURRENT", "0", 1);
+    if (gb) serial = host_plan("branches serial", gb);
+    unsetenv("ONYX_CONCURRENT");
+    int s1 = gb ? ir_find_tensor(gb, "s1") : -1, c = gb ? ir_find_tensor(gb, "c") : -1;
+    CHECKF(s1 >= 0 && c >= 0, "branches: tensors s1 and c");
+    int k1 = pb ? step_of(pb, "c1") : -1, k2 = pb ? step_of(pb, "c2") : -1;
+    if (pb && serial && s1 >= 0 && c >= 0) {
+      CHECKF(k1 >= 1 && k2 == k1 + 1 && pb->side[k2] && !pb->side[k1],
+            "branches (%s): c1 || c2 is not a pair", lay);
+      CHECKF(!overlap(pb, s1, c), "branches (%s): c shares s1's bytes though both are live during the pair",
+            lay);
+      CHECKF(overlap(serial, s1, c),
+            "branches (%s): the serial plan no longer puts c on s1's bytes (the case below then tests "
+            "nothing: change the graph)", lay);
+      CHECKF(cuda_plan_check(serial) == ONYX_OK, "branches (%s): serial plan: %s", lay, onyx_last_error());
+      size_t *good = onyx_malloc((size_t)gb->n_tensors * sizeof(size_t));
+      CHECKF(good != NULL, "memory");
+      if (good && k1 >= 1 && k2 == k1 + 1) {
+        /* the serial offsets with the pair */
+        memcpy(good, pb->offset, (size_t)gb->n_tensors * sizeof(size_t));
+        memcpy(pb->offset, serial->offset, (size_t)gb->n_tensors * sizeof(size_t));
+        check_refused(pb, "branches: serial offsets with the pair", "'s1'", "'c'");
+        memcpy(pb->offset, good, (size_t)gb->n_tensors * sizeof(size_t));
+        CHECKF(cuda_plan_check(pb) == ONYX_OK, "branches: restored plan: %s", onyx_last_error());
+        /* the step after the pair on the side stream too */
+        if (k2 + 1 < pb->n_steps) {
+          pb->side[k2 + 1] = 1;
+          check_refused(pb, "branches: two side steps in a row", "both side steps", NULL);
+          pb->side[k2 + 1] = 0;
+        }
+        /* c1 beside the Split, whose output s1 it reads */
+        serial->side[k1] = 1;
+        serial->n_side = 1;
+        check_refused(serial, "branches: split || c1", "reads 's1', which step", NULL);
+      }
+      free(good);
+    }
+    cuda_plan_release(pb);
+    cuda_plan_release(serial);
+    ir_graph_free(gd);
+    ir_graph_free(gb);
+  }
+  onyx_model_free(md);
+  onyx_model_free(mbr);
 }
 
 /* A graph with no feature maps is left alone. */
@@ -352,7 +528,7 @@ static void test_models(const char *dir)
     ir_graph *ref = specialise(m, false, NULL), *g = specialise(m, true, &rep);
     CHECKF(ref && g, "%s: specialise", models[i].file);
     if (ref && g) {
-      check_plans(models[i].file, ref, g);
+      int pairs = check_plans(models[i].file, ref, g);
       stats s = check_graph(models[i].file, g, ref);
       int convs = 0, convs_cl = 0;
       for (int n = 0; n < g->n_nodes; n++)
@@ -360,9 +536,10 @@ static void test_models(const char *dir)
             feature(g, g->nodes[n].out[0]))
           convs++, convs_cl += cl(g, g->nodes[n].in[1]);
       printf(
-          "  %-32s %3d/%3d nodes channels-last (convs %d/%d), %3d/%3d maps, %d reformats, %d KRSC filters\n",
+          "  %-32s %3d/%3d nodes channels-last (convs %d/%d), %3d/%3d maps, %d reformats, %d KRSC filters, "
+          "%d pairs\n",
           models[i].file, s.cl_nodes, s.mode_nodes, convs_cl, convs, s.cl_tensors - rep.filters, s.features,
-          s.reformats, rep.filters);
+          s.reformats, rep.filters, pairs);
       int max_reformats = models[i].max_reformats; /* FP16; TF32 adds the input's and outputs' (above) */
       if (storage == ONYX_DTYPE_FLOAT) max_reformats += g->n_inputs + g->n_outputs;
       CHECKF(s.reformats <= max_reformats, "%s: %d reformats (at most %d expected)", models[i].file, s.reformats,
@@ -383,6 +560,11 @@ static void test_models(const char *dir)
 
 int main(int argc, char **argv)
 {
+  const char *models = NULL;
+  for (int a = 1; a < argc; a++) {
+    if (!strcmp(argv[a], "-v")) verbose = 1;
+    else models = argv[a];
+  }
   const onyx_dtype types[3] = {ONYX_DTYPE_FLOAT16, ONYX_DTYPE_FLOAT, ONYX_DTYPE_FLOAT};
   for (int i = 0; i < 3; i++) {
     storage = types[i];
@@ -390,9 +572,10 @@ int main(int argc, char **argv)
     printf("%s engines, small graphs:\n", storage_name());
     test_small_graphs();
     test_no_features();
-    if (argc > 1) {
-      printf("%s engines, models in %s:\n", storage_name(), argv[1]);
-      test_models(argv[1]);
+    if (i == 0) test_pairs();
+    if (models) {
+      printf("%s engines, models in %s:\n", storage_name(), models);
+      test_models(models);
     }
   }
   return check_summary(argv[0]);

@@ -258,11 +258,13 @@ static onyx_status record_layers(onyx_engine *e, const cuda_runner *r)
     el->op_type = onyx_strdup(L->node->op_type);
     el->kernel = onyx_strdup(L->kernel[0] ? L->kernel : "onyx");
     el->tactic = L->tactic;
+    el->side = r->plan->side[i];
     if (!el->name || !el->op_type || !el->kernel) return ONYX_ERR_NO_MEMORY;
   }
+  e->lanes_known = true;
   e->memory.weight_bytes = r->plan->weights_size;
   e->memory.activation_bytes = r->plan->arena_size;
-  e->memory.workspace_bytes = r->ctx.workspace_size;
+  e->memory.workspace_bytes = r->ctx.workspace_size + r->side.workspace_size;
   return ONYX_OK;
 }
 
@@ -380,15 +382,42 @@ onyx_status onyx_engine_build(const onyx_model *m, const onyx_build_options *opt
 
 int onyx_engine_num_layers(const onyx_engine *e) { return e ? e->n_layers : 0; }
 
+/* For a loaded engine, which layers run on the side stream: not stored in the file but a function of the
+ * plan at the opt shapes, made here on the host as a context would make it (and with this process's
+ * ONYX_CONCURRENT).  Only a listing needs it, so it is made on the first query; where the plan cannot be
+ * made (a context could not run then either) no layer is marked. */
+static void engine_find_lanes(onyx_engine *e)
+{
+  pthread_mutex_lock(&e->lock);
+  if (e->lanes_known) goto out_unlock;
+  e->lanes_known = true;
+  int64_t dims[8][ONYX_MAX_DIMS];
+  opt_dims(e, dims);
+  ir_graph *g;
+  precision_report rep;
+  memset(&rep, 0, sizeof(rep));
+  cuda_plan *p = NULL;
+  if (engine_specialise(e, (const int64_t(*)[ONYX_MAX_DIMS])dims, &g, &rep) != ONYX_OK ||
+      cuda_plan_create_host(g, &p) != ONYX_OK)
+    goto out_unlock;
+  if (p->n_steps == e->n_layers)
+    for (int i = 0; i < e->n_layers; i++) e->layers[i].side = p->side[i];
+  cuda_plan_release(p);
+out_unlock:
+  pthread_mutex_unlock(&e->lock);
+}
+
 onyx_status onyx_engine_layer(const onyx_engine *e, int i, onyx_layer_info *info)
 {
   if (!e || !info || i < 0 || i >= e->n_layers)
     return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_engine_layer: no layer %d", i);
+  engine_find_lanes((onyx_engine *)e); /* a cache behind the lock: the engine is logically unchanged */
   info->name = e->layers[i].name;
   info->op_type = e->layers[i].op_type;
   info->kernel = e->layers[i].kernel;
   info->precision = precision_names[e->precision];
   info->tactic = e->layers[i].tactic;
+  info->side_stream = e->layers[i].side;
   return ONYX_OK;
 }
 
@@ -902,6 +931,7 @@ onyx_status onyx_context_layer(onyx_context *c, int i, onyx_layer_info *info, in
   info->kernel = L->kernel[0] ? L->kernel : "onyx";
   info->precision = st_layer_precision(c, L);
   info->tactic = L->tactic;
+  info->side_stream = c->r.plan->side[i];
   if (n_inputs) *n_inputs = L->n_in;
   if (n_outputs) *n_outputs = L->n_out;
   return ONYX_OK;

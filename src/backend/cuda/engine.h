@@ -17,6 +17,7 @@ typedef struct engine_input {
 typedef struct engine_layer {
   char *name, *op_type, *kernel;
   int64_t tactic;
+  bool side; /* runs on the side stream, beside the layer before it (plan.h); not stored in files */
 } engine_layer;
 
 typedef struct engine_plan_slot {
@@ -35,6 +36,7 @@ struct onyx_engine {
   artifact_cache artifacts;   /* generated kernels' cubins, made at build (section "cubins") */
   engine_layer *layers;       /* what runs at the opt shapes, for info/--verbose */
   int n_layers;
+  bool lanes_known;           /* layers[].side is set (at build; for a loaded engine, by the first query) */
   onyx_engine_memory memory;
   eng_fingerprint fp;
   char target[512];           /* fp as text (engine_describe_target), for onyx_engine_target */

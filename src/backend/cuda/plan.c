@@ -33,8 +33,40 @@ void cuda_plan_release(cuda_plan *p)
   free(p->steps);
   free(p->offset);
   free(p->w_offset);
+  free(p->side);
+  free(p->parent);
   ir_graph_free(p->g);
   free(p);
+}
+
+/* ---- lanes: pairs of steps that run concurrently ------------------------------ */
+
+/* Whether node b reads a tensor node a writes (a runs before b: b never writes what a reads). */
+static bool reads_output_of(const ir_node *b, const ir_node *a)
+{
+  for (int k = 0; k < b->n_in; k++)
+    for (int j = 0; b->in[k] >= 0 && j < a->n_out; j++)
+      if (b->in[k] == a->out[j]) return true;
+  return false;
+}
+
+/* Pairs, greedily in step order: step s runs on the side stream beside step s - 1 when it reads nothing
+ * s - 1 writes and s - 1 is in no pair yet.  Each step's outputs are its own tensors (one producer per
+ * tensor), so a pair's tensors can share bytes only through the arena, which the liveness below keeps
+ * apart, or through aliases (views, Concat inputs), which need a reader of the aliased tensor between
+ * the two: there is none between neighbours.  ONYX_CONCURRENT=0: no pairs (A/B measurements). */
+static void choose_pairs(cuda_plan *p)
+{
+  const char *knob = getenv("ONYX_CONCURRENT");
+  p->n_side = 0;
+  for (int s = 0; s < p->n_steps; s++) p->side[s] = 0;
+  if (knob && !strcmp(knob, "0")) return;
+  for (int s = 1; s < p->n_steps; s++) {
+    if (p->side[s - 1]) continue;
+    if (reads_output_of(&p->g->nodes[p->steps[s]], &p->g->nodes[p->steps[s - 1]])) continue;
+    p->side[s] = 1;
+    p->n_side++;
+  }
 }
 
 /* Whether the part of t at index `at` of dim `axis` onwards is one block of memory: every dim before
@@ -131,63 +163,38 @@ static bool lies_in(const int *parent, int a, int b)
   return false;
 }
 
-/* The plan's invariant, checked because a wrong alias would corrupt results silently: two tensors
- * whose bytes overlap are never live at the same step, unless one lies inside the other (a view's
- * input in its output, a Concat input in the Concat).  own_first: each tensor's first step before
- * the aliases lowered their buffers' first steps. */
-static onyx_status check_plan(const cuda_plan *p, const memplan_item *items, const int *own_first,
-                              const bool *used, const int *parent)
+/* Lifetimes in time points: a step, or a pair of steps (which run at once) as one.  items[t].first: the
+ * time point that writes t (-1: a graph input, live from the start); items[t].last: the last one that
+ * reads it (graph outputs: n_times, to the end).  uses[t]: how many step inputs read t.  Sizes are left
+ * to the caller.  Returns the number of time points. */
+static int liveness(const cuda_plan *p, memplan_item *items, bool *used, int *uses)
 {
   const ir_graph *g = p->g;
-  for (int a = 0; a < g->n_tensors; a++) {
-    size_t na = ir_tensor_bytes(&g->tensors[a]);
-    if (!used[a] || !na) continue;
-    for (int b = a + 1; b < g->n_tensors; b++) {
-      size_t nb = ir_tensor_bytes(&g->tensors[b]);
-      if (!used[b] || !nb || p->offset[a] >= p->offset[b] + nb || p->offset[b] >= p->offset[a] + na) continue;
-      if (own_first[a] > items[b].last || own_first[b] > items[a].last) continue;
-      if (lies_in(parent, a, b) || lies_in(parent, b, a)) continue;
-      return onyx_error(ONYX_ERR_INTERNAL,
-                        "memory plan: tensors '%s' (steps %d-%d) and '%s' (steps %d-%d) share bytes while both "
-                        "are live",
-                        g->tensors[a].name, own_first[a], items[a].last, g->tensors[b].name, own_first[b],
-                        items[b].last);
-    }
+  int nt = g->n_tensors, time = -1;
+  for (int t = 0; t < nt; t++) {
+    items[t].first = items[t].last = -1;
+    used[t] = false;
+    uses[t] = 0;
   }
-  return ONYX_OK;
-}
-
-/* Lifetimes in steps; graph inputs are live from the start, outputs to the end. */
-static onyx_status plan_memory(cuda_plan *p)
-{
-  const ir_graph *g = p->g;
-  int nt = g->n_tensors;
-  memplan_item *items = onyx_calloc((size_t)nt + 1, sizeof(*items));
-  bool *used = onyx_calloc((size_t)nt + 1, sizeof(bool));
-  int *uses = onyx_calloc((size_t)nt + 1, sizeof(int)), *parent = onyx_malloc(((size_t)nt + 1) * sizeof(int));
-  size_t *at = onyx_calloc((size_t)nt + 1, sizeof(size_t));
-  int *own_first = onyx_malloc(((size_t)nt + 1) * sizeof(int));
-  onyx_status st = ONYX_ERR_NO_MEMORY;
-  if (!items || !used || !uses || !parent || !at || !own_first) goto out;
-  for (int t = 0; t < nt; t++) parent[t] = -1;
-  for (int t = 0; t < nt; t++) items[t].first = items[t].last = -1;
   for (int s = 0; s < p->n_steps; s++) {
+    if (!p->side || !p->side[s]) time++; /* a side step shares its predecessor's time point */
     const ir_node *n = &g->nodes[p->steps[s]];
     for (int k = 0; k < n->n_in; k++) {
       int t = n->in[k];
       if (t < 0 || g->tensors[t].is_const) continue;
       used[t] = true;
       uses[t]++;
-      items[t].last = s;
+      if (items[t].last < time) items[t].last = time;
     }
     for (int k = 0; k < n->n_out; k++) {
       int t = n->out[k];
       if (t < 0) continue;
       used[t] = true;
-      items[t].first = s;
-      if (items[t].last < s) items[t].last = s;
+      items[t].first = time;
+      if (items[t].last < time) items[t].last = time;
     }
   }
+  int n_times = time + 1;
   for (int i = 0; i < g->n_inputs; i++) {
     int t = g->inputs[i];
     used[t] = true;
@@ -198,12 +205,104 @@ static onyx_status plan_memory(cuda_plan *p)
     int t = g->outputs[i];
     if (g->tensors[t].is_const) continue;
     used[t] = true;
-    items[t].last = p->n_steps;
+    items[t].last = n_times;
   }
-  for (int t = 0; t < nt; t++) {
-    items[t].size = used[t] ? ir_tensor_bytes(&g->tensors[t]) : 0;
-    own_first[t] = items[t].first;
+  return n_times;
+}
+
+/* Whether tensors a and b (of a plan whose offsets are set) have bytes in common in the arena. */
+static bool share_bytes(const cuda_plan *p, int a, int b)
+{
+  const ir_graph *g = p->g;
+  if (a < 0 || b < 0 || g->tensors[a].is_const || g->tensors[b].is_const) return false;
+  size_t na = ir_tensor_bytes(&g->tensors[a]), nb = ir_tensor_bytes(&g->tensors[b]);
+  if (!na || !nb || p->offset[a] == NOWHERE || p->offset[b] == NOWHERE) return false;
+  return p->offset[a] < p->offset[b] + nb && p->offset[b] < p->offset[a] + na;
+}
+
+/* A pair's hazard: a tensor that step w writes sharing bytes with one that step o reads or writes. */
+static onyx_status check_pair(const cuda_plan *p, int w, int o)
+{
+  const ir_graph *g = p->g;
+  const ir_node *nw = &g->nodes[p->steps[w]], *no = &g->nodes[p->steps[o]];
+  for (int j = 0; j < nw->n_out; j++)
+    for (int side = 0; side < 2; side++) {
+      int cnt = side ? no->n_out : no->n_in;
+      const int *ts = side ? no->out : no->in;
+      for (int k = 0; k < cnt; k++) {
+        if (nw->out[j] >= 0 && nw->out[j] == ts[k])
+          return onyx_error(ONYX_ERR_INTERNAL,
+                            "lanes: step %d ('%s') %s '%s', which step %d ('%s') beside it writes", o,
+                            no->name, side ? "writes" : "reads", g->tensors[ts[k]].name, w, nw->name);
+        if (share_bytes(p, nw->out[j], ts[k]))
+          return onyx_error(ONYX_ERR_INTERNAL,
+                            "memory plan: steps %d ('%s') and %d ('%s') run concurrently, but '%s' written "
+                            "by the first shares bytes with '%s' %s by the second",
+                            w, nw->name, o, no->name, g->tensors[nw->out[j]].name, g->tensors[ts[k]].name,
+                            side ? "written" : "read");
+      }
+    }
+  return ONYX_OK;
+}
+
+/* Checked because a wrong alias or a wrong pair would corrupt results silently.  Lifetimes are each
+ * tensor's own (before an alias lowered its buffer's first time point). */
+onyx_status cuda_plan_check(const cuda_plan *p)
+{
+  const ir_graph *g = p->g;
+  int nt = g->n_tensors;
+  memplan_item *items = onyx_calloc((size_t)nt + 1, sizeof(*items));
+  bool *used = onyx_calloc((size_t)nt + 1, sizeof(bool));
+  int *uses = onyx_calloc((size_t)nt + 1, sizeof(int));
+  onyx_status st = ONYX_ERR_NO_MEMORY;
+  if (!items || !used || !uses) goto out;
+  st = ONYX_OK;
+  liveness(p, items, used, uses);
+  for (int s = 1; st == ONYX_OK && s < p->n_steps; s++) {
+    if (!p->side || !p->side[s]) continue;
+    if (p->side[s - 1]) {
+      st = onyx_error(ONYX_ERR_INTERNAL, "lanes: steps %d and %d are both side steps (a pair is a main and a "
+                      "side step)", s - 1, s);
+      break;
+    }
+    st = check_pair(p, s - 1, s);
+    if (st == ONYX_OK) st = check_pair(p, s, s - 1);
   }
+  for (int a = 0; st == ONYX_OK && a < nt; a++) {
+    if (!used[a]) continue;
+    for (int b = a + 1; b < nt; b++) {
+      if (!used[b] || !share_bytes(p, a, b)) continue;
+      if (items[a].first > items[b].last || items[b].first > items[a].last) continue;
+      if (lies_in(p->parent, a, b) || lies_in(p->parent, b, a)) continue;
+      st = onyx_error(ONYX_ERR_INTERNAL,
+                      "memory plan: tensors '%s' (time points %d-%d) and '%s' (%d-%d) share bytes while both "
+                      "are live",
+                      g->tensors[a].name, items[a].first, items[a].last, g->tensors[b].name, items[b].first,
+                      items[b].last);
+      break;
+    }
+  }
+out:
+  free(items);
+  free(used);
+  free(uses);
+  return st;
+}
+
+/* Arena offsets by liveness (pairs as one time point), with views and Concat inputs in place. */
+static onyx_status plan_memory(cuda_plan *p)
+{
+  const ir_graph *g = p->g;
+  int nt = g->n_tensors;
+  memplan_item *items = onyx_calloc((size_t)nt + 1, sizeof(*items));
+  bool *used = onyx_calloc((size_t)nt + 1, sizeof(bool));
+  int *uses = onyx_calloc((size_t)nt + 1, sizeof(int)), *parent = p->parent;
+  size_t *at = onyx_calloc((size_t)nt + 1, sizeof(size_t));
+  onyx_status st = ONYX_ERR_NO_MEMORY;
+  if (!items || !used || !uses || !at) goto out;
+  for (int t = 0; t < nt; t++) parent[t] = -1;
+  liveness(p, items, used, uses);
+  for (int t = 0; t < nt; t++) items[t].size = used[t] ? ir_tensor_bytes(&g->tensors[t]) : 0;
   const char *knob = getenv("ONYX_CONCAT_IN_PLACE"); /* 0: every Concat and view copies (A/B measurements) */
   if (!(knob && !strcmp(knob, "0"))) {
     alias_views(p, items, uses, parent, at);
@@ -220,14 +319,12 @@ static onyx_status plan_memory(cuda_plan *p)
     for (; parent[r] >= 0; r = parent[r]) off += at[r];
     p->offset[t] = items[r].offset + off;
   }
-  if (st == ONYX_OK) st = check_plan(p, items, own_first, used, parent);
+  if (st == ONYX_OK) st = cuda_plan_check(p);
 out:
   free(items);
   free(used);
   free(uses);
-  free(parent);
   free(at);
-  free(own_first);
   return st;
 }
 
@@ -270,18 +367,21 @@ static onyx_status plan_layout(cuda_plan *p)
 {
   const ir_graph *g = p->g;
   p->steps = onyx_malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof(int));
+  p->side = onyx_calloc((size_t)(g->n_nodes ? g->n_nodes : 1), 1);
   p->offset = onyx_malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof(size_t));
   p->w_offset = onyx_malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof(size_t));
-  if (!p->steps || !p->offset || !p->w_offset) return ONYX_ERR_NO_MEMORY;
+  p->parent = onyx_malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof(int));
+  if (!p->steps || !p->side || !p->offset || !p->w_offset || !p->parent) return ONYX_ERR_NO_MEMORY;
   for (int t = 0; t < g->n_tensors; t++) p->offset[t] = p->w_offset[t] = NOWHERE;
   for (int i = 0; i < g->n_nodes; i++)
     if (!g->nodes[i].folded) p->steps[p->n_steps++] = i;
+  choose_pairs(p);
   ONYX_TRY(plan_memory(p));
   place_weights(p);
   return ONYX_OK;
 }
 
-onyx_status cuda_plan_create(ir_graph *g, cuda_plan **out)
+onyx_status cuda_plan_create_host(ir_graph *g, cuda_plan **out)
 {
   *out = NULL;
   cuda_plan *p = onyx_calloc(1, sizeof(*p));
@@ -292,7 +392,19 @@ onyx_status cuda_plan_create(ir_graph *g, cuda_plan **out)
   p->g = g;
   p->refs = 1;
   onyx_status st = plan_layout(p);
-  if (st == ONYX_OK) st = upload_weights(p);
+  if (st != ONYX_OK) {
+    cuda_plan_release(p);
+    return st;
+  }
+  *out = p;
+  return ONYX_OK;
+}
+
+onyx_status cuda_plan_create(ir_graph *g, cuda_plan **out)
+{
+  cuda_plan *p;
+  ONYX_TRY(cuda_plan_create_host(g, &p));
+  onyx_status st = upload_weights(p);
   if (st != ONYX_OK) {
     cuda_plan_release(p);
     return st;
@@ -308,8 +420,10 @@ onyx_status cuda_plan_measure(const ir_graph *g, size_t *arena_bytes, size_t *we
   *arena_bytes = p.arena_size;
   *weight_bytes = p.weights_size;
   free(p.steps);
+  free(p.side);
   free(p.offset);
   free(p.w_offset);
+  free(p.parent);
   return st;
 }
 
@@ -344,6 +458,19 @@ static void ctx_free(cuda_ctx *c)
   if (c->cudnn) cudnnDestroy(c->cudnn);
   if (c->stream) cudaStreamDestroy(c->stream);
   memset(c, 0, sizeof(*c));
+}
+
+static onyx_status alloc_workspace(cuda_ctx *c)
+{
+  if (!c->workspace_size) return ONYX_OK;
+  /* zeroed once too: cuDNN's NHWC padding kernels read lanes past a staged input's end (seen by
+   * initcheck on UltraFace FP16); what they read is then defined */
+  cudaError_t err = cudaMalloc(&c->workspace, c->workspace_size);
+  if (err == cudaSuccess) err = cudaMemset(c->workspace, 0, c->workspace_size);
+  if (err != cudaSuccess)
+    return onyx_error_context(cuda_status(err, "cudaMalloc", __FILE__, __LINE__),
+                              "allocating %zu bytes of workspace", c->workspace_size);
+  return ONYX_OK;
 }
 
 static void put_tensor_sig(char *buf, size_t cap, size_t *off, const cuda_tensor *t)
@@ -452,6 +579,11 @@ onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts
       goto fail;
     }
   }
+  if (p->n_side) { /* pairs: a side stream with its own handles (workspace below), fork/join events */
+    if ((st = ctx_init(&r->side)) != ONYX_OK) goto fail;
+    if ((st = CUDA_STATUS(cudaEventCreateWithFlags(&r->fork, cudaEventDisableTiming))) != ONYX_OK) goto fail;
+    if ((st = CUDA_STATUS(cudaEventCreateWithFlags(&r->join, cudaEventDisableTiming))) != ONYX_OK) goto fail;
+  }
   if (tune) { /* a build: no layer may ask for more workspace than is free (7/8 of it: staging and tables too) */
     size_t free_b = 0, total_b = 0;
     if ((st = CUDA_STATUS(cudaMemGetInfo(&free_b, &total_b))) != ONYX_OK) goto fail;
@@ -468,7 +600,10 @@ onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts
     cuda_layer *L = &r->layers[r->n_layers++];
     if ((st = layer_init(r, L, &p->g->nodes[p->steps[s]], cache, artifacts, store_artifacts, tune)) != ONYX_OK)
       goto fail;
+    /* init() ran on the main context (tactic timing on its stream), which must fit every layer anyway:
+     * profiling runs them all there; a side step's layer runs on the side context's workspace */
     if (L->workspace > r->ctx.workspace_size) r->ctx.workspace_size = L->workspace;
+    if (p->side[s] && L->workspace > r->side.workspace_size) r->side.workspace_size = L->workspace;
     double el = now_s() - t0;
     if (tune && el > 1.0 && (el - shown >= 0.25 || s + 1 == p->n_steps)) {
       fprintf(stderr, "\ronyx: timing tactics: layer %d/%d, %.1f s", s + 1, p->n_steps, el);
@@ -477,17 +612,7 @@ onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts
     }
   }
   if (progress) fprintf(stderr, "\n");
-  if (r->ctx.workspace_size) {
-    /* zeroed once too: cuDNN's NHWC padding kernels read lanes past a staged input's end (seen by
-     * initcheck on UltraFace FP16); what they read is then defined */
-    cudaError_t err = cudaMalloc(&r->ctx.workspace, r->ctx.workspace_size);
-    if (err == cudaSuccess) err = cudaMemset(r->ctx.workspace, 0, r->ctx.workspace_size);
-    if (err != cudaSuccess) {
-      st = onyx_error_context(cuda_status(err, "cudaMalloc", __FILE__, __LINE__), "allocating %zu bytes of workspace",
-                              r->ctx.workspace_size);
-      goto fail;
-    }
-  }
+  if ((st = alloc_workspace(&r->ctx)) != ONYX_OK || (st = alloc_workspace(&r->side)) != ONYX_OK) goto fail;
   return ONYX_OK;
 fail:
   cuda_runner_free(r);
@@ -505,19 +630,37 @@ void cuda_runner_free(cuda_runner *r)
   }
   free(r->layers);
   if (r->arena) cudaFree(r->arena);
+  if (r->fork) cudaEventDestroy(r->fork);
+  if (r->join) cudaEventDestroy(r->join);
+  ctx_free(&r->side);
   ctx_free(&r->ctx);
   if (r->plan) cuda_plan_release(r->plan);
   memset(r, 0, sizeof(*r));
 }
 
+static onyx_status enqueue_layer(cuda_ctx *ctx, const cuda_layer *L)
+{
+  nvtxRangePushA(L->node->name); /* Nsight Systems shows the layer names */
+  onyx_status st = cuda_ops[L->node->op]->enqueue(ctx, L);
+  nvtxRangePop();
+  return st;
+}
+
 onyx_status cuda_runner_enqueue(cuda_runner *r)
 {
+  const unsigned char *side = r->plan->side;
   for (int i = 0; i < r->n_layers; i++) {
-    const cuda_layer *L = &r->layers[i];
-    nvtxRangePushA(L->node->name); /* Nsight Systems shows the layer names */
-    onyx_status st = cuda_ops[L->node->op]->enqueue(&r->ctx, L);
-    nvtxRangePop();
-    ONYX_TRY(st);
+    if (i + 1 < r->n_layers && side[i + 1]) { /* a pair: i on the main stream, i + 1 on the side stream */
+      CUDA_CHECK(cudaEventRecord(r->fork, r->ctx.stream));
+      CUDA_CHECK(cudaStreamWaitEvent(r->side.stream, r->fork, 0));
+      ONYX_TRY(enqueue_layer(&r->side, &r->layers[i + 1]));
+      CUDA_CHECK(cudaEventRecord(r->join, r->side.stream));
+      ONYX_TRY(enqueue_layer(&r->ctx, &r->layers[i]));
+      CUDA_CHECK(cudaStreamWaitEvent(r->ctx.stream, r->join, 0));
+      i++;
+      continue;
+    }
+    ONYX_TRY(enqueue_layer(&r->ctx, &r->layers[i]));
   }
   return ONYX_OK;
 }
@@ -528,6 +671,8 @@ static int cmp_float(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+/* Serial on the main stream: a pair's two layers are timed one after the other, each on its own (the
+ * main context's workspace fits every layer). */
 onyx_status cuda_runner_profile(cuda_runner *r, int iters, float *ms)
 {
   int n = r->n_layers;
