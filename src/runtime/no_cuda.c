@@ -63,6 +63,7 @@ onyx_status onyx_context_set_input_shape(onyx_context *c, const char *name, int 
 onyx_status onyx_context_set_binding(onyx_context *c, const char *name, void *ptr, int on_device) { return no_gpu(); }
 onyx_status onyx_context_host_buffer(onyx_context *c, const char *name, void **ptr) { return no_gpu(); }
 onyx_status onyx_context_use_graph(onyx_context *c, int enable) { return no_gpu(); }
+int onyx_context_graph_active(const onyx_context *c) { return 0; }
 onyx_status onyx_context_enqueue(onyx_context *c, void *stream) { return no_gpu(); }
 onyx_status onyx_context_synchronize(onyx_context *c) { return no_gpu(); }
 onyx_status onyx_context_output(const onyx_context *c, int i, onyx_tensor_info *info) { return no_gpu(); }

@@ -62,6 +62,10 @@ static void *worker(void *arg)
     }
     if (memcmp(out, j->ref, j->out_n * sizeof(float))) j->mismatches++;
   }
+  if (!j->failed && !onyx_context_graph_active(c)) { /* a capture that failed fell back to launches */
+    j->failed = 1;
+    snprintf(j->err, sizeof(j->err), "the context did not capture a CUDA graph");
+  }
 out:
   onyx_context_free(c);
   free(in);

@@ -643,6 +643,8 @@ onyx_status onyx_context_use_graph(onyx_context *c, int enable)
   return ONYX_OK;
 }
 
+int onyx_context_graph_active(const onyx_context *c) { return c && c->gexec && c->use_graph ? 1 : 0; }
+
 /* The whole inference on the context's stream: copies in, layers, copies out. */
 static onyx_status context_launch_all(onyx_context *c)
 {
@@ -669,25 +671,36 @@ static onyx_status context_launch_all(onyx_context *c)
   return ONYX_OK;
 }
 
-static void context_capture(onyx_context *c)
+/* Captures the inference (with the copies in and out, or the layers alone) into *exec.  The layers run
+ * once first, outside the capture and waited for: libraries set up what they make lazily (cuDNN its
+ * per-handle state, for the side stream's handle too) where it may allocate and synchronise.  A failed
+ * capture leaves *exec NULL, warns once, and from then on every layer launches on the main stream (a
+ * side stream may be left in the broken capture). */
+static void context_capture(onyx_context *c, bool copies, cudaGraphExec_t *exec)
 {
   cudaStream_t s = c->r.ctx.stream;
   cudaGraph_t graph = NULL;
+  *exec = NULL;
+  /* (after the previous inference, which may still run on a caller's stream and use the arena) */
+  onyx_status st = CUDA_STATUS(cudaEventSynchronize(c->done));
+  if (st == ONYX_OK) st = cuda_runner_enqueue(&c->r);
+  if (st != ONYX_OK || cudaStreamSynchronize(s) != cudaSuccess) goto failed;
   if (cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) != cudaSuccess) goto failed;
-  onyx_status st = context_launch_all(c);
+  st = copies ? context_launch_all(c) : cuda_runner_enqueue(&c->r);
   cudaError_t err = cudaStreamEndCapture(s, &graph);
   if (st != ONYX_OK || err != cudaSuccess) goto failed;
-  if (cudaGraphInstantiate(&c->gexec, graph, 0) != cudaSuccess) goto failed;
+  if (cudaGraphInstantiate(exec, graph, 0) != cudaSuccess) goto failed;
   cudaGraphDestroy(graph);
   return;
 failed:
   if (graph) cudaGraphDestroy(graph);
-  c->gexec = NULL;
+  *exec = NULL;
   (void)cudaGetLastError();
   if (!c->graph_failed)
     fprintf(stderr, "onyx: warning: CUDA graph capture failed (%s); launching layers one by one\n",
             onyx_last_error()[0] ? onyx_last_error() : "capture refused");
   c->graph_failed = true;
+  c->r.serial = true;
 }
 
 onyx_status onyx_context_enqueue(onyx_context *c, void *stream)
@@ -699,7 +712,7 @@ onyx_status onyx_context_enqueue(onyx_context *c, void *stream)
     const binding *b = &c->b[i];
     if (b->is_input && b->user && !b->on_device && b->bytes) memcpy(b->pinned, b->user, b->bytes);
   }
-  if (c->use_graph && !c->gexec && !c->graph_failed) context_capture(c);
+  if (c->use_graph && !c->gexec && !c->graph_failed) context_capture(c, true, &c->gexec);
   if (c->gexec) {
     CUDA_CHECK(cudaGraphLaunch(c->gexec, user));
   } else {
@@ -807,28 +820,6 @@ static onyx_status staged_copies(onyx_context *c, bool inputs, cudaStream_t s)
   return ONYX_OK;
 }
 
-/* A CUDA graph of the layers only (the copies are the other stages'). */
-static void staged_capture(onyx_context *c)
-{
-  cudaStream_t s = c->r.ctx.stream;
-  cudaGraph_t graph = NULL;
-  if (cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) != cudaSuccess) goto failed;
-  onyx_status st = cuda_runner_enqueue(&c->r);
-  cudaError_t err = cudaStreamEndCapture(s, &graph);
-  if (st != ONYX_OK || err != cudaSuccess) goto failed;
-  if (cudaGraphInstantiate(&c->st_gexec, graph, 0) != cudaSuccess) goto failed;
-  cudaGraphDestroy(graph);
-  return;
-failed:
-  if (graph) cudaGraphDestroy(graph);
-  c->st_gexec = NULL;
-  (void)cudaGetLastError();
-  if (!c->graph_failed)
-    fprintf(stderr, "onyx: warning: CUDA graph capture failed (%s); launching layers one by one\n",
-            onyx_last_error()[0] ? onyx_last_error() : "capture refused");
-  c->graph_failed = true;
-}
-
 static onyx_status st_record(void *ev, cudaStream_t s)
 {
   if (ev) CUDA_CHECK(cudaEventRecord((cudaEvent_t)ev, s));
@@ -870,7 +861,8 @@ onyx_status onyx_context_enqueue_staged(onyx_context *c, void *h2d_stream, void 
   ONYX_TRY(staged_events_init(c));
   cudaStream_t hs = (cudaStream_t)h2d_stream, ds = (cudaStream_t)d2h_stream;
   cudaStream_t cs = compute_stream ? (cudaStream_t)compute_stream : c->r.ctx.stream;
-  if (c->use_graph && !c->st_gexec && !c->graph_failed) staged_capture(c);
+  if (c->use_graph && !c->st_gexec && !c->graph_failed) /* a graph of the layers alone */
+    context_capture(c, false, &c->st_gexec);
   if (hs) {
     CUDA_CHECK(cudaStreamWaitEvent(hs, c->st_compute_done, 0)); /* the previous compute has read the inputs */
     nvtxRangePushA("onyx H2D");

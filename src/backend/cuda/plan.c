@@ -650,7 +650,7 @@ onyx_status cuda_runner_enqueue(cuda_runner *r)
 {
   const unsigned char *side = r->plan->side;
   for (int i = 0; i < r->n_layers; i++) {
-    if (i + 1 < r->n_layers && side[i + 1]) { /* a pair: i on the main stream, i + 1 on the side stream */
+    if (!r->serial && i + 1 < r->n_layers && side[i + 1]) { /* a pair: i on main, i + 1 on the side stream */
       CUDA_CHECK(cudaEventRecord(r->fork, r->ctx.stream));
       CUDA_CHECK(cudaStreamWaitEvent(r->side.stream, r->fork, 0));
       ONYX_TRY(enqueue_layer(&r->side, &r->layers[i + 1]));

@@ -51,6 +51,7 @@ typedef struct cuda_runner {
   cuda_ctx ctx;       /* the main stream; its workspace fits every layer (profiling runs all of them here) */
   cuda_ctx side;      /* the side stream, its own cuDNN/cuBLASLt handles and workspace (unset: no pairs) */
   cudaEvent_t fork, join; /* a pair: the side stream waits for fork (main), the main stream for join (side) */
+  bool serial;            /* every layer on the main stream (set after a failed CUDA graph capture) */
   void *arena;
   cuda_layer *layers; /* one per step */
   int n_layers;
