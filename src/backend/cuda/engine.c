@@ -21,6 +21,26 @@
 #include "graph/passes/passes.h"
 #include "runtime/model.h"
 
+static pthread_mutex_t device_mutex;
+static pthread_once_t device_mutex_once = PTHREAD_ONCE_INIT;
+
+static void device_mutex_init(void)
+{
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(&device_mutex, &a);
+  pthread_mutexattr_destroy(&a);
+}
+
+void engine_device_lock(void)
+{
+  pthread_once(&device_mutex_once, device_mutex_init);
+  pthread_mutex_lock(&device_mutex);
+}
+
+void engine_device_unlock(void) { pthread_mutex_unlock(&device_mutex); }
+
 static const char *const precision_names[ONYX_PRECISION_COUNT] = {"fp32", "tf32", "fp16"};
 
 void onyx_build_options_init(onyx_build_options *o)
@@ -177,7 +197,9 @@ static void engine_layers_free(onyx_engine *e)
 void onyx_engine_free(onyx_engine *e)
 {
   if (!e) return;
+  engine_device_lock(); /* the plans' device memory */
   for (int i = 0; i < e->n_plans; i++) cuda_plan_release(e->plans[i].plan);
+  engine_device_unlock();
   free(e->plans);
   engine_layers_free(e);
   tactic_cache_free(&e->tactics);
@@ -341,7 +363,17 @@ static onyx_status engine_check_max_memory(onyx_engine *e)
                     shapes, arena, weights, total_b);
 }
 
+static onyx_status engine_build(const onyx_model *m, const onyx_build_options *opt, onyx_engine **out);
+
 onyx_status onyx_engine_build(const onyx_model *m, const onyx_build_options *opt, onyx_engine **out)
+{
+  engine_device_lock(); /* it allocates, and times tactics in CUDA graph captures */
+  onyx_status st = engine_build(m, opt, out);
+  engine_device_unlock();
+  return st;
+}
+
+static onyx_status engine_build(const onyx_model *m, const onyx_build_options *opt, onyx_engine **out)
 {
   if (!m || !out) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_engine_build: NULL argument");
   *out = NULL;
@@ -504,9 +536,11 @@ static void staged_drop(onyx_context *c, bool events); /* at the end of this fil
 
 static void context_drop_graph(onyx_context *c)
 {
+  engine_device_lock();
   if (c->gexec) cudaGraphExecDestroy(c->gexec);
   c->gexec = NULL;
   staged_drop(c, false);
+  engine_device_unlock();
 }
 
 static void context_drop_runner(onyx_context *c)
@@ -525,9 +559,11 @@ void onyx_context_free(onyx_context *c)
 {
   if (!c) return;
   if (c->done) cudaEventSynchronize(c->done);
+  engine_device_lock();
   context_drop_runner(c);
   staged_drop(c, true);
   if (c->done) cudaEventDestroy(c->done);
+  engine_device_unlock();
   free(c->b);
   free(c);
 }
@@ -591,9 +627,19 @@ onyx_status onyx_context_set_input_shape(onyx_context *c, const char *name, int 
 
 /* Makes the runner and staging for the current shapes (allocates: happens on
  * the first enqueue and after a shape change, never in steady state). */
+static onyx_status context_make_ready(onyx_context *c);
+
 static onyx_status context_ready(onyx_context *c)
 {
   if (!c->stale) return ONYX_OK;
+  engine_device_lock();
+  onyx_status st = context_make_ready(c);
+  engine_device_unlock();
+  return st;
+}
+
+static onyx_status context_make_ready(onyx_context *c)
+{
   if (c->done) CUDA_CHECK(cudaEventSynchronize(c->done));
   context_drop_runner(c);
   cuda_plan *p;
@@ -676,7 +722,16 @@ static onyx_status context_launch_all(onyx_context *c)
  * per-handle state, for the side stream's handle too) where it may allocate and synchronise.  A failed
  * capture leaves *exec NULL, warns once, and from then on every layer launches on the main stream (a
  * side stream may be left in the broken capture). */
+static void context_capture_locked(onyx_context *c, bool copies, cudaGraphExec_t *exec);
+
 static void context_capture(onyx_context *c, bool copies, cudaGraphExec_t *exec)
+{
+  engine_device_lock();
+  context_capture_locked(c, copies, exec);
+  engine_device_unlock();
+}
+
+static void context_capture_locked(onyx_context *c, bool copies, cudaGraphExec_t *exec)
 {
   cudaStream_t s = c->r.ctx.stream;
   cudaGraph_t graph = NULL;

@@ -62,4 +62,11 @@ onyx_status engine_copy_graph(const ir_graph *src, ir_graph **out);
 onyx_status engine_timing_cache_load(onyx_engine *e, const char *path);
 onyx_status engine_timing_cache_save(const onyx_engine *e, const char *path);
 
+/* One process-wide (recursive) lock around the work that allocates or frees device memory (engines built,
+ * loaded and freed; contexts made ready and freed) and around CUDA graph captures: cudaMalloc / cudaFree in
+ * one thread may synchronise the device and so invalidate a capture under way in another (seen with four
+ * threads making, capturing and freeing contexts of one engine). */
+void engine_device_lock(void);
+void engine_device_unlock(void);
+
 #endif

@@ -234,7 +234,10 @@ onyx_status onyx_engine_load(const char *path, onyx_engine **out)
   if (!path || !out) return onyx_error(ONYX_ERR_INVALID_ARG, "onyx_engine_load: NULL argument");
   *out = NULL;
   if (!onyx_cuda_available()) return onyx_error(ONYX_ERR_UNSUPPORTED, "running an engine needs a CUDA GPU; none is available");
-  return engine_load(path, true, out);
+  engine_device_lock(); /* it sets up the layers' tactics on the device */
+  onyx_status st = engine_load(path, true, out);
+  engine_device_unlock();
+  return st;
 }
 
 onyx_status onyx_engine_inspect(const char *path, onyx_engine **out)
