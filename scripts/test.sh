@@ -60,6 +60,7 @@ fi
 start=$SECONDS
 summary=()
 status=0
+tests_run=0 # ctest tests run in all trees (the summary's total)
 note() { summary+=("$*"); }
 
 stage() { echo; echo "==== $* ($((SECONDS - start)) s)"; }
@@ -104,12 +105,16 @@ test_tree() {
   local line
   line=$(grep -E 'tests passed|No tests were found' "$log" | tail -1)
   note "$dir: ${line:-no ctest summary} (exit $rc)"
+  local n
+  n=$(sed -n 's/.* out of \([0-9][0-9]*\)$/\1/p' <<<"$line")
+  tests_run=$((tests_run + ${n:-0}))
   local failed
   failed=$(sed -n '/The following tests FAILED:/,/^Errors while running/p' "$log" | grep -E '^\s+[0-9]+ - ')
   [[ -n $failed ]] && note "$failed"
   local skipped
-  skipped=$(sed -n '/The following tests did not run:/,/^$/p' "$log" | grep -E '^\s+[0-9]+ - ')
-  [[ -n $skipped ]] && note "  skipped in $dir:" && note "$skipped"
+  skipped=$(sed -n '/The following tests did not run:/,/^$/p' "$log" | grep -E '^\s+[0-9]+ - ' |
+            sed -E 's/^\s+[0-9]+ - ([^ ]+).*/\1/' | paste -sd ' ')
+  [[ -n $skipped ]] && note "  skipped in $dir (they need a GPU or a missing input): $skipped"
   return "$rc"
 }
 
@@ -165,6 +170,7 @@ fi
 echo
 echo "==== summary ($((SECONDS - start)) s)"
 for s in "${summary[@]}"; do echo "$s"; done
+echo "ctest: $tests_run tests run in all trees (those skipped above included)"
 if ((status)); then
   echo "RESULT: FAILED"
 else
