@@ -242,14 +242,15 @@ onyx_status onyx_context_host_buffer(onyx_context *c, const char *name, void **p
 /* Queues H2D copies, the whole inference (a CUDA graph after the first run)
  * and D2H copies on stream (a cudaStream_t; NULL: the context's own stream).
  * Does not allocate or synchronise, but for the first enqueue at a shape: it
- * waits for the previous inference, runs the layers once (libraries set up
- * what they make lazily outside the capture) and captures the graph. */
+ * makes the layers, waits for the previous inference, runs the layers once
+ * and captures the graph. */
 onyx_status onyx_context_enqueue(onyx_context *c, void *stream);
 /* Whether enqueue replays a captured CUDA graph (default on; falls back to
  * plain launches, with a warning, where capture fails). */
 onyx_status onyx_context_use_graph(onyx_context *c, int enable);
-/* 1 when the last enqueue replayed a captured CUDA graph, 0 when it launched
- * layers one by one (graphs off, or capture failed); 0 without a GPU. */
+/* 1 when onyx_context_enqueue replays a captured CUDA graph (one was captured
+ * and graphs are on), 0 when it launches layers one by one (graphs off, not
+ * captured yet, or capture failed); 0 without a GPU. */
 int onyx_context_graph_active(const onyx_context *c);
 typedef struct onyx_layer_time {
   const char *name, *op_type, *kernel; /* valid while the context's shapes stay */

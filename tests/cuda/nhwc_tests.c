@@ -76,6 +76,17 @@ static void io_free(io *x)
   }
 }
 
+/* One buffer per output of x (zeroed), and their release. */
+static void outs_alloc(const io *x, float **o)
+{
+  for (int i = 0; i < x->n_out; i++) o[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
+}
+
+static void outs_free(float **o)
+{
+  for (int i = 0; i < MAX_IO; i++) free(o[i]);
+}
+
 static int make_inputs(onyx_model *m, io *x)
 {
   x->n_in = onyx_model_num_inputs(m);
@@ -244,11 +255,9 @@ static void run_lanes(const layout_graph *lg, onyx_engine *e, const io *x, float
   onyx_engine *back = NULL, *back0 = NULL;
   char path[] = "/tmp/onyx_nhwc_lanes_XXXXXX";
   int fd = mkstemp(path), side_ctx = -1, side_serial = -1;
-  for (int i = 0; i < x->n_out; i++) {
-    again[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
-    eager[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
-    serial[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
-  }
+  outs_alloc(x, again);
+  outs_alloc(x, eager);
+  outs_alloc(x, serial);
   int n_side = count_side(e);
   printf("  %d layers on the side stream\n", n_side);
   if (lg->expect_pairs >= 0 && n_side != lg->expect_pairs) fail(lg->name, "side-stream layer count");
@@ -282,11 +291,9 @@ out:
     close(fd);
     unlink(path);
   }
-  for (int i = 0; i < MAX_IO; i++) {
-    free(again[i]);
-    free(eager[i]);
-    free(serial[i]);
-  }
+  outs_free(again);
+  outs_free(eager);
+  outs_free(serial);
   onyx_engine_free(back);
   onyx_engine_free(back0);
 }
@@ -299,10 +306,8 @@ static void run_gemm_form(const layout_graph *lg, onyx_model *m, const io *x)
   onyx_engine *e = NULL, *back = NULL;
   char path[] = "/tmp/onyx_nhwc_gemm_XXXXXX";
   int fd = mkstemp(path);
-  for (int i = 0; i < x->n_out; i++) {
-    got[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
-    again[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
-  }
+  outs_alloc(x, got);
+  outs_alloc(x, again);
   e = build_run(m, x, ONYX_PRECISION_FP16, "ONYX_CONV_GEMM=1", got);
   if (!e || fd < 0) {
     fail(lg->name, "GEMM-form engine build or run failed");
@@ -334,10 +339,8 @@ out:
     close(fd);
     unlink(path);
   }
-  for (int i = 0; i < MAX_IO; i++) {
-    free(got[i]);
-    free(again[i]);
-  }
+  outs_free(got);
+  outs_free(again);
   onyx_engine_free(e);
   onyx_engine_free(back);
 }
@@ -348,11 +351,9 @@ static void run_tf32(const layout_graph *lg, onyx_model *m, const io *x, int fp1
 {
   float *cl[MAX_IO] = {0}, *rowm[MAX_IO] = {0}, *gemm[MAX_IO] = {0};
   onyx_engine *e = NULL, *e0 = NULL, *eg = NULL;
-  for (int i = 0; i < x->n_out; i++) {
-    cl[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
-    rowm[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
-    gemm[i] = calloc((size_t)numel(&x->out[i]) + 1, sizeof(float));
-  }
+  outs_alloc(x, cl);
+  outs_alloc(x, rowm);
+  outs_alloc(x, gemm);
   e = build_run(m, x, ONYX_PRECISION_TF32, "ONYX_NHWC=all", cl);
   e0 = build_run(m, x, ONYX_PRECISION_TF32, "ONYX_NHWC=0", rowm);
   eg = build_run(m, x, ONYX_PRECISION_TF32, "ONYX_NHWC=all ONYX_CONV_GEMM=1", gemm);
@@ -383,11 +384,9 @@ static void run_tf32(const layout_graph *lg, onyx_model *m, const io *x, int fp1
   if (nhwc < 1 || nhwc < fp16_nhwc_convs) fail(lg->name, "TF32 convs not channels-last with ONYX_NHWC=all");
   if (lg->expect_gemm > 0 && n_gemm < lg->expect_gemm) fail(lg->name, "TF32 GEMM-form conv count");
 out:
-  for (int i = 0; i < MAX_IO; i++) {
-    free(cl[i]);
-    free(rowm[i]);
-    free(gemm[i]);
-  }
+  outs_free(cl);
+  outs_free(rowm);
+  outs_free(gemm);
   onyx_engine_free(e);
   onyx_engine_free(e0);
   onyx_engine_free(eg);
@@ -408,10 +407,8 @@ static void run_graph(const layout_graph *lg)
     fail(lg->name, onyx_last_error());
     goto out;
   }
-  for (int i = 0; i < x.n_out; i++) {
-    nhwc[i] = calloc((size_t)numel(&x.out[i]) + 1, sizeof(float));
-    rowm[i] = calloc((size_t)numel(&x.out[i]) + 1, sizeof(float));
-  }
+  outs_alloc(&x, nhwc);
+  outs_alloc(&x, rowm);
   e = build_run(m, &x, ONYX_PRECISION_FP16, NULL, nhwc);
   e0 = build_run(m, &x, ONYX_PRECISION_FP16, "ONYX_NHWC=0", rowm);
   if (!e || !e0) {
@@ -445,10 +442,8 @@ static void run_graph(const layout_graph *lg)
   run_gemm_form(lg, m, &x);
   run_tf32(lg, m, &x, nhwc_layers);
 out:
-  for (int i = 0; i < MAX_IO; i++) {
-    free(nhwc[i]);
-    free(rowm[i]);
-  }
+  outs_free(nhwc);
+  outs_free(rowm);
   onyx_engine_free(e);
   onyx_engine_free(e0);
   io_free(&x);

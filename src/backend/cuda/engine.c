@@ -717,11 +717,12 @@ static onyx_status context_launch_all(onyx_context *c)
   return ONYX_OK;
 }
 
-/* Captures the inference (with the copies in and out, or the layers alone) into *exec.  The layers run
- * once first, outside the capture and waited for: libraries set up what they make lazily (cuDNN its
- * per-handle state, for the side stream's handle too) where it may allocate and synchronise.  A failed
- * capture leaves *exec NULL, warns once, and from then on every layer launches on the main stream (a
- * side stream may be left in the broken capture). */
+/* Captures the inference (with the copies in and out, or the layers alone) into *exec, under the device
+ * lock (engine.h: another thread's cudaMalloc/cudaFree invalidated captures).  The layers run once first,
+ * outside the capture and waited for, so that what libraries make lazily is made where they may allocate
+ * and synchronise (a precaution: no failure was traced to it; the failures seen came from other threads,
+ * RESULTS.md runs 18-20).  A failed capture leaves *exec NULL, warns once, and from then on every layer
+ * launches on the main stream (a side stream may be left in the broken capture). */
 static void context_capture_locked(onyx_context *c, bool copies, cudaGraphExec_t *exec);
 
 static void context_capture(onyx_context *c, bool copies, cudaGraphExec_t *exec)
