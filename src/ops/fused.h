@@ -23,7 +23,20 @@
  *   "activation_params" (floats): LeakyRelu [alpha] (0.01), Clip [min, max]
  *   (required; -inf/inf for an absent bound; Relu6 is Clip [0, 6]),
  *   HardSigmoid [alpha, beta] (0.2, 0.5), HardSwish [alpha, beta] (1/6, 0.5):
- *   x * max(0, min(1, alpha * x + beta)), which also covers x * HardSigmoid(x). */
+ *   x * max(0, min(1, alpha * x + beta)), which also covers x * HardSigmoid(x).
+ *
+ * FusedConvPool: y = MaxPool(act(conv(X, W) + B)), 2-D only (X is N x C x H x W).
+ *   Inputs: X, W, optional B (as Conv's; no Z).  Attributes: FusedConv's (Conv's,
+ *   "activation", "activation_params"), plus the pool's: "pool_kernel_shape"
+ *   (ints, required, 2 values), "pool_strides" (ints, 2 values, default 1 1),
+ *   "pool_pads" (ints, 4 values: begin h, begin w, end h, end w; default 0;
+ *   each below the kernel size as ONNX requires).  The pool is MaxPool with
+ *   dilations 1 and ceil_mode 0: a window's max over its taps inside the conv
+ *   output (pads are -infinity), pooled size floor((H + pb + pe - k) / s) + 1.
+ *   Types: W, B and Y share one float type T (FLOAT or FLOAT16); X is T, or
+ *   FLOAT when T is FLOAT16 (X is then rounded to FLOAT16 first: a folded
+ *   input Cast), so Y's type is W's.  Made by engine/conv_pool.c (CUDA
+ *   engines); the CPU kernel takes FLOAT only. */
 #ifndef ONYX_OPS_FUSED_H
 #define ONYX_OPS_FUSED_H
 
@@ -91,6 +104,17 @@ typedef struct fused_conv_params {
   fused_act act;
   float alpha, beta; /* LeakyRelu alpha; Clip min, max; HardSigmoid/HardSwish alpha, beta */
 } fused_conv_params;
+
+typedef struct fused_conv_pool_params {
+  fused_conv_params fc; /* first: code reading n->params as fused_conv_params / nn_conv_params works */
+  int64_t pool_kernel[2], pool_strides[2];
+  int64_t pool_pads[4]; /* begin h, begin w, end h, end w */
+} fused_conv_pool_params;
+
+/* FusedConvPool's geometry for inputs x and w: the conv's (Conv's checks) in *conv, the pool's
+ * (over the conv output) in *pool; pool may be NULL.  Errors name the node. */
+onyx_status fused_conv_pool_geom(const ir_node *n, const ir_tensor *x, const ir_tensor *w, nn_geom *conv,
+                                 nn_geom *pool);
 
 /* The "activation" attribute's value for an activation ("" for none). */
 const char *fused_act_name(fused_act a);

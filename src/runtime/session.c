@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "graph/passes/passes.h"
 #include "graph/prepare.h"
+#include "ops/fused.h"
 #include "runtime/model.h"
 
 typedef struct session_input {
@@ -288,6 +289,12 @@ onyx_status onyx_session_cost(const onyx_session *s, onyx_cost *cost)
     case ONYX_OP_FUSED_CONV:
       if (w) macs = ny * (onyx_numel(w->ndim - 1, w->dims + 1));
       break;
+    case ONYX_OP_FUSED_CONV_POOL: { /* the conv's MACs; the pool's compares are not counted */
+      nn_geom cg;
+      if (w && a && fused_conv_pool_geom(n, a, w, &cg, NULL) == ONYX_OK)
+        macs = a->dims[0] * w->dims[0] * cg.out[0] * cg.out[1] * onyx_numel(w->ndim - 1, w->dims + 1);
+      break;
+    }
     case ONYX_OP_CONV_TRANSPOSE: /* each input element scatters Cout/group * kernel MACs */
       if (w && a) macs = ir_tensor_numel(a) * onyx_numel(w->ndim - 1, w->dims + 1);
       break;

@@ -233,9 +233,13 @@ static void conv_tiles(const float *x, const cpu_win3 *w, const float *wg, int64
 
 onyx_status cpu_conv(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
 {
+  return cpu_conv_into(ctx, g, n, CPU_OUT(g, n, 0)->data);
+}
+
+onyx_status cpu_conv_into(cpu_ctx *ctx, const ir_graph *g, const ir_node *n, float *yd)
+{
   const nn_conv_params *p = n->params;
   const ir_tensor *x = CPU_IN(g, n, 0), *w = CPU_IN(g, n, 1), *b = CPU_IN(g, n, 2);
-  ir_tensor *y = CPU_OUT(g, n, 0);
   nn_geom gm;
   cpu_win3 w3;
   ONYX_TRY(cpu_nn_need_float(n, x));
@@ -246,7 +250,6 @@ onyx_status cpu_conv(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
   const int64_t in_sp = onyx_numel(gm.nsp, gm.in), out_sp = onyx_numel(gm.nsp, gm.out);
   const int64_t kvol = onyx_numel(gm.nsp, gm.kernel), K = Cg * kvol;
   const float *xd = x->data, *wd = w->data, *bd = b ? b->data : NULL;
-  float *yd = y->data;
   if (N == 0 || M == 0 || out_sp == 0) return ONYX_OK;
   if (G == C && G == M) {
     depthwise3(xd, wd, bd, N * C, C, &w3, yd, nt);

@@ -55,6 +55,13 @@ DEFINE_MAX_POOL_PLANE(max_pool_f32, float, -FLT_MAX)
 DEFINE_MAX_POOL_PLANE(max_pool_u8, uint8_t, 0)
 DEFINE_MAX_POOL_PLANE(max_pool_i8, int8_t, INT8_MIN)
 
+void cpu_max_pool_f32(const float *x, float *y, int64_t planes, const cpu_win3 *w, int nt)
+{
+  const int64_t ipl = w->img[0] * w->img[1] * w->img[2], opl = w->pos[0] * w->pos[1] * w->pos[2];
+#pragma omp parallel for num_threads(nt) if (planes * opl > CPU_NN_PAR_MIN_WORK / 8) schedule(static)
+  for (int64_t nc = 0; nc < planes; nc++) max_pool_f32(x + nc * ipl, y + nc * opl, NULL, 0, w, 0);
+}
+
 onyx_status cpu_max_pool(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
 {
   const nn_pool_params *p = n->params;

@@ -27,6 +27,12 @@ int cpu_nn_threads(const cpu_ctx *ctx);
 void cpu_nn_sgemm(int nt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                   int64_t ldc);
+/* Conv's kernel for node n (Conv, FusedConv, FusedConvPool: params start with nn_conv_params) writing
+ * conv(X, W) + B to y (N x M x out, row-major float) instead of the node's output.  Uses the
+ * context's scratch (y must not be in it). */
+onyx_status cpu_conv_into(cpu_ctx *ctx, const ir_graph *g, const ir_node *n, float *y);
+/* MaxPool of planes row-major float planes (w->img in, w->pos out; no Indices), nt threads. */
+void cpu_max_pool_f32(const float *x, float *y, int64_t planes, const cpu_win3 *w, int nt);
 /* UNSUPPORTED unless t is float32. */
 onyx_status cpu_nn_need_float(const ir_node *n, const ir_tensor *t);
 

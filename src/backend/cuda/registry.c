@@ -67,6 +67,7 @@ const uint8_t cuda_op_layouts[ONYX_OP_COUNT] = {
     /* nn */
     [ONYX_OP_CONV] = LAYOUT_CAP_FILTER,
     [ONYX_OP_FUSED_CONV] = LAYOUT_CAP_FILTER,
+    [ONYX_OP_FUSED_CONV_POOL] = LAYOUT_CAP_FILTER, /* made after the layout pass (engine/conv_pool.c) */
     [ONYX_OP_BATCH_NORMALIZATION] = LAYOUT_CAP_UNIFORM,
     [ONYX_OP_MAX_POOL] = LAYOUT_CAP_UNIFORM,
     [ONYX_OP_AVERAGE_POOL] = LAYOUT_CAP_UNIFORM,
