@@ -31,7 +31,9 @@
  *     layout_graphs.c expects pairs (the engine's and a context's listings), and
  *     the engine saved and loaded gives bit-identical outputs run with pairs
  *     (CUDA graph and launched layer by layer) and with ONYX_CONCURRENT=0 (no
- *     side-stream layer then).
+ *     side-stream layer then);
+ *   - ResNet's stem (graphs "stem..."): conv 7x7/2 + MaxPool 3x3/2 run as one layer, the input Cast folded
+ *     into it unless another node reads the input, and the same outputs built with ONYX_CONV_POOL=0.
  * usage: onyx_nhwc_tests [-v] [--filter SUBSTRING] */
 #include <math.h>
 #include <stdbool.h>
@@ -230,6 +232,16 @@ static int count_kernels(const onyx_engine *e, const char *what)
   return n;
 }
 
+static int count_ops(const onyx_engine *e, const char *op_type)
+{
+  int n = 0, layers = onyx_engine_num_layers(e);
+  for (int i = 0; i < layers; i++) {
+    onyx_layer_info li;
+    if (onyx_engine_layer(e, i, &li) == ONYX_OK && !strcmp(li.op_type, op_type)) n++;
+  }
+  return n;
+}
+
 static int count_side(const onyx_engine *e)
 {
   int n = 0, layers = onyx_engine_num_layers(e);
@@ -345,6 +357,38 @@ out:
   onyx_engine_free(back);
 }
 
+/* ResNet's stem (graphs "stem..."): e (its outputs in got) runs the conv and the pool as one layer
+ * (l_conv_pool.c) whose input Cast is folded unless another node reads the input ("..._shared_..."); built
+ * with ONYX_CONV_POOL=0 they run apart, with the Cast, and the outputs agree. */
+static void run_stem(const layout_graph *lg, onyx_engine *e, onyx_model *m, const io *x, float **got)
+{
+  if (strncmp(lg->name, "stem", 4)) return;
+  float *apart[MAX_IO] = {0};
+  outs_alloc(x, apart);
+  const bool shared = strstr(lg->name, "shared") != NULL;
+  onyx_engine *e1 = build_run(m, x, ONYX_PRECISION_FP16, "ONYX_CONV_POOL=0", apart);
+  if (!e1) {
+    fail(lg->name, "engine built with ONYX_CONV_POOL=0 failed");
+    goto out;
+  }
+  int fused = count_kernels(e, "conv7x7s2_maxpool"), fused1 = count_kernels(e1, "conv7x7s2_maxpool");
+  int folded = count_ops(e1, "Cast") - count_ops(e, "Cast");
+  printf("  fused stem layers: %d (%d with ONYX_CONV_POOL=0), input Casts folded: %d, layers %d (%d)\n", fused,
+         fused1, folded, onyx_engine_num_layers(e), onyx_engine_num_layers(e1));
+  if (fused != 1 || fused1 != 0) fail(lg->name, "fused stem layer count");
+  if (folded != (shared ? 0 : 1)) fail(lg->name, "input Cast folded (only when the conv alone reads it)");
+  for (int i = 0; i < x->n_out; i++) {
+    cmp c = compare(apart[i], got[i], numel(&x->out[i]));
+    bool ok = c.cosine > 0.9999 && c.err_scale <= 1e-2;
+    printf("  %-4s fused vs apart: cosine %.7f err/scale %.2e  %s\n", x->out[i].name, c.cosine, c.err_scale,
+           ok ? "ok" : "FAIL");
+    if (!ok) fail(lg->name, "fused and unfused stems differ");
+  }
+out:
+  outs_free(apart);
+  onyx_engine_free(e1);
+}
+
 /* The graph as a TF32 engine, every node that can run channels-last doing so (ONYX_NHWC=all), against
  * the CPU and against the TF32 engine kept row-major. */
 static void run_tf32(const layout_graph *lg, onyx_model *m, const io *x, int fp16_nhwc_convs)
@@ -435,10 +479,12 @@ static void run_graph(const layout_graph *lg)
     if (verbose)
       printf("    %-14s %-48s %s%s\n", li.op_type, li.name, li.kernel, li.side_stream ? "  ||" : "");
   }
+  nhwc_layers += count_kernels(e, "conv7x7s2_maxpool"); /* a channels-last conv too (run_stem) */
   printf("  %d layers, %d convs NHWC, %d reformats\n", n, nhwc_layers, reformats);
   if (lg->expect_filters >= 0 && nhwc_layers != lg->expect_filters) fail(lg->name, "NHWC conv count");
   if (lg->expect_reformats >= 0 && reformats != lg->expect_reformats) fail(lg->name, "reformat count");
   run_lanes(lg, e, &x, nhwc);
+  run_stem(lg, e, m, &x, nhwc);
   run_gemm_form(lg, m, &x);
   run_tf32(lg, m, &x, nhwc_layers);
 out:

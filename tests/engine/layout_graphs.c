@@ -258,6 +258,39 @@ static mb *g_branches(void)
   return b;
 }
 
+/* ResNet's stem, Conv 7x7/2/3 + Relu + MaxPool 3x3/2/1, on an odd-sized image, then a residual 3x3 conv:
+ * FP16 engines run the stem as one FusedConvPool layer reading the FLOAT input (the input Cast folded). */
+static Onnx__NodeProto *stem_pool(mb *b, const char *in, const char *out)
+{
+  Onnx__NodeProto *p = mb_node(b, "MaxPool", "pool", in, out);
+  ints(b, p, "kernel_shape", 2, 3, 3, 0, 0);
+  ints(b, p, "strides", 2, 2, 2, 0, 0);
+  ints(b, p, "pads", 4, 1, 1, 1, 1);
+  return p;
+}
+static mb *g_stem(void)
+{
+  mb *b = model("2,3,61,75", "2,64,16,19");
+  conv(b, "c1", "x", "c1", 3, 64, 7, 1, 3, 2);
+  mb_node(b, "Relu", "r1", "c1", "r1");
+  stem_pool(b, "r1", "p");
+  conv(b, "c2", "p", "c2", 64, 64, 3, 1, 1, 1);
+  mb_node(b, "Add", "add", "c2,p", "a");
+  mb_node(b, "Relu", "r2", "a", "y");
+  return b;
+}
+/* The stem without Relu (the pool's -inf padding matters), 4 channels in, 128 out; the input is also
+ * read by a global pool, so its Cast stays and the fused layer reads FP16. */
+static mb *g_stem_shared_input(void)
+{
+  mb *b = model("1,4,40,36", "1,128,10,9");
+  mb_output(b, "y2", F, "1,4,1,1");
+  conv(b, "c1", "x", "c1", 4, 128, 7, 1, 3, 2);
+  stem_pool(b, "c1", "y");
+  mb_node(b, "GlobalMaxPool", "gmp", "x", "y2");
+  return b;
+}
+
 const layout_graph layout_graphs[] = {
     {"resnet_block", "conv+relu, maxpool, residual add, global pool, flatten", g_resnet_block, 0, 2, 0, 0},
     {"softmax_small", "Softmax between convs on small maps (stays row-major)", g_softmax_small, 0, 0, 0, 0},
@@ -274,5 +307,8 @@ const layout_graph layout_graphs[] = {
     {"se_block", "squeeze-and-excitation on [N, C, 1, 1] maps", g_se_block, 0, 2, -1, 0},
     {"downsample", "1x1/2 shortcut, Add + ReLU, a bias-less 1x1 with residual", g_downsample, 0, 4, 2, 1},
     {"branches", "split, a 3x3 beside a 1x1 (a pair), pools beside each other", g_branches, 0, 2, -1, 2},
+    {"stem", "conv 7x7/2 + relu + maxpool 3x3/2 (one fused layer), residual 3x3", g_stem, 0, 2, 0, -1},
+    {"stem_shared_input", "the stem without relu, 4 -> 128 channels, its input read twice", g_stem_shared_input,
+     0, 1, 0, -1},
 };
 const int n_layout_graphs = (int)(sizeof(layout_graphs) / sizeof(layout_graphs[0]));

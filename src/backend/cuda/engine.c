@@ -16,6 +16,8 @@
 
 #include "common/util.h"
 #include "backend/cuda/layouts.h"
+#include "backend/cuda/kernels/conv_pool.h"
+#include "engine/conv_pool.h"
 #include "engine/layout.h"
 #include "engine/precision.h"
 #include "graph/passes/passes.h"
@@ -99,6 +101,19 @@ static bool nhwc_options(onyx_precision p, layout_options *o)
   return p == ONYX_PRECISION_FP16 || p == ONYX_PRECISION_TF32;
 }
 
+/* ResNet's stem (conv 7x7/2 + MaxPool 3x3/2) as one FusedConvPool layer (engine/conv_pool.h,
+ * l_conv_pool.c): in FP16 engines whose feature maps are channels-last, on a GPU that runs its kernel
+ * (sm_80 and later).  ONYX_CONV_POOL=0 keeps the conv and the pool apart (for comparisons). */
+static onyx_status fuse_stem(ir_graph *g, onyx_precision p, bool channels_last)
+{
+  const char *v = getenv("ONYX_CONV_POOL");
+  if (p != ONYX_PRECISION_FP16 || !channels_last || (v && strcmp(v, "0") == 0) || !cuda_conv_pool_supported())
+    return ONYX_OK;
+  conv_pool_options o = {ONYX_DTYPE_FLOAT16, true, true};
+  int n;
+  return conv_pool_fuse(g, &o, &n);
+}
+
 /* The prepared, optimised, precision-converted graph for these input shapes. */
 static onyx_status engine_specialise(const onyx_engine *e, const int64_t (*dims)[ONYX_MAX_DIMS], ir_graph **out,
                                      precision_report *rep)
@@ -116,7 +131,9 @@ static onyx_status engine_specialise(const onyx_engine *e, const int64_t (*dims)
   if (st == ONYX_OK) st = graph_optimize(g, e->opt_level, NULL);
   if (st == ONYX_OK && e->precision == ONYX_PRECISION_FP16) st = precision_convert_fp16(g, rep);
   layout_options lo;
-  if (st == ONYX_OK && nhwc_options(e->precision, &lo)) st = layout_assign_nhwc(g, cuda_op_layouts, &lo, NULL);
+  bool nhwc = st == ONYX_OK && nhwc_options(e->precision, &lo);
+  if (nhwc) st = layout_assign_nhwc(g, cuda_op_layouts, &lo, NULL);
+  if (st == ONYX_OK) st = fuse_stem(g, e->precision, nhwc);
   if (st != ONYX_OK) {
     ir_graph_free(g);
     return st;

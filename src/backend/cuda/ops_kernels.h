@@ -1,5 +1,5 @@
 /* Layer implementations backed by onyx's own CUDA kernels (in kernels/).
- * Host sides: k_elementwise.c, k_shape.c, k_nn.c, k_reduce.c, k_resize.c. */
+ * Host sides: k_elementwise.c, k_shape.c, k_nn.c, k_reduce.c, k_resize.c, k_pointwise.c, l_conv_pool.c. */
 #ifndef ONYX_BACKEND_CUDA_OPS_KERNELS_H
 #define ONYX_BACKEND_CUDA_OPS_KERNELS_H
 
@@ -36,5 +36,7 @@ extern const cuda_op_impl cuda_k_argmax;
 extern const cuda_op_impl cuda_k_resize; /* Resize, Upsample */
 /* k_pointwise.c */
 extern const cuda_op_impl cuda_fused_pointwise_impl; /* FusedPointwise (graph passes) */
+/* l_conv_pool.c */
+extern const cuda_op_impl cuda_conv_pool_impl; /* FusedConvPool (engine/conv_pool.c) */
 
 #endif
