@@ -419,6 +419,7 @@ static void test_direct(void)
   }
   onyx_model_free(ma);
   onyx_model_free(mr);
+  cpu_ctx_free(&cpu);
   mb_free(f);
   mb_free(r);
 
