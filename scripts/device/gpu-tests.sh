@@ -21,7 +21,8 @@
 #      the first enqueue; then the same process builds and runs, and the free memory comes back
 #  11. compute-sanitizer: memcheck (MNIST, UltraFace), racecheck and synccheck over the MNIST model;
 #      memcheck over the GEMM form of 1x1 convs (nhwc downsample graph), the in-place views checks and
-#      pairs of layers on two streams (nhwc branches graph), initcheck over inferences of saved engines, memcheck and racecheck of the vision kernels
+#      pairs of layers on two streams (nhwc branches graph), memcheck and racecheck of the fused stem kernel
+#      (nhwc stem graphs), initcheck over inferences of saved engines, memcheck and racecheck of the vision kernels
 #  12. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
 #      lower the enqueue time, every export's schema, 2 streams, --no-transfers (the report comes back in $OUT)
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.  Usage:
@@ -132,6 +133,11 @@ elif command -v compute-sanitizer >/dev/null; then
   step lanes_memcheck compute-sanitizer --tool memcheck --error-exitcode 9 $run/bin/onyx_nhwc_tests \
     --filter branches
   tail -3 "$out/lanes_memcheck.log"
+  # the fused stem kernel (kernels/conv_pool.cu: shared-memory patch, conv tile and filter, 16-byte stores)
+  for tool in memcheck racecheck; do
+    step stem_$tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_nhwc_tests --filter stem
+    tail -2 "$out/stem_$tool.log"
+  done
   for tool in memcheck racecheck; do
     step vision_$tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_vision_cuda_test --quick
     tail -4 "$out/vision_$tool.log"
