@@ -28,6 +28,11 @@ static bool window_is(const nn_geom *gm, int64_t k, int64_t s, int64_t p)
   return gm->nsp == 2;
 }
 
+bool conv_pool_windows(const nn_geom *conv, const nn_geom *pool)
+{
+  return window_is(conv, 7, 2, 3) && window_is(pool, 3, 2, 1);
+}
+
 /* A Cast from FLOAT to FLOAT16 producing t that the fold may remove: its node index, else -1. */
 static int foldable_cast(const ir_graph *g, const pass_index *ix, int t)
 {

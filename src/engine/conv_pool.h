@@ -25,12 +25,17 @@
 #include <stdbool.h>
 
 #include "graph/ir.h"
+#include "ops/nn.h"
 
 typedef struct conv_pool_options {
   onyx_dtype dtype;   /* the type of W, B and Y the kernel takes (FLOAT16 in FP16 engines) */
   bool channels_last; /* the conv and pool outputs must be channels-last (else row-major) */
   bool fold_cast;     /* read through a FLOAT -> FLOAT16 Cast feeding only the conv */
 } conv_pool_options;
+
+/* Whether a conv's and its pool's resolved windows are the stem's: conv 7x7 / 2, pads 3, pool 3x3 / 2,
+ * pads 1, dilations 1, 2-D (the fusion's check and the CUDA layer's). */
+bool conv_pool_windows(const nn_geom *conv, const nn_geom *pool);
 
 /* Fuses every match in g (a prepared graph, nodes in topological order); *n_fused counts them.  On
  * error the matches fused so far stay fused (the graph is consistent). */

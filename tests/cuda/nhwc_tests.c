@@ -341,9 +341,7 @@ static void run_gemm_form(const layout_graph *lg, onyx_model *m, const io *x)
     fail(lg->name, "GEMM-form engine save / load / run failed");
     goto out;
   }
-  bool same = count_kernels(back, "cublasLt:conv1x1") == n_gemm;
-  for (int i = 0; i < x->n_out; i++)
-    same = same && !memcmp(got[i], again[i], (size_t)numel(&x->out[i]) * sizeof(float));
+  bool same = count_kernels(back, "cublasLt:conv1x1") == n_gemm && same_outputs(x, got, again);
   printf("  saved and loaded: %s\n", same ? "bit-identical, same kernels" : "DIFFERENT");
   if (!same) fail(lg->name, "GEMM-form engine differs after save / load");
 out:

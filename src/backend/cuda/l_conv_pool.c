@@ -10,6 +10,7 @@
 #include "backend/cuda/kernels/conv_pool.h"
 #include "backend/cuda/ops_kernels.h"
 #include "common/util.h"
+#include "engine/conv_pool.h"
 #include "ops/fused.h"
 
 typedef struct conv_pool_state {
@@ -28,16 +29,12 @@ static void conv_pool_release(cuda_layer *L)
   kc_release(L);
 }
 
-/* What the kernel covers, beyond what engine/conv_pool.c already matched: refuses anything else. */
+/* The windows and activation the kernel covers: engine/conv_pool.c fuses nothing else, and a
+ * FusedConvPool node made some other way is refused here. */
 static onyx_status check_geometry(const cuda_layer *L, const nn_geom *c, const nn_geom *p)
 {
   const fused_conv_pool_params *pp = L->node->params;
-  bool ok = c->nsp == 2 && p->nsp == 2 && pp->fc.conv.group == 1;
-  for (int i = 0; ok && i < 2; i++)
-    ok = c->kernel[i] == 7 && c->strides[i] == 2 && c->dilations[i] == 1 && c->pad_begin[i] == 3 &&
-         c->pad_end[i] == 3 && p->kernel[i] == 3 && p->strides[i] == 2 && p->dilations[i] == 1 &&
-         p->pad_begin[i] == 1 && p->pad_end[i] == 1;
-  if (!ok)
+  if (pp->fc.conv.group != 1 || !conv_pool_windows(c, p))
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
                             "only conv 7x7 / 2, pads 3, group 1 followed by MaxPool 3x3 / 2, pads 1 is supported");
   if (pp->fc.act != FUSED_ACT_NONE && pp->fc.act != FUSED_ACT_RELU)
@@ -46,7 +43,7 @@ static onyx_status check_geometry(const cuda_layer *L, const nn_geom *c, const n
   return ONYX_OK;
 }
 
-/* The filter packed and uploaded, the biases as floats (zeros without B). */
+/* The filter (FLOAT16, as init() requires) packed and uploaded, the biases as floats (zeros without B). */
 static onyx_status upload(const cuda_layer *L, conv_pool_state *s, const ir_tensor *w, const ir_tensor *b)
 {
   const int cin = s->args.cin, cout = s->args.cout;
@@ -55,11 +52,8 @@ static onyx_status upload(const cuda_layer *L, conv_pool_state *s, const ir_tens
   float *bias = onyx_calloc((size_t)cout, sizeof(float));
   onyx_status st = ONYX_ERR_NO_MEMORY;
   if (!packed || !bias) goto out;
-  cuda_conv_pool_pack(w->data, w->dtype == ONYX_DTYPE_FLOAT16, w->layout == IR_LAYOUT_CHANNELS_LAST, cin, cout,
-                      packed);
-  for (int k = 0; b && k < cout; k++)
-    bias[k] = b->dtype == ONYX_DTYPE_FLOAT16 ? onyx_half_to_float(((const uint16_t *)b->data)[k])
-                                              : ((const float *)b->data)[k];
+  cuda_conv_pool_pack(w->data, 1, w->layout == IR_LAYOUT_CHANNELS_LAST, cin, cout, packed);
+  for (int k = 0; b && k < cout; k++) bias[k] = onyx_half_to_float(((const uint16_t *)b->data)[k]);
   cudaError_t e = cudaMalloc(&s->filter, np * sizeof(uint16_t));
   if (e == cudaSuccess) e = cudaMalloc((void **)&s->bias, (size_t)cout * sizeof(float));
   if (e == cudaSuccess) e = cudaMemcpy(s->filter, packed, np * sizeof(uint16_t), cudaMemcpyHostToDevice);

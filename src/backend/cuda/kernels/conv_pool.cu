@@ -40,17 +40,6 @@ template <int CIN> struct Geo {
   static constexpr size_t SMEM = W_BYTES + NC * 4 + (size_t)OROWS * OST * 2 + (size_t)CIN * PLANE * 2;
 };
 
-struct Params {
-  const void *x;
-  long long xs[4];
-  int n, h, w;
-  const uint16_t *filter;
-  const float *bias;
-  int relu;
-  __half *y;
-  int cout, ch, cw, ph, pw;
-};
-
 __device__ __forceinline__ float to_f(float v) { return v; }
 __device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
 
@@ -63,9 +52,8 @@ __device__ __forceinline__ void mma16816(float (&d)[4], uint32_t a0, uint32_t a1
                : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-__device__ __forceinline__ __half2 h2max(__half2 a, __half2 b) { return __hmax2(a, b); }
-
-template <int CIN, typename TIN> __global__ void __launch_bounds__(THREADS, 2) conv_pool_kernel(Params p)
+template <int CIN, typename TIN>
+__global__ void __launch_bounds__(THREADS, 2) conv_pool_kernel(const cuda_conv_pool_args p)
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
   __trap(); // mma.m16n8k16 needs sm_80: cuda_conv_pool_supported() keeps such builds from launching it
@@ -201,17 +189,17 @@ template <int CIN, typename TIN> __global__ void __launch_bounds__(THREADS, 2) c
         for (int dy = 0; dy < 3; dy++) {
           const int m = (2 * px + dx) * CR + 2 * py + dy;
           const uint4 v = *(const uint4 *)(s_out + m * OST + ch * 8);
-          mx[0] = h2max(mx[0], *(const __half2 *)&v.x);
-          mx[1] = h2max(mx[1], *(const __half2 *)&v.y);
-          mx[2] = h2max(mx[2], *(const __half2 *)&v.z);
-          mx[3] = h2max(mx[3], *(const __half2 *)&v.w);
+          mx[0] = __hmax2(mx[0], *(const __half2 *)&v.x);
+          mx[1] = __hmax2(mx[1], *(const __half2 *)&v.y);
+          mx[2] = __hmax2(mx[2], *(const __half2 *)&v.z);
+          mx[3] = __hmax2(mx[3], *(const __half2 *)&v.w);
         }
       uint4 o;
       o.x = *(const uint32_t *)&mx[0];
       o.y = *(const uint32_t *)&mx[1];
       o.z = *(const uint32_t *)&mx[2];
       o.w = *(const uint32_t *)&mx[3];
-      *(uint4 *)(p.y + (((long long)n * p.ph + gy) * p.pw + gx) * p.cout + c0 + ch * 8) = o;
+      *(uint4 *)((__half *)p.y + (((long long)n * p.ph + gy) * p.pw + gx) * p.cout + c0 + ch * 8) = o;
     }
   }
 #endif
@@ -225,26 +213,11 @@ template <int CIN, typename TIN> cudaError_t launch(const cuda_conv_pool_args *a
   if (prepare)
     return cudaFuncSetAttribute(conv_pool_kernel<CIN, TIN>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                 (int)G::SMEM);
-  Params p;
-  p.x = a->x;
-  for (int i = 0; i < 4; i++) p.xs[i] = a->xs[i];
-  p.n = a->n;
-  p.h = a->h;
-  p.w = a->w;
-  p.filter = a->filter;
-  p.bias = a->bias;
-  p.relu = a->relu;
-  p.y = (__half *)a->y;
-  p.cout = a->cout;
-  p.ch = a->ch;
-  p.cw = a->cw;
-  p.ph = a->ph;
-  p.pw = a->pw;
   const long long tiles =
       (long long)a->n * ((a->ph + PT_H - 1) / PT_H) * ((a->pw + PT_W - 1) / PT_W);
   const long long resident = 2LL * (a->sm_count > 0 ? a->sm_count : 1);
   dim3 grid((unsigned)(tiles < resident ? tiles : resident), (unsigned)(a->cout / NC));
-  conv_pool_kernel<CIN, TIN><<<grid, THREADS, G::SMEM, stream>>>(p);
+  conv_pool_kernel<CIN, TIN><<<grid, THREADS, G::SMEM, stream>>>(*a);
   return cudaSuccess;
 }
 
