@@ -24,7 +24,7 @@ typedef enum cuda_reduce_kind { CUDA_RED_SUM, CUDA_RED_MEAN, CUDA_RED_MAX } cuda
 /* The input as runs of kept dims (ksize/kstride, outermost first) and reduced dims
  * (rsize/rstride), size-1 dims dropped and neighbours of one kind merged; output o is the
  * reduction over the reduced runs at the kept offset of o.  last_kept: the innermost
- * dim is kept (outputs are then reduced one thread each, reading coalesced). */
+ * dim is kept (adjacent outputs are then reduced side by side, reading coalesced). */
 typedef struct cuda_reduce_layout {
   int nk, nr;
   int64_t ksize[ONYX_MAX_DIMS], kstride[ONYX_MAX_DIMS];

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Kernel durations of one inference of a ResNet18 FP16 engine under Nsight Compute (device call, needs .devrun
+# from scripts/device/prepare.sh; about 2 minutes): which kernels the batch-$BATCH engine runs, their grids and
+# their GPU times without launch gaps, beside onyx_gpu_bench's graph-replay median of the whole engine (the
+# difference is the time between kernels).  ncu runs with --clock-control none (device METHOD.md).
+# CSV and logs as $OUT/ncu.tgz, a summary on stdout.
+set -uo pipefail
+out=${OUT:-/tmp/onyx-ncu}
+batch=${BATCH:-1}
+mkdir -p "$out"
+logs=/tmp/onyx-ncu-logs
+rm -rf $logs && mkdir -p $logs
+work=/tmp/onyx-ncu-data
+source scripts/device/unpack.sh
+python3 bench/torch_baseline.py --export $work/resnet18.onnx >$logs/export.log 2>&1 || tail -3 $logs/export.log
+env ${NCU_ENV:-} $run/bin/onyx build $work/resnet18.onnx -o $work/r18.engine --fp16 --shapes input:${batch}x3x224x224 \
+  --verbose >$logs/build.log 2>&1 || tail -5 $logs/build.log
+env ${NCU_ENV:-} $run/bin/onyx_gpu_bench $work/resnet18.onnx --fp16 --batch $batch --name resnet18 >$logs/bench.jsonl \
+  2>$logs/bench.log || tail -3 $logs/bench.log
+ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+$ncu --clock-control none --csv --metrics gpu__time_duration.sum,launch__grid_size,launch__block_size,launch__cluster_dim_x \
+  $run/bin/onyx run --engine $work/r18.engine --output-dir $logs >$logs/ncu.csv 2>$logs/ncu.log ||
+  tail -5 $logs/ncu.log
+python3 - $logs/ncu.csv $logs/bench.jsonl <<'PY'
+import csv, json, sys
+rows = [r for r in csv.reader(l for l in open(sys.argv[1]) if l.startswith('"'))]
+head, rows = rows[0], rows[1:]
+k = {h: i for i, h in enumerate(head)}
+per = {}
+for r in rows:
+    key = (r[k['ID']], r[k['Kernel Name']][:90])
+    per.setdefault(key, {})[r[k['Metric Name']]] = (r[k['Metric Value']], r[k['Metric Unit']])
+total = 0.0
+for (i, name), m in per.items():
+    v, unit = m.get('gpu__time_duration.sum', ('0', 'ns'))
+    t = float(v.replace(',', '')) * {'nsecond': 1e-3, 'usecond': 1.0, 'msecond': 1e3}.get(unit, 1e-3)
+    total += t
+    print(f"{t:8.2f} us grid {m.get('launch__grid_size', '?')[0]:>6} block {m.get('launch__block_size', '?')[0]:>4}  {name}")
+bench = [json.loads(l) for l in open(sys.argv[2]) if l.startswith('{')]
+print(f"{len(per)} kernels, {total:.1f} us of kernel time; graph replay median "
+      f"{bench[0]['median_ms'] * 1000 if bench else float('nan'):.1f} us")
+PY
+tar czf "$out/ncu.tgz" -C $logs .
