@@ -16,7 +16,9 @@
  *     runs as a cuBLASLt GEMM, l_conv.c): the same tolerances against the CPU,
  *     as many "cublasLt:conv1x1" layers as layout_graphs.c expects, and the
  *     engine saved and loaded again gives bit-identical outputs (the recorded
- *     GEMM tactics are set up again on load);
+ *     GEMM tactics are set up again on load); the same with ONYX_CONV_SPLITK=1
+ *     (every conv onyx's split-K kernel covers runs it: "onyx:conv_splitk"
+ *     layers, none on GPUs older than sm_90);
  *   - as a TF32 engine built with ONYX_NHWC=all (every node that can run
  *     channels-last does; the cost model alone keeps these small graphs
  *     mostly row-major in TF32, where the input needs a reformat launch):
@@ -42,6 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/cuda/kernels/conv_splitk.h"
 #include "layout_graphs.h"
 #include "onyx.h"
 
@@ -310,40 +313,43 @@ out:
   onyx_engine_free(back0);
 }
 
-/* The graph built with ONYX_CONV_GEMM=1: outputs against the CPU, the GEMM layers, and a save / load
- * round trip. */
-static void run_gemm_form(const layout_graph *lg, onyx_model *m, const io *x)
+/* The graph built with one conv form forced where it can run (knob: ONYX_CONV_GEMM=1, the cuBLASLt GEMM form
+ * of 1x1 convs, or ONYX_CONV_SPLITK=1, onyx's split-K kernel; l_conv.c): outputs against the CPU, the number
+ * of layers whose kernel names the form (expect, when >= 0), and a save / load round trip (the recorded
+ * tactics set up again: the same kernels, bit-identical outputs). */
+static void run_forced_form(const layout_graph *lg, onyx_model *m, const io *x, const char *form,
+                            const char *knob, const char *kernel, int expect)
 {
   float *got[MAX_IO] = {0}, *again[MAX_IO] = {0};
   onyx_engine *e = NULL, *back = NULL;
-  char path[] = "/tmp/onyx_nhwc_gemm_XXXXXX";
+  char path[] = "/tmp/onyx_nhwc_form_XXXXXX";
   int fd = mkstemp(path);
   outs_alloc(x, got);
   outs_alloc(x, again);
-  e = build_run(m, x, ONYX_PRECISION_FP16, "ONYX_CONV_GEMM=1", got);
+  e = build_run(m, x, ONYX_PRECISION_FP16, knob, got);
   if (!e || fd < 0) {
-    fail(lg->name, "GEMM-form engine build or run failed");
+    fail(lg->name, "forced-form engine build or run failed");
     goto out;
   }
   for (int i = 0; i < x->n_out; i++) {
     cmp c = compare(x->ref[i], got[i], numel(&x->out[i]));
     bool ok = c.cosine > 0.9999 && c.err_scale <= 2e-2;
-    printf("  %-4s gemm form vs cpu: cosine %.7f err/scale %.2e  %s\n", x->out[i].name, c.cosine, c.err_scale,
-           ok ? "ok" : "FAIL");
-    if (!ok) fail(lg->name, "GEMM-form outputs differ");
+    printf("  %-4s %s form vs cpu: cosine %.7f err/scale %.2e  %s\n", x->out[i].name, form, c.cosine,
+           c.err_scale, ok ? "ok" : "FAIL");
+    if (!ok) fail(lg->name, "forced-form outputs differ");
   }
-  int n_gemm = count_kernels(e, "cublasLt:conv1x1");
-  printf("  %d convs as cuBLASLt GEMMs\n", n_gemm);
-  if (lg->expect_gemm >= 0 && n_gemm != lg->expect_gemm) fail(lg->name, "GEMM-form conv count");
+  int n_form = count_kernels(e, kernel);
+  printf("  %d convs as %s\n", n_form, kernel);
+  if (expect >= 0 && n_form != expect) fail(lg->name, "forced-form conv count");
   if (onyx_engine_save(e, path) != ONYX_OK || onyx_engine_load(path, &back) != ONYX_OK ||
       run_engine(back, x, again) != ONYX_OK) {
     printf("  save / load: %s\n", onyx_last_error());
-    fail(lg->name, "GEMM-form engine save / load / run failed");
+    fail(lg->name, "forced-form engine save / load / run failed");
     goto out;
   }
-  bool same = count_kernels(back, "cublasLt:conv1x1") == n_gemm && same_outputs(x, got, again);
+  bool same = count_kernels(back, kernel) == n_form && same_outputs(x, got, again);
   printf("  saved and loaded: %s\n", same ? "bit-identical, same kernels" : "DIFFERENT");
-  if (!same) fail(lg->name, "GEMM-form engine differs after save / load");
+  if (!same) fail(lg->name, "forced-form engine differs after save / load");
 out:
   if (fd >= 0) {
     close(fd);
@@ -483,7 +489,10 @@ static void run_graph(const layout_graph *lg)
   if (lg->expect_reformats >= 0 && reformats != lg->expect_reformats) fail(lg->name, "reformat count");
   run_lanes(lg, e, &x, nhwc);
   run_stem(lg, e, m, &x, nhwc);
-  run_gemm_form(lg, m, &x);
+  run_forced_form(lg, m, &x, "gemm", "ONYX_CONV_GEMM=1", "cublasLt:conv1x1", lg->expect_gemm);
+  /* the split-K kernel needs sm_90's clusters: on older GPUs no conv may run it */
+  run_forced_form(lg, m, &x, "split-K", "ONYX_CONV_SPLITK=1", "onyx:conv_splitk",
+                  cuda_conv_splitk_supported() ? lg->expect_splitk : 0);
   run_tf32(lg, m, &x, nhwc_layers);
 out:
   outs_free(nhwc);

@@ -291,24 +291,44 @@ static mb *g_stem_shared_input(void)
   return b;
 }
 
+/* A ResNet layer3-like block with many channels on a small map, batch 2: 3x3/2 64 -> 128 + ReLU, 3x3 128 ->
+ * 128 with a 1x1/2 shortcut (Add + ReLU), then a 3x3 with dilation 2 and pads 2, 1, 2, 3 (top, left,
+ * bottom, right) back to 64 channels: every conv one the split-K kernel covers. */
+static mb *g_deep_block(void)
+{
+  mb *b = model("2,64,9,9", "2,64,5,5");
+  conv(b, "c1", "x", "c1", 64, 128, 3, 1, 1, 2);
+  mb_node(b, "Relu", "r1", "c1", "r1");
+  conv(b, "c2", "r1", "c2", 128, 128, 3, 1, 1, 1);
+  conv(b, "ds", "x", "ds", 64, 128, 1, 1, 0, 2);
+  mb_node(b, "Add", "add", "c2,ds", "a");
+  mb_node(b, "Relu", "r2", "a", "r2");
+  Onnx__NodeProto *c3 = conv(b, "c3", "r2", "y", 128, 64, 3, 1, 0, 1);
+  ints(b, c3, "dilations", 2, 2, 2, 0, 0);
+  ints(b, c3, "pads", 4, 2, 1, 2, 3);
+  return b;
+}
+
 const layout_graph layout_graphs[] = {
-    {"resnet_block", "conv+relu, maxpool, residual add, global pool, flatten", g_resnet_block, 0, 2, 0, 0},
-    {"softmax_small", "Softmax between convs on small maps (stays row-major)", g_softmax_small, 0, 0, 0, 0},
+    {"resnet_block", "conv+relu, maxpool, residual add, global pool, flatten", g_resnet_block, 0, 2, 0, 0, 0},
+    {"softmax_small", "Softmax between convs on small maps (stays row-major)", g_softmax_small, 0, 0, 0, 0, 0},
     {"softmax_large", "Softmax between convs on large maps (a reformat each side)", g_softmax_large, 2, 2, 0,
-     0},
-    {"yolo_like", "split, concat, resize, SiLU", g_yolo_like, 0, 3, -1, 0},
-    {"depthwise_asym", "depthwise SAME_UPPER s2, avgpool, batchnorm, clip, asym 1x1", g_depthwise_asym, 0, 2,
      0, 0},
-    {"conv_output", "a 4-D conv output is the graph output", g_conv_output, 0, 1, 0, 0},
-    {"shared_weight", "a filter also read by another node (KRSC twin)", g_shared_weight, 0, 1, 0, 2},
-    {"per_channel", "per-channel constants broadcast against NHWC maps", g_per_channel, 0, 2, 0, 0},
-    {"reshape_head", "concat, reshape and transpose read channels-last", g_reshape_head, 0, 2, -1, 1},
-    {"pad_transpose", "reflect pad and a 4-D transpose between convs", g_pad_transpose, 0, 2, 0, 0},
-    {"se_block", "squeeze-and-excitation on [N, C, 1, 1] maps", g_se_block, 0, 2, -1, 0},
-    {"downsample", "1x1/2 shortcut, Add + ReLU, a bias-less 1x1 with residual", g_downsample, 0, 4, 2, 1},
-    {"branches", "split, a 3x3 beside a 1x1 (a pair), pools beside each other", g_branches, 0, 2, -1, 2},
-    {"stem", "conv 7x7/2 + relu + maxpool 3x3/2 (one fused layer), residual 3x3", g_stem, 0, 2, 0, -1},
+    {"yolo_like", "split, concat, resize, SiLU", g_yolo_like, 0, 3, -1, 0, 0},
+    {"depthwise_asym", "depthwise SAME_UPPER s2, avgpool, batchnorm, clip, asym 1x1", g_depthwise_asym, 0, 2,
+     0, 0, 0},
+    {"conv_output", "a 4-D conv output is the graph output", g_conv_output, 0, 1, 0, 0, 0},
+    {"shared_weight", "a filter also read by another node (KRSC twin)", g_shared_weight, 0, 1, 0, 2, 0},
+    {"per_channel", "per-channel constants broadcast against NHWC maps", g_per_channel, 0, 2, 0, 0, 0},
+    {"reshape_head", "concat, reshape and transpose read channels-last", g_reshape_head, 0, 2, -1, 1, 0},
+    {"pad_transpose", "reflect pad and a 4-D transpose between convs", g_pad_transpose, 0, 2, 0, 0, 0},
+    {"se_block", "squeeze-and-excitation on [N, C, 1, 1] maps", g_se_block, 0, 2, -1, 0, 0},
+    {"downsample", "1x1/2 shortcut, Add + ReLU, a bias-less 1x1 with residual", g_downsample, 0, 4, 2, 1, 2},
+    {"branches", "split, a 3x3 beside a 1x1 (a pair), pools beside each other", g_branches, 0, 2, -1, 2, 1},
+    {"stem", "conv 7x7/2 + relu + maxpool 3x3/2 (one fused layer), residual 3x3", g_stem, 0, 2, 0, -1, 1},
     {"stem_shared_input", "the stem without relu, 4 -> 128 channels, its input read twice", g_stem_shared_input,
-     0, 1, 0, -1},
+     0, 1, 0, -1, 0},
+    {"deep_block", "batch 2, 3x3/2 64 -> 128, 3x3 + 1x1/2 shortcut, dilated 3x3 with asymmetric pads",
+     g_deep_block, 0, 4, 1, 1, 4},
 };
 const int n_layout_graphs = (int)(sizeof(layout_graphs) / sizeof(layout_graphs[0]));

@@ -17,6 +17,8 @@ typedef struct layout_graph {
   int expect_filters;   /* filters stored KRSC; -1: not asserted */
   int expect_gemm;      /* 1x1 convs the CUDA backend's GEMM form can run (l_conv.c); -1: not asserted */
   int expect_pairs;     /* pairs of steps the CUDA plan runs concurrently (plan.h); -1: not asserted */
+  int expect_splitk;    /* convs onyx's split-K kernel runs with ONYX_CONV_SPLITK=1 on sm_90 (channels-last
+                         * FP16, group 1, input and output channels multiples of 32; l_conv.c) */
 } layout_graph;
 
 extern const layout_graph layout_graphs[];

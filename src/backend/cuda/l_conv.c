@@ -39,8 +39,14 @@
  * convs of ResNets are far from the memory floor at large batches (bench/NOTES.md); this form is
  * timed beside them.
  *
- * Tactic: algo + 256 * cudnnMathType_t (+ 65536 for cuDNN's fused call), or for the GEMM form the
- * index of cuBLASLt's heuristic candidate + 2 * 65536.  With L->tune every algorithm whose
+ * Split-K form (channels-last FP16 2-D convs without groups, on sm_90, kernels/conv_splitk.h): onyx's
+ * own implicit GEMM, the reduction split over the blocks of a thread-block cluster, bias, Z and any
+ * activation in its epilogue, pads handled as it reads (no pre-pad).  cuDNN's kernels run ResNet18's
+ * batch-1 layer3/layer4 convs (14 x 14 and 7 x 7 maps, K = 1152-4608) on 8-20 blocks of the H200's
+ * 132 multiprocessors; this form is timed beside them for every split it covers.
+ *
+ * Tactic: algo + 256 * cudnnMathType_t (+ 65536 for cuDNN's fused call), for the GEMM form the
+ * index of cuBLASLt's heuristic candidate + 2 * 65536, for the split-K form the split + 3 * 65536.  With L->tune every algorithm whose
  * workspace fits opts->workspace_limit is timed by cuDNN's Find*Ex on the
  * layer's real shapes and buffers and the fastest is kept; otherwise the
  * recorded tactic is used, or cuDNN's heuristic first choice. */
@@ -50,6 +56,7 @@
 #include <string.h>
 
 #include "backend/cuda/k_common.h"
+#include "backend/cuda/kernels/conv_splitk.h"
 #include "backend/cuda/kernels/copy.h"
 #include "backend/cuda/kernels/epilogue.h"
 #include "backend/cuda/ops_libs.h"
@@ -67,10 +74,12 @@
 #define TACTIC_FLAG_SHIFT 65536
 #define FLAG_FUSED 1 /* bias, Z and ReLU/identity inside cudnnConvolutionBiasActivationForward */
 #define FLAG_GEMM 2  /* the GEMM form: the algo part is the index of cuBLASLt's candidate */
+#define FLAG_SPLITK 3 /* the split-K form: the algo part is the split */
 #define GEMM_CANDS 4 /* cuBLASLt candidates timed for the GEMM form */
 
-/* How the conv runs: cuDNN's forward call + our epilogue, cuDNN's fused call, or cuBLASLt. */
-typedef enum conv_form { FORM_CUDNN, FORM_CUDNN_FUSED, FORM_GEMM } conv_form;
+/* How the conv runs: cuDNN's forward call + our epilogue, cuDNN's fused call, cuBLASLt, or onyx's split-K
+ * kernel. */
+typedef enum conv_form { FORM_CUDNN, FORM_CUDNN_FUSED, FORM_GEMM, FORM_SPLITK } conv_form;
 
 typedef struct conv_state {
   bool transpose, half, empty;
@@ -106,6 +115,9 @@ typedef struct conv_state {
   cublasLtMatmulAlgo_t g_algo;
   size_t g_ws;
   int g_pick; /* index of g_algo in cuBLASLt's candidates */
+  /* the split-K form (see the top): shapes in sk when splitk_ok; pointers, act and split set as it runs */
+  bool splitk_ok;
+  cuda_conv_splitk_args sk;
 } conv_state;
 
 static cudnnDataType_t cudnn_type(bool half) { return half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
@@ -405,6 +417,7 @@ static onyx_status candidates(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
 static int64_t tactic_of(const conv_state *s)
 {
   if (s->form == FORM_GEMM) return (int64_t)s->g_pick + TACTIC_FLAG_SHIFT * FLAG_GEMM;
+  if (s->form == FORM_SPLITK) return (int64_t)s->sk.split + TACTIC_FLAG_SHIFT * FLAG_SPLITK;
   return (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math +
          TACTIC_FLAG_SHIFT * (s->form == FORM_CUDNN_FUSED ? FLAG_FUSED : 0);
 }
@@ -508,6 +521,24 @@ static onyx_status conv_prologue(cuda_layer *L, bool transpose, conv_state **out
   return ONYX_OK;
 }
 
+/* The split-K form's shapes, where the kernel runs on this device and they fit its int arguments. */
+static onyx_status splitk_setup(const cuda_layer *L, conv_state *s, const nn_geom *gm, int64_t C)
+{
+  const int64_t v[] = {s->batch, gm->in[0], gm->in[1], C, s->out_c, gm->kernel[0], gm->kernel[1],
+                       gm->strides[0], gm->strides[1], gm->dilations[0], gm->dilations[1], gm->pad_begin[0],
+                       gm->pad_begin[1], gm->out[0], gm->out[1]};
+  for (size_t i = 0; i < ONYX_ARRAY_LEN(v); i++)
+    if (!fits_int(v[i])) return ONYX_OK;
+  if (!cuda_conv_splitk_supported()) return ONYX_OK;
+  CUDA_LAYER_CHECK(L, cuda_conv_splitk_prepare());
+  cuda_conv_splitk_args *a = &s->sk;
+  a->n = (int)v[0], a->h = (int)v[1], a->w = (int)v[2], a->c = (int)v[3], a->m = (int)v[4];
+  a->kh = (int)v[5], a->kw = (int)v[6], a->sh = (int)v[7], a->sw = (int)v[8], a->dh = (int)v[9], a->dw = (int)v[10];
+  a->pt = (int)v[11], a->pl = (int)v[12], a->oh = (int)v[13], a->ow = (int)v[14];
+  s->splitk_ok = true;
+  return ONYX_OK;
+}
+
 /* Everything of a Conv but its tactic: descriptors, staging, epilogue inputs. */
 static onyx_status conv_setup(cuda_layer *L)
 {
@@ -553,6 +584,7 @@ static onyx_status conv_setup(cuda_layer *L)
   ONYX_TRY(make_conv_desc(L, s, w, p->group, &gm, sym));
   CUDNN_CHECK(cudnnSetConvolutionMathType(s->cd, default_math(L, s)));
   ONYX_TRY(check_fwd_shape(L, s, s->xd, N, M, sp));
+  if (s->nhwc && s->half && p->group == 1 && gm.nsp == 2) ONYX_TRY(splitk_setup(L, s, &gm, C));
   /* the GEMM form: a channels-last 1x1 conv without groups or pads */
   bool one = s->nhwc && p->group == 1 && gm.nsp == 2;
   for (int i = 0; i < gm.nsp; i++) one = one && gm.kernel[i] == 1 && gm.pad_begin[i] == 0 && gm.pad_end[i] == 0;
@@ -599,6 +631,7 @@ static onyx_status fused_descs(conv_state *s)
 /* Workspace bytes of a form: staging (pre-pad) or gathered pixels first, then the library's. */
 static size_t form_workspace(const conv_state *s, conv_form form)
 {
+  if (form == FORM_SPLITK) return 0; /* it reads X itself, pads included */
   return s->stage_bytes + (form == FORM_GEMM ? s->gather_bytes + s->g_ws : s->lib_ws);
 }
 
@@ -672,6 +705,37 @@ static onyx_status run_gemm(cuda_ctx *ctx, const cuda_layer *L, const conv_state
   return ONYX_OK;
 }
 
+/* ---- the split-K form ------------------------------------------------------------ */
+
+/* The kernel's arguments for this layer's buffers and epilogue, with the given split. */
+static cuda_conv_splitk_args splitk_args(const cuda_layer *L, const conv_state *s, int split)
+{
+  cuda_conv_splitk_args a = s->sk;
+  a.x = L->in[0].ptr, a.filter = L->in[1].ptr, a.bias = s->bias, a.z = s->z, a.y = L->out[0].ptr;
+  a.act = s->act;
+  a.split = split;
+  return a;
+}
+
+/* The splits the kernel covers for this layer (every form of epilogue is its own), into out. */
+static int splitk_choices(const cuda_layer *L, const conv_state *s, int *out)
+{
+  int n = 0;
+  if (!s->splitk_ok || s->empty || s->no_channels) return 0;
+  for (int split = 1; split <= CUDA_CONV_SPLITK_MAX_SPLIT; split *= 2) {
+    cuda_conv_splitk_args a = splitk_args(L, s, split);
+    if (cuda_conv_splitk_covered(&a)) out[n++] = split;
+  }
+  return n;
+}
+
+static onyx_status run_splitk(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s)
+{
+  cuda_conv_splitk_args a = splitk_args(L, s, s->sk.split);
+  CUDA_LAYER_CHECK(L, cuda_conv_splitk(&a, ctx->stream));
+  return ONYX_OK;
+}
+
 /* ---- timing the forms ------------------------------------------------------------ */
 
 #define FORM_RUNS 3    /* conv runs in one captured graph */
@@ -737,10 +801,11 @@ out:
 
 #define TIMED_ALGOS 5
 
-/* A/B and test knob ONYX_CONV_GEMM: "0" never the GEMM form, "1" always where it can run. */
-static int gemm_knob(void)
+/* A/B and test knobs ONYX_CONV_GEMM and ONYX_CONV_SPLITK: "0" never that form, "1" always where it can
+ * run (-1: timed beside the others). */
+static int form_knob(const char *name)
 {
-  const char *k = getenv("ONYX_CONV_GEMM");
+  const char *k = getenv(name);
   return k && !strcmp(k, "0") ? 0 : k && !strcmp(k, "1") ? 1 : -1;
 }
 
@@ -759,17 +824,36 @@ static onyx_status recorded_gemm(cuda_ctx *ctx, cuda_layer *L, conv_state *s, in
   return ONYX_OK;
 }
 
+/* A recorded split-K tactic: the kernel must cover the split here (an engine built on sm_90 loaded on an
+ * older GPU does not). */
+static onyx_status recorded_splitk(cuda_layer *L, conv_state *s, int64_t split)
+{
+  int choices[4], n = splitk_choices(L, s, choices);
+  for (int i = 0; i < n; i++)
+    if (choices[i] == split) {
+      s->sk.split = choices[i];
+      s->form = FORM_SPLITK;
+      return ONYX_OK;
+    }
+  return cuda_layer_error(L, ONYX_ERR_INVALID_ARG,
+                          "recorded tactic %lld: onyx's split-K conv kernel cannot run this conv with split %lld "
+                          "on this GPU", (long long)L->tactic, (long long)split);
+}
+
 /* The tactic of a forward conv: recorded, or (tuning) cuDNN's best algorithms (at most TIMED_ALGOS,
- * see candidates()), each with our epilogue and, where cuDNN can, inside its fused call, and the GEMM
- * form's cuBLASLt candidates (at most GEMM_CANDS) where it can run, all timed as graph replays:
- * cuDNN's own timing (Find) runs launch by launch, and at batch 1 launch costs decide its order.
- * ONYX_CONV_FUSED=0 leaves the fused call out (A/B measurements); ONYX_CONV_GEMM (gemm_knob). */
+ * see candidates()), each with our epilogue and, where cuDNN can, inside its fused call, the GEMM
+ * form's cuBLASLt candidates (at most GEMM_CANDS) and the split-K form's splits where they can run,
+ * all timed as graph replays: cuDNN's own timing (Find) runs launch by launch, and at batch 1 launch
+ * costs decide its order.  ONYX_CONV_FUSED=0 leaves the fused call out (A/B measurements);
+ * ONYX_CONV_GEMM and ONYX_CONV_SPLITK (form_knob). */
 static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
 {
-  const int gknob = gemm_knob();
+  const int gknob = form_knob("ONYX_CONV_GEMM"), sknob = form_knob("ONYX_CONV_SPLITK");
   if (!L->tune) {
     if (L->tactic != CUDA_TACTIC_UNSET && L->tactic / TACTIC_FLAG_SHIFT == FLAG_GEMM)
       return recorded_gemm(ctx, L, s, L->tactic % TACTIC_FLAG_SHIFT);
+    if (L->tactic != CUDA_TACTIC_UNSET && L->tactic / TACTIC_FLAG_SHIFT == FLAG_SPLITK)
+      return recorded_splitk(L, s, L->tactic % TACTIC_FLAG_SHIFT);
     ONYX_TRY(choose_algo(ctx, L, s));
     if (s->form == FORM_CUDNN_FUSED && !fusable(s))
       return cuda_layer_error(L, ONYX_ERR_INVALID_ARG, "recorded tactic %lld fuses an epilogue cuDNN cannot",
@@ -795,13 +879,29 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     L->tactic = tactic_of(s);
     return ONYX_OK;
   }
+  /* the split-K form */
+  int splits[4], ns = sknob != 0 ? splitk_choices(L, s, splits) : 0, best_split = 0;
+  for (int i = 0; i < ns; i++) {
+    float ms;
+    bool ok;
+    s->sk.split = splits[i];
+    ONYX_TRY(time_form(ctx, L, s, FORM_SPLITK, &ms, &ok));
+    if (ok && (ms < best_ms || (sknob == 1 && best_form != FORM_SPLITK)))
+      best_ms = ms, best_split = splits[i], best_form = FORM_SPLITK;
+  }
+  s->sk.split = best_split;
+  if (sknob == 1 && best_split) {
+    s->form = FORM_SPLITK;
+    L->tactic = tactic_of(s);
+    return ONYX_OK;
+  }
   /* cuDNN */
   conv_cand c[TIMED_ALGOS];
   int n = 0, best = 0;
   const char *knob = getenv("ONYX_CONV_FUSED");
   const bool may_fuse = !(knob && !strcmp(knob, "0"));
   onyx_status cs = candidates(ctx, L, s, c, TIMED_ALGOS, &n);
-  if (cs != ONYX_OK && best_gemm < 0) return cs; /* (with a GEMM form to fall back on, cuDNN may have none) */
+  if (cs != ONYX_OK && best_form == FORM_CUDNN) return cs; /* (with another form chosen, cuDNN may have none) */
   for (int i = 0; cs == ONYX_OK && i < n; i++) {
     ONYX_TRY(apply_algo(ctx, L, s, c[i].algo, c[i].math));
     for (int f = 0; f < 2; f++) {
@@ -813,7 +913,8 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
       if (ok && ms < best_ms) best_ms = ms, best = i, best_form = f ? FORM_CUDNN_FUSED : FORM_CUDNN;
     }
   }
-  if (best_form != FORM_GEMM) ONYX_TRY(apply_algo(ctx, L, s, c[best].algo, c[best].math));
+  if (best_form == FORM_CUDNN || best_form == FORM_CUDNN_FUSED)
+    ONYX_TRY(apply_algo(ctx, L, s, c[best].algo, c[best].math));
   s->form = best_form;
   L->tactic = tactic_of(s);
   return ONYX_OK;
@@ -827,6 +928,8 @@ static onyx_status conv_finish(cuda_ctx *ctx, cuda_layer *L, conv_state *s, cons
     L->workspace = form_workspace(s, s->form);
     if (s->form == FORM_GEMM)
       snprintf(L->kernel, sizeof(L->kernel), "cublasLt:conv1x1#%d:nhwc%s", s->g_pick, s->gather ? "+gather" : "");
+    else if (s->form == FORM_SPLITK)
+      snprintf(L->kernel, sizeof(L->kernel), "onyx:conv_splitk%d:nhwc", s->sk.split);
     else
       snprintf(L->kernel, sizeof(L->kernel), "cudnn:%s%s%s%s", algo_name(s, s->algo),
                s->math == CUDNN_FMA_MATH ? "" : ":tensor_op", s->nhwc ? ":nhwc" : "", s->staged ? "+prepad" : "");
@@ -916,6 +1019,7 @@ static onyx_status bias_only(cuda_ctx *ctx, const cuda_layer *L, const conv_stat
 static onyx_status run_conv(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s, void *ws, conv_form form)
 {
   if (form == FORM_GEMM) return run_gemm(ctx, L, s, ws);
+  if (form == FORM_SPLITK) return run_splitk(ctx, L, s);
   const float one = 1.f, zero = 0.f;
   void *lib_ws = (char *)ws + s->stage_bytes;
   const void *x = L->in[0].ptr;

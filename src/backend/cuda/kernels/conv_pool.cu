@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "backend/cuda/kernels/conv_pool.h"
+#include "backend/cuda/kernels/mma.cuh"
 
 namespace {
 
@@ -42,15 +43,6 @@ template <int CIN> struct Geo {
 
 __device__ __forceinline__ float to_f(float v) { return v; }
 __device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
-
-__device__ __forceinline__ void mma16816(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                         uint32_t b0, uint32_t b1)
-{
-  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-               "{%0,%1,%2,%3};\n"
-               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
 
 template <int CIN, typename TIN>
 __global__ void __launch_bounds__(THREADS, 2) conv_pool_kernel(const cuda_conv_pool_args p)

@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+#include "backend/cuda/kernels/act.cuh"
 #include "backend/cuda/kernels/epilogue.h"
 
 namespace
@@ -14,25 +15,6 @@ __device__ __forceinline__ float load(const float *p, int64_t i) { return p[i]; 
 __device__ __forceinline__ float load(const __half *p, int64_t i) { return __half2float(p[i]); }
 __device__ __forceinline__ void store(float *p, int64_t i, float v) { p[i] = v; }
 __device__ __forceinline__ void store(__half *p, int64_t i, float v) { p[i] = __float2half(v); }
-
-// The CPU kernels' formulas (backend/cpu/elementwise_unary.c, float).
-__device__ __forceinline__ float activate(float x, cuda_act a)
-{
-  switch (a.kind) {
-  case CUDA_ACT_RELU: return x > 0.f ? x : 0.f;
-  case CUDA_ACT_LEAKY_RELU: return x >= 0.f ? x : a.alpha * x;
-  case CUDA_ACT_CLIP:
-    if (a.alpha > a.beta) return a.beta;
-    return x < a.alpha ? a.alpha : x > a.beta ? a.beta : x;
-  case CUDA_ACT_SIGMOID: return 1.f / (1.f + expf(-x));
-  case CUDA_ACT_TANH: return tanhf(x);
-  case CUDA_ACT_HARD_SIGMOID: return fmaxf(0.f, fminf(1.f, a.alpha * x + a.beta));
-  case CUDA_ACT_HARD_SWISH: return x * fmaxf(0.f, fminf(1.f, a.alpha * x + a.beta));
-  case CUDA_ACT_SILU: return x * (1.f / (1.f + expf(-x)));
-  case CUDA_ACT_ELU: return x >= 0.f ? x : a.alpha * expm1f(x);
-  default: return x;
-  }
-}
 
 // Grid-stride loops; the grid is capped, the loop covers the rest.
 unsigned grid_for(int64_t n, int block)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds the split-K conv kernel's sandbox (check.cu + src/backend/cuda/kernels/conv_splitk.cu) and runs it:
+# every case and split against the CPU reference, then the timings.  Needs a GPU (sm_90).
+# Usage: dev/cuda/conv_splitk/run.sh [--build-only OUT]  (build here, run the binary on the device)
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+export PATH=/usr/local/cuda/bin:$PATH
+out=${2:-$(mktemp -d)/conv_splitk_check}
+nvcc -O3 -arch=sm_90 -std=c++17 -Iinclude -Isrc dev/cuda/conv_splitk/check.cu \
+  src/backend/cuda/kernels/conv_splitk.cu -o "$out"
+[[ ${1:-} == --build-only ]] && exit 0
+"$out"
