@@ -22,7 +22,9 @@
 #  11. compute-sanitizer: memcheck (MNIST, UltraFace), racecheck and synccheck over the MNIST model;
 #      memcheck over the GEMM form of 1x1 convs (nhwc downsample graph), the in-place views checks and
 #      pairs of layers on two streams (nhwc branches graph), memcheck and racecheck of the fused stem kernel
-#      (nhwc stem graphs), initcheck over inferences of saved engines, memcheck and racecheck of the vision kernels
+#      (nhwc stem graphs), memcheck, racecheck and synccheck of the split-K conv kernel (its sandbox) and
+#      memcheck of its engine layers (nhwc deep_block graph), initcheck over inferences of saved engines,
+#      memcheck and racecheck of the vision kernels
 #  12. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
 #      lower the enqueue time, every export's schema, 2 streams, --no-transfers (the report comes back in $OUT)
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.  Usage:
@@ -138,6 +140,15 @@ elif command -v compute-sanitizer >/dev/null; then
     step stem_$tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_nhwc_tests --filter stem
     tail -2 "$out/stem_$tool.log"
   done
+  # onyx's split-K conv kernel (kernels/conv_splitk.cu: bulk copies on an mbarrier, cluster barriers,
+  # distributed shared memory): its sandbox's checks (sandbox built by prepare.sh) and its engine layers
+  for tool in memcheck racecheck synccheck; do
+    step splitk_$tool compute-sanitizer --tool $tool --error-exitcode 9 .devrun/conv_splitk_check --no-timing
+    tail -1 "$out/splitk_$tool.log"
+  done
+  step splitk_nhwc_memcheck compute-sanitizer --tool memcheck --error-exitcode 9 $run/bin/onyx_nhwc_tests \
+    --filter deep_block
+  tail -3 "$out/splitk_nhwc_memcheck.log"
   for tool in memcheck racecheck; do
     step vision_$tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_vision_cuda_test --quick
     tail -4 "$out/vision_$tool.log"

@@ -34,6 +34,8 @@ if [[ -d $shared ]]; then
   tar cf - -C $shared mnist_cntk_opset1.onnx ultraface_rfb_320.onnx yolov8n_fp32_from_int8.onnx \
       yolo11n_320_fp32_from_int8.onnx images/bus.jpg images/zidane.jpg | xz -T0 -6 >.devrun/data/models.tar.xz
 fi
+# the split-K conv kernel's sandbox (gpu-tests.sh runs its checks under compute-sanitizer)
+dev/cuda/conv_splitk/run.sh --build-only .devrun/conv_splitk_check
 # OpenBLAS alone is 35 MB (every CPU's kernels): ship libraries and binaries compressed
 tar cf - -C .devrun bin lib | xz -T0 -6 >.devrun/payload.tar.xz
 rm -rf .devrun/bin .devrun/lib

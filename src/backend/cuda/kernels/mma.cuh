@@ -1,4 +1,4 @@
-// Tensor-core and asynchronous-copy primitives shared by onyx's implicit-GEMM kernels (included by .cu
+// Tensor-core primitives shared by onyx's implicit-GEMM kernels (included by .cu
 // files only; the instructions need sm_80, callers guard their bodies for older targets).
 #ifndef ONYX_BACKEND_CUDA_KERNELS_MMA_CUH
 #define ONYX_BACKEND_CUDA_KERNELS_MMA_CUH
@@ -28,18 +28,6 @@ static __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t ad
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(addr));
-}
-
-// 16 bytes global -> shared, asynchronously (L2 only); zeros instead when !valid (src is not read).
-static __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool valid)
-{
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0)
-               : "memory");
-}
-
-static __device__ __forceinline__ void cp_async_wait_all()
-{
-  asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
 }
 
 #endif
