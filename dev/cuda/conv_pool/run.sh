@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 export PATH=/usr/local/cuda/bin:$PATH
 out=${2:-$(mktemp -d)/conv_pool_check}
-nvcc -O3 -arch=sm_90 -std=c++17 -Iinclude -Isrc dev/cuda/conv_pool/check.cu src/backend/cuda/kernels/conv_pool.cu \
+nvcc -O3 -arch=sm_90 -std=c++17 -Iinclude -Isrc -I. dev/cuda/conv_pool/check.cu src/backend/cuda/kernels/conv_pool.cu \
   -o "$out"
 [[ ${1:-} == --build-only ]] && exit 0
 "$out"

@@ -15,24 +15,7 @@
 #include <vector>
 
 #include "backend/cuda/kernels/conv_splitk.h"
-
-#define CK(call)                                                                                          \
-  do {                                                                                                    \
-    cudaError_t e_ = (call);                                                                              \
-    if (e_ != cudaSuccess) {                                                                              \
-      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_));              \
-      exit(2);                                                                                            \
-    }                                                                                                     \
-  } while (0)
-
-static uint64_t rng = 0x2545f4914f6cdd1dull;
-static float urand(void) /* [-1, 1) */
-{
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (float)((rng >> 40) * (1.0 / (1ull << 23))) - 1.f;
-}
+#include "dev/cuda/sandbox.h"
 
 struct Case {
   const char *name;
