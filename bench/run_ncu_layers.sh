@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Kernel durations of one inference of a ResNet18 FP16 engine under Nsight Compute (device call, needs .devrun
-# from scripts/device/prepare.sh; about 2 minutes): which kernels the batch-$BATCH engine runs, their grids and
-# their GPU times without launch gaps, beside onyx_gpu_bench's graph-replay median of the whole engine (the
-# difference is the time between kernels).  ncu runs with --clock-control none (device METHOD.md).
-# CSV and logs as $OUT/ncu.tgz, a summary on stdout.
+# Kernel durations of a ResNet18 FP16 engine under Nsight Compute (device call, needs .devrun from
+# scripts/device/prepare.sh; about 2 minutes): which kernels the batch-$BATCH engine runs, their grids and their
+# GPU times, beside onyx_gpu_bench's graph-replay median of the whole engine.  ncu runs each kernel alone with
+# its caches flushed and --clock-control none (device METHOD.md), so its times are each kernel's cold time, not
+# its share of the replay.  `onyx run --engine` launches every kernel twice (the context's run before it
+# captures the CUDA graph, then the graph); the summary lists the second run's.  $NCU_ENV: knobs for the build
+# and the bench (e.g. ONYX_CONV_SPLITK=0).  CSV and logs as $OUT/ncu.tgz, a summary on stdout.
 set -uo pipefail
 out=${OUT:-/tmp/onyx-ncu}
 batch=${BATCH:-1}
@@ -30,14 +32,18 @@ per = {}
 for r in rows:
     key = (r[k['ID']], r[k['Kernel Name']][:90])
     per.setdefault(key, {})[r[k['Metric Name']]] = (r[k['Metric Value']], r[k['Metric Unit']])
+items = list(per.items())
+half = len(items) // 2
+if len(items) % 2 == 0 and [n for (_, n), _ in items[:half]] == [n for (_, n), _ in items[half:]]:
+    items = items[half:]  # the graph's run (the first is the run before capture)
 total = 0.0
-for (i, name), m in per.items():
+for (i, name), m in items:
     v, unit = m.get('gpu__time_duration.sum', ('0', 'ns'))
     t = float(v.replace(',', '')) * {'nsecond': 1e-3, 'usecond': 1.0, 'msecond': 1e3}.get(unit, 1e-3)
     total += t
     print(f"{t:8.2f} us grid {m.get('launch__grid_size', '?')[0]:>6} block {m.get('launch__block_size', '?')[0]:>4}  {name}")
 bench = [json.loads(l) for l in open(sys.argv[2]) if l.startswith('{')]
-print(f"{len(per)} kernels, {total:.1f} us of kernel time; graph replay median "
+print(f"{len(items)} kernels, {total:.1f} us of kernel time (each alone, cold); graph replay median "
       f"{bench[0]['median_ms'] * 1000 if bench else float('nan'):.1f} us")
 PY
 tar czf "$out/ncu.tgz" -C $logs .

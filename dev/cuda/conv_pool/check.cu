@@ -152,21 +152,7 @@ static void timeit(int N, int sm_count)
   for (int i = 0; i < 20; i++) CK(cuda_conv_pool(&a, s));
   CK(cudaStreamEndCapture(s, &gr));
   CK(cudaGraphInstantiate(&ge, gr, 0));
-  cudaEvent_t e0, e1;
-  CK(cudaEventCreate(&e0));
-  CK(cudaEventCreate(&e1));
-  for (int i = 0; i < 5; i++) CK(cudaGraphLaunch(ge, s));
-  std::vector<float> ms;
-  for (int r = 0; r < 30; r++) {
-    CK(cudaEventRecord(e0, s));
-    CK(cudaGraphLaunch(ge, s));
-    CK(cudaEventRecord(e1, s));
-    CK(cudaEventSynchronize(e1));
-    float t;
-    CK(cudaEventElapsedTime(&t, e0, e1));
-    ms.push_back(t / 20);
-  }
-  std::sort(ms.begin(), ms.end());
+  const std::vector<float> ms = time_graph(ge, s, 20);
   double flop = 2.0 * N * CH * CW * K * C * 49;
   printf("time conv_pool batch %d (224x224, float NCHW in, FP16 NHWC 56x56x64 out): median %.4f ms (min %.4f), "
          "%.1f TFLOP/s useful\n",

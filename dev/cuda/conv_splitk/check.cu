@@ -119,25 +119,10 @@ static int run_case(const Case &cs, bool time_it)
       for (int i = 0; i < runs; i++) CK(cuda_conv_splitk(&a, st));
       CK(cudaStreamEndCapture(st, &g));
       CK(cudaGraphInstantiate(&ge, g, 0));
-      cudaEvent_t e0, e1;
-      CK(cudaEventCreate(&e0));
-      CK(cudaEventCreate(&e1));
-      std::vector<float> t;
-      for (int r = 0; r < 30; r++) {
-        CK(cudaEventRecord(e0, st));
-        CK(cudaGraphLaunch(ge, st));
-        CK(cudaEventRecord(e1, st));
-        CK(cudaEventSynchronize(e1));
-        float ms;
-        CK(cudaEventElapsedTime(&ms, e0, e1));
-        if (r >= 5) t.push_back(ms * 1000.f / runs);
-      }
-      std::sort(t.begin(), t.end());
-      printf("  %6.2f us per conv (median of %zu replays of %d)", t[t.size() / 2], t.size(), runs);
+      const std::vector<float> t = time_graph(ge, st, runs);
+      printf("  %6.2f us per conv (median of %zu replays of %d)", t[t.size() / 2] * 1000.f, t.size(), runs);
       CK(cudaGraphExecDestroy(ge));
       CK(cudaGraphDestroy(g));
-      CK(cudaEventDestroy(e0));
-      CK(cudaEventDestroy(e1));
     }
     printf("\n");
   }

@@ -46,10 +46,10 @@
  * 132 multiprocessors; this form is timed beside them for every split it covers.
  *
  * Tactic: algo + 256 * cudnnMathType_t (+ 65536 for cuDNN's fused call), for the GEMM form the
- * index of cuBLASLt's heuristic candidate + 2 * 65536, for the split-K form the split + 3 * 65536.  With L->tune every algorithm whose
- * workspace fits opts->workspace_limit is timed by cuDNN's Find*Ex on the
- * layer's real shapes and buffers and the fastest is kept; otherwise the
- * recorded tactic is used, or cuDNN's heuristic first choice. */
+ * index of cuBLASLt's heuristic candidate + 2 * 65536, for the split-K form the split + 3 * 65536.
+ * With L->tune every algorithm whose workspace fits opts->workspace_limit is timed by cuDNN's
+ * Find*Ex on the layer's real shapes and buffers and the fastest is kept; otherwise the recorded
+ * tactic is used, or cuDNN's heuristic first choice. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
