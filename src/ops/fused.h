@@ -36,7 +36,18 @@
  *   Types: W, B and Y share one float type T (FLOAT or FLOAT16); X is T, or
  *   FLOAT when T is FLOAT16 (X is then rounded to FLOAT16 first: a folded
  *   input Cast), so Y's type is W's.  Made by engine/conv_pool.c (CUDA
- *   engines); the CPU kernel takes FLOAT only. */
+ *   engines); the CPU kernel takes FLOAT only.
+ *
+ * FusedPoolGemm: Y = alpha * mean(X) op(W) + beta * C, a classifier head
+ *   (GlobalAveragePool + Flatten + Gemm) as one node.
+ *   Inputs: X (N x K x D1 x ... x Dn, n >= 1), W (Gemm's B: M x K with
+ *   transB 1, K x M with transB 0), optional C (Gemm's C: [M] or [1, M]).
+ *   mean(X) is N x K, each value the average of its channel's D1 x ... x Dn
+ *   elements.  Attributes: Gemm's "alpha", "beta" (1, 1), "transB" (0);
+ *   "to" (int, optional): Y's type, W's type by default, FLOAT when W is
+ *   FLOAT16 (a folded output Cast).  Types: X, W and C share one float type
+ *   T (FLOAT or FLOAT16).  Made by engine/pool_gemm.c (CUDA engines); the
+ *   CPU kernel takes FLOAT only. */
 #ifndef ONYX_OPS_FUSED_H
 #define ONYX_OPS_FUSED_H
 
@@ -110,6 +121,11 @@ typedef struct fused_conv_pool_params {
   int64_t pool_kernel[2], pool_strides[2];
   int64_t pool_pads[4]; /* begin h, begin w, end h, end w */
 } fused_conv_pool_params;
+
+typedef struct fused_pool_gemm_params {
+  nn_gemm_params gemm; /* trans_a is always false */
+  onyx_dtype to;       /* Y's type; ONYX_DTYPE_UNDEFINED (0): W's */
+} fused_pool_gemm_params;
 
 /* FusedConvPool's geometry for inputs x and w: the conv's (Conv's checks) in *conv, the pool's
  * (over the conv output) in *pool; pool may be NULL.  Errors name the node. */

@@ -304,6 +304,9 @@ onyx_status onyx_session_cost(const onyx_session *s, onyx_cost *cost)
     case ONYX_OP_MAT_MUL:
       if (a && a->ndim >= 1) macs = ny * a->dims[a->ndim - 1];
       break;
+    case ONYX_OP_FUSED_POOL_GEMM: /* the Gemm's MACs (K = X's channels); the mean's adds are not counted */
+      if (a && a->ndim >= 2) macs = ny * a->dims[1];
+      break;
     default: break;
     }
     cost->macs += macs;

@@ -1,9 +1,12 @@
-/* CPU kernels for Gemm and MatMul (float32) through OpenBLAS sgemm. */
+/* CPU kernels for Gemm, MatMul and FusedPoolGemm (float32) through OpenBLAS sgemm. */
 #include <limits.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/cpu/nn_window.h"
 #include "common/util.h"
+#include "ops/fused.h"
 
 static onyx_status check_int_dims(const ir_node *n, int64_t m, int64_t k, int64_t nn)
 {
@@ -84,5 +87,46 @@ onyx_status cpu_mat_mul(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
     cpu_nn_sgemm(par_batches ? 1 : nt, false, false, M, N, K, 1.f, ad + oa * M * K, K, bd + ob * K * N, N,
                  0.f, yd + t * M * N, N);
   }
+  return ONYX_OK;
+}
+
+onyx_status cpu_fused_pool_gemm(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
+{
+  const fused_pool_gemm_params *p = n->params;
+  const ir_tensor *x = CPU_IN(g, n, 0), *w = CPU_IN(g, n, 1), *c = CPU_IN(g, n, 2);
+  ir_tensor *y = CPU_OUT(g, n, 0);
+  const ir_tensor *typed[4] = {x, w, c, y};
+  for (int i = 0; i < 4; i++)
+    if (typed[i] && typed[i]->dtype != ONYX_DTYPE_FLOAT)
+      return op_error(n, ONYX_ERR_UNSUPPORTED, "%s %s is not supported on CPU (float32 only)",
+                      i == 3 ? "output" : i == 2 ? "C" : i == 1 ? "weight" : "input",
+                      onyx_dtype_name(typed[i]->dtype));
+  const int64_t N = x->dims[0], K = x->dims[1], M = y->dims[1];
+  const int64_t inner = ir_tensor_numel(x) / (N * K > 0 ? N * K : 1);
+  ONYX_TRY(check_int_dims(n, N, K, M));
+  if (N == 0 || M == 0) return ONYX_OK;
+  /* the mean as GlobalAveragePool computes it (double sums), then Gemm with C as bias rows */
+  float *mean = onyx_malloc((size_t)(N * K > 0 ? N * K : 1) * sizeof(float));
+  if (!mean) return op_error(n, ONYX_ERR_NO_MEMORY, "cannot allocate the %lld x %lld mean", (long long)N,
+                             (long long)K);
+  const float *xd = x->data;
+  for (int64_t i = 0; i < N * K; i++) {
+    double s = 0;
+    for (int64_t j = 0; j < inner; j++) s += xd[i * inner + j];
+    mean[i] = inner > 0 ? (float)(s / (double)inner) : NAN;
+  }
+  float *yd = y->data, beta = 0.f;
+  if (c && p->gemm.beta != 0.f) {
+    for (int64_t i = 0; i < N; i++)
+      for (int64_t j = 0; j < M; j++) yd[i * M + j] = p->gemm.beta * ((const float *)c->data)[j];
+    beta = 1.f;
+  }
+  if (K == 0) {
+    if (beta == 0.f) memset(yd, 0, (size_t)(N * M) * sizeof(float));
+  } else {
+    cpu_nn_sgemm(cpu_nn_threads(ctx), false, p->gemm.trans_b, N, M, K, p->gemm.alpha, mean, K, w->data,
+                 w->dims[1], beta, yd, M);
+  }
+  free(mean);
   return ONYX_OK;
 }

@@ -73,6 +73,7 @@ const uint8_t cuda_op_layouts[ONYX_OP_COUNT] = {
     [ONYX_OP_AVERAGE_POOL] = LAYOUT_CAP_UNIFORM,
     [ONYX_OP_GLOBAL_AVERAGE_POOL] = LAYOUT_CAP_STRIDED_IN,
     [ONYX_OP_GLOBAL_MAX_POOL] = LAYOUT_CAP_STRIDED_IN,
+    [ONYX_OP_FUSED_POOL_GEMM] = LAYOUT_CAP_STRIDED_IN, /* made after the layout pass (engine/pool_gemm.c) */
     /* row-major only (0): ConvTranspose, Gemm, MatMul, Softmax, LogSoftmax, the reductions,
      * ArgMax, Gather, ConstantOfShape */
 };
