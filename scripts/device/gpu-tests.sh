@@ -149,6 +149,12 @@ elif command -v compute-sanitizer >/dev/null; then
   step splitk_nhwc_memcheck compute-sanitizer --tool memcheck --error-exitcode 9 $run/bin/onyx_nhwc_tests \
     --filter deep_block
   tail -3 "$out/splitk_nhwc_memcheck.log"
+  # the fused classifier head (kernels/pool_gemm.cu: channel sums in shared memory between barriers,
+  # weights loaded before the grid-dependency wait); --filter head also runs reshape_head
+  for tool in memcheck racecheck synccheck; do
+    step head_$tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_nhwc_tests --filter head
+    tail -2 "$out/head_$tool.log"
+  done
   for tool in memcheck racecheck; do
     step vision_$tool compute-sanitizer --tool $tool --error-exitcode 9 $run/bin/onyx_vision_cuda_test --quick
     tail -4 "$out/vision_$tool.log"

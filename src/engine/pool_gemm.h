@@ -6,7 +6,7 @@
  *
  * A GlobalAveragePool and the nodes after it are fused only when all of these hold (the kernel's
  * coverage; pool_gemm_refusal names the first that fails):
- *   - the pool's input X is N x K x D1 x ... (rank >= 3, shape known), N <= o->max_batch;
+ *   - the pool's input X is N x K x D1 x ... (rank >= 3, shape known), N <= o->max_batch, K <= o->max_k;
  *   - the pool's output is read by one Flatten (axis 1) or Reshape only, whose output is N x K, is not
  *     a graph output either, and is read only by a Gemm, as its A (input 0);
  *   - the Gemm has transA 0, a constant B (W) and a C that is absent or constant of shape [M] or [1, M];
@@ -27,6 +27,7 @@
 typedef struct pool_gemm_options {
   onyx_dtype dtype;  /* the type of X, W, C and the Gemm's output (FLOAT16 in FP16 engines) */
   int64_t max_batch; /* largest N fused (the kernel is for small batches) */
+  int64_t max_k;     /* most channels fused (the kernel's limit) */
   bool fold_cast;    /* fold a FLOAT16 -> FLOAT Cast reading the Gemm's output */
 } pool_gemm_options;
 

@@ -35,7 +35,10 @@
  *     (CUDA graph and launched layer by layer) and with ONYX_CONCURRENT=0 (no
  *     side-stream layer then);
  *   - ResNet's stem (graphs "stem..."): conv 7x7/2 + MaxPool 3x3/2 run as one layer, the input Cast folded
- *     into it unless another node reads the input, and the same outputs built with ONYX_CONV_POOL=0.
+ *     into it unless another node reads the input, and the same outputs built with ONYX_CONV_POOL=0;
+ *   - classifier heads (graphs "head..."): GlobalAveragePool + Flatten/Reshape + Gemm (+ the output Cast)
+ *     run as one FusedPoolGemm layer at batches up to 8 in FP16 (channels-last and row-major input) and
+ *     TF32 engines, none at batch 9, and the same outputs built with ONYX_POOL_GEMM=0.
  * usage: onyx_nhwc_tests [-v] [--filter SUBSTRING] */
 #include <math.h>
 #include <stdbool.h>
@@ -393,6 +396,38 @@ out:
   onyx_engine_free(e1);
 }
 
+/* Classifier heads (graphs "head..."): as many FusedPoolGemm layers as layout_graphs.c expects in e and
+ * e0 (FP16, channels-last and row-major), none built with ONYX_POOL_GEMM=0, whose outputs are within the
+ * same tolerances of the CPU's and close to e's (got). */
+static void run_head(const layout_graph *lg, onyx_engine *e, onyx_engine *e0, onyx_model *m, const io *x,
+                     float **got)
+{
+  int n = count_ops(e, "FusedPoolGemm"), n0 = count_ops(e0, "FusedPoolGemm");
+  if (n || n0 || lg->expect_pool_gemm) printf("  %d fused head layers (row-major engine: %d)\n", n, n0);
+  if (n != lg->expect_pool_gemm || n0 != lg->expect_pool_gemm) fail(lg->name, "fused head layer count");
+  if (!lg->expect_pool_gemm) return;
+  float *apart[MAX_IO] = {0};
+  outs_alloc(x, apart);
+  onyx_engine *ea = build_run(m, x, ONYX_PRECISION_FP16, "ONYX_POOL_GEMM=0", apart);
+  if (!ea) {
+    fail(lg->name, "engine built with ONYX_POOL_GEMM=0 failed");
+    goto out;
+  }
+  if (count_ops(ea, "FusedPoolGemm")) fail(lg->name, "a head fused with ONYX_POOL_GEMM=0");
+  for (int i = 0; i < x->n_out; i++) {
+    int64_t k = numel(&x->out[i]);
+    cmp c = compare(x->ref[i], apart[i], k), cc = compare(apart[i], got[i], k);
+    bool ok = c.cosine > 0.9999 && c.err_scale <= 2e-2 && cc.cosine > 0.9999 && cc.err_scale <= 5e-3;
+    printf("  %-4s head apart (ONYX_POOL_GEMM=0) vs cpu: cosine %.7f err/scale %.2e | fused vs apart: %.7f %.2e  "
+           "%s\n",
+           x->out[i].name, c.cosine, c.err_scale, cc.cosine, cc.err_scale, ok ? "ok" : "FAIL");
+    if (!ok) fail(lg->name, "fused head against the head apart");
+  }
+out:
+  outs_free(apart);
+  onyx_engine_free(ea);
+}
+
 /* The graph as a TF32 engine, every node that can run channels-last doing so (ONYX_NHWC=all), against
  * the CPU and against the TF32 engine kept row-major. */
 static void run_tf32(const layout_graph *lg, onyx_model *m, const io *x, int fp16_nhwc_convs)
@@ -431,6 +466,7 @@ static void run_tf32(const layout_graph *lg, onyx_model *m, const io *x, int fp1
   printf("  tf32: %d of %d convs NHWC; %d convs as cuBLASLt GEMMs with ONYX_CONV_GEMM=1\n", nhwc, convs, n_gemm);
   if (nhwc < 1 || nhwc < fp16_nhwc_convs) fail(lg->name, "TF32 convs not channels-last with ONYX_NHWC=all");
   if (lg->expect_gemm > 0 && n_gemm < lg->expect_gemm) fail(lg->name, "TF32 GEMM-form conv count");
+  if (count_ops(e, "FusedPoolGemm") != lg->expect_pool_gemm) fail(lg->name, "TF32 fused head layer count");
 out:
   outs_free(cl);
   outs_free(rowm);
@@ -489,6 +525,7 @@ static void run_graph(const layout_graph *lg)
   if (lg->expect_reformats >= 0 && reformats != lg->expect_reformats) fail(lg->name, "reformat count");
   run_lanes(lg, e, &x, nhwc);
   run_stem(lg, e, m, &x, nhwc);
+  run_head(lg, e, e0, m, &x, nhwc);
   run_forced_form(lg, m, &x, "gemm", "ONYX_CONV_GEMM=1", "cublasLt:conv1x1", lg->expect_gemm);
   /* the split-K kernel needs sm_90's clusters: on older GPUs no conv may run it */
   run_forced_form(lg, m, &x, "split-K", "ONYX_CONV_SPLITK=1", "onyx:conv_splitk",

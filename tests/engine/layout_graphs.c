@@ -309,26 +309,87 @@ static mb *g_deep_block(void)
   return b;
 }
 
+/* A classifier head: W "<name>_w" ([m, k] with transB, else [k, m]) and, when c_shape, C "<name>_c". */
+static Onnx__NodeProto *gemm(mb *b, const char *name, const char *in, const char *out, int k, int m, int trans_b,
+                             const char *c_shape)
+{
+  char w[64], c[64], shape[64], inputs[200];
+  snprintf(w, sizeof(w), "%s_w", name);
+  snprintf(c, sizeof(c), "%s_c", name);
+  snprintf(shape, sizeof(shape), "%d,%d", trans_b ? m : k, trans_b ? k : m);
+  float scale = 2.f / (float)k;
+  rnd(b, w, shape, -scale, scale);
+  if (c_shape) rnd(b, c, c_shape, -0.5f, 0.5f);
+  snprintf(inputs, sizeof(inputs), "%s,%s%s%s", in, w, c_shape ? "," : "", c_shape ? c : "");
+  Onnx__NodeProto *n = mb_node(b, "Gemm", name, inputs, out);
+  if (trans_b) mb_attr_int(b, n, "transB", 1);
+  return n;
+}
+
+/* Conv + Relu, then GlobalAveragePool, Flatten and Gemm (transB, bias [100]): ResNet's head. */
+static mb *g_head(void)
+{
+  mb *b = model("2,8,9,9", "2,100");
+  conv(b, "c1", "x", "c1", 8, 64, 3, 1, 1, 1);
+  mb_node(b, "Relu", "r1", "c1", "r1");
+  mb_node(b, "GlobalAveragePool", "gap", "r1", "g");
+  mb_node(b, "Flatten", "flat", "g", "f");
+  gemm(b, "fc", "f", "y", 64, 100, 1, "100");
+  return b;
+}
+
+/* A head with 36 channels (not a multiple of 8), a Reshape to [3, 36], W as [k, m] (transB 0), C [1, 37],
+ * alpha and beta. */
+static mb *g_head_reshape(void)
+{
+  mb *b = model("3,8,5,7", "3,37");
+  conv(b, "c1", "x", "c1", 8, 36, 1, 1, 0, 1);
+  mb_node(b, "Relu", "r1", "c1", "r1");
+  mb_node(b, "GlobalAveragePool", "gap", "r1", "g");
+  int64_t shape[2] = {3, 36};
+  mb_init(b, "shape", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, "2", shape);
+  mb_node(b, "Reshape", "reshape", "g,shape", "f");
+  Onnx__NodeProto *n = gemm(b, "fc", "f", "y", 36, 37, 0, "1,37");
+  mb_attr_float(b, n, "alpha", 0.5f);
+  mb_attr_float(b, n, "beta", 0.25f);
+  return b;
+}
+
+/* The head at batch 9: beyond the fused kernel's batches, three layers. */
+static mb *g_head_batch9(void)
+{
+  mb *b = model("9,16,4,4", "9,10");
+  conv(b, "c1", "x", "c1", 16, 32, 3, 1, 1, 1);
+  mb_node(b, "GlobalAveragePool", "gap", "c1", "g");
+  mb_node(b, "Flatten", "flat", "g", "f");
+  gemm(b, "fc", "f", "y", 32, 10, 1, "10");
+  return b;
+}
+
 const layout_graph layout_graphs[] = {
-    {"resnet_block", "conv+relu, maxpool, residual add, global pool, flatten", g_resnet_block, 0, 2, 0, 0, 0},
-    {"softmax_small", "Softmax between convs on small maps (stays row-major)", g_softmax_small, 0, 0, 0, 0, 0},
+    {"resnet_block", "conv+relu, maxpool, residual add, global pool, flatten", g_resnet_block, 0, 2, 0, 0, 0, 0},
+    {"softmax_small", "Softmax between convs on small maps (stays row-major)", g_softmax_small, 0, 0, 0, 0, 0, 0},
     {"softmax_large", "Softmax between convs on large maps (a reformat each side)", g_softmax_large, 2, 2, 0,
-     0, 0},
-    {"yolo_like", "split, concat, resize, SiLU", g_yolo_like, 0, 3, -1, 0, 0},
-    {"depthwise_asym", "depthwise SAME_UPPER s2, avgpool, batchnorm, clip, asym 1x1", g_depthwise_asym, 0, 2,
      0, 0, 0},
-    {"conv_output", "a 4-D conv output is the graph output", g_conv_output, 0, 1, 0, 0, 0},
-    {"shared_weight", "a filter also read by another node (KRSC twin)", g_shared_weight, 0, 1, 0, 2, 0},
-    {"per_channel", "per-channel constants broadcast against NHWC maps", g_per_channel, 0, 2, 0, 0, 0},
-    {"reshape_head", "concat, reshape and transpose read channels-last", g_reshape_head, 0, 2, -1, 1, 0},
-    {"pad_transpose", "reflect pad and a 4-D transpose between convs", g_pad_transpose, 0, 2, 0, 0, 0},
-    {"se_block", "squeeze-and-excitation on [N, C, 1, 1] maps", g_se_block, 0, 2, -1, 0, 0},
-    {"downsample", "1x1/2 shortcut, Add + ReLU, a bias-less 1x1 with residual", g_downsample, 0, 4, 2, 1, 2},
-    {"branches", "split, a 3x3 beside a 1x1 (a pair), pools beside each other", g_branches, 0, 2, -1, 2, 1},
-    {"stem", "conv 7x7/2 + relu + maxpool 3x3/2 (one fused layer), residual 3x3", g_stem, 0, 2, 0, -1, 1},
+    {"yolo_like", "split, concat, resize, SiLU", g_yolo_like, 0, 3, -1, 0, 0, 0},
+    {"depthwise_asym", "depthwise SAME_UPPER s2, avgpool, batchnorm, clip, asym 1x1", g_depthwise_asym, 0, 2,
+     0, 0, 0, 0},
+    {"conv_output", "a 4-D conv output is the graph output", g_conv_output, 0, 1, 0, 0, 0, 0},
+    {"shared_weight", "a filter also read by another node (KRSC twin)", g_shared_weight, 0, 1, 0, 2, 0, 0},
+    {"per_channel", "per-channel constants broadcast against NHWC maps", g_per_channel, 0, 2, 0, 0, 0, 0},
+    {"reshape_head", "concat, reshape and transpose read channels-last", g_reshape_head, 0, 2, -1, 1, 0, 0},
+    {"pad_transpose", "reflect pad and a 4-D transpose between convs", g_pad_transpose, 0, 2, 0, 0, 0, 0},
+    {"se_block", "squeeze-and-excitation on [N, C, 1, 1] maps", g_se_block, 0, 2, -1, 0, 0, 0},
+    {"downsample", "1x1/2 shortcut, Add + ReLU, a bias-less 1x1 with residual", g_downsample, 0, 4, 2, 1, 2, 0},
+    {"branches", "split, a 3x3 beside a 1x1 (a pair), pools beside each other", g_branches, 0, 2, -1, 2, 1, 0},
+    {"stem", "conv 7x7/2 + relu + maxpool 3x3/2 (one fused layer), residual 3x3", g_stem, 0, 2, 0, -1, 1, 0},
     {"stem_shared_input", "the stem without relu, 4 -> 128 channels, its input read twice", g_stem_shared_input,
-     0, 1, 0, -1, 0},
+     0, 1, 0, -1, 0, 0},
     {"deep_block", "batch 2, 3x3/2 64 -> 128, 3x3 + 1x1/2 shortcut, dilated 3x3 with asymmetric pads",
-     g_deep_block, 0, 4, 1, 1, 4},
+     g_deep_block, 0, 4, 1, 1, 4, 0},
+    {"head", "conv + relu, global pool, flatten, gemm (one fused head layer)", g_head, 0, 1, 0, 0, 0, 1},
+    {"head_reshape", "36 channels, reshape, gemm with W as k x m, C [1, m], alpha, beta", g_head_reshape, 0, 1,
+     -1, 0, 0, 1},
+    {"head_batch9", "the head at batch 9 (not fused)", g_head_batch9, 0, 1, 0, 0, 0, 0},
 };
 const int n_layout_graphs = (int)(sizeof(layout_graphs) / sizeof(layout_graphs[0]));

@@ -19,6 +19,8 @@ typedef struct layout_graph {
   int expect_pairs;     /* pairs of steps the CUDA plan runs concurrently (plan.h); -1: not asserted */
   int expect_splitk;    /* convs onyx's split-K kernel runs with ONYX_CONV_SPLITK=1 on sm_90 (channels-last
                          * FP16, group 1, input and output channels multiples of 32; l_conv.c) */
+  int expect_pool_gemm; /* classifier heads (GlobalAveragePool + Flatten/Reshape + Gemm) fused into one
+                         * FusedPoolGemm layer (engine/pool_gemm.h: batch <= 8) */
 } layout_graph;
 
 extern const layout_graph layout_graphs[];

@@ -25,6 +25,7 @@
 #include "common/status.h"
 #include "common/util.h"
 #include "engine/layout.h"
+#include "engine/pool_gemm.h"
 #include "engine/precision.h"
 #include "graph/passes/passes.h"
 #include "graph/prepare.h"
@@ -312,6 +313,14 @@ static void check_fp16_choices(const layout_graph *lg, const ir_graph *g, const 
     CHECKF(w >= 0 && k >= 0 && !cl(g, w) && cl(g, k),
           "%s: the filter keeps KCRS for Where, a KRSC twin for Conv", lg->name);
   }
+  /* the classifier-head fusion after the layout pass, as FP16 engines run it (engine/pool_gemm.h) */
+  ir_graph *h = ir_graph_clone(g);
+  pool_gemm_options po = {ONYX_DTYPE_FLOAT16, 8, 4096, true};
+  int n_fused = -1;
+  onyx_status st = h ? pool_gemm_fuse(h, &po, &n_fused) : ONYX_ERR_NO_MEMORY;
+  CHECKF(st == ONYX_OK && n_fused == lg->expect_pool_gemm, "%s: %d fused heads, expected %d (%s)", lg->name,
+        n_fused, lg->expect_pool_gemm, st == ONYX_OK ? "ok" : onyx_last_error());
+  ir_graph_free(h);
   if (!strcmp(lg->name, "conv_output")) {
     int y = ir_find_tensor(g, "y:fp16");
     CHECKF(y >= 0 && cl(g, y), "%s: the conv writes channels-last, the final Cast reformats", lg->name);

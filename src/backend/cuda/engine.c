@@ -17,7 +17,9 @@
 #include "common/util.h"
 #include "backend/cuda/layouts.h"
 #include "backend/cuda/kernels/conv_pool.h"
+#include "backend/cuda/kernels/pool_gemm.h"
 #include "engine/conv_pool.h"
+#include "engine/pool_gemm.h"
 #include "engine/layout.h"
 #include "engine/precision.h"
 #include "graph/passes/passes.h"
@@ -114,6 +116,20 @@ static onyx_status fuse_stem(ir_graph *g, onyx_precision p, bool channels_last)
   return conv_pool_fuse(g, &o, &n);
 }
 
+/* Classifier heads (GlobalAveragePool + Flatten + Gemm, and in FP16 engines the output Cast) as one
+ * FusedPoolGemm layer (engine/pool_gemm.h, l_pool_gemm.c) at batches up to POOL_GEMM_MAX_BATCH, where
+ * one launch is cheaper than three.  ONYX_POOL_GEMM=0 keeps them apart (for comparisons). */
+#define POOL_GEMM_MAX_BATCH 8
+static onyx_status fuse_head(ir_graph *g, onyx_precision p)
+{
+  const char *v = getenv("ONYX_POOL_GEMM");
+  if (v && strcmp(v, "0") == 0) return ONYX_OK;
+  pool_gemm_options o = {p == ONYX_PRECISION_FP16 ? ONYX_DTYPE_FLOAT16 : ONYX_DTYPE_FLOAT, POOL_GEMM_MAX_BATCH,
+                         CUDA_POOL_GEMM_MAX_K, p == ONYX_PRECISION_FP16};
+  int n;
+  return pool_gemm_fuse(g, &o, &n);
+}
+
 /* The prepared, optimised, precision-converted graph for these input shapes. */
 static onyx_status engine_specialise(const onyx_engine *e, const int64_t (*dims)[ONYX_MAX_DIMS], ir_graph **out,
                                      precision_report *rep)
@@ -134,6 +150,7 @@ static onyx_status engine_specialise(const onyx_engine *e, const int64_t (*dims)
   bool nhwc = st == ONYX_OK && nhwc_options(e->precision, &lo);
   if (nhwc) st = layout_assign_nhwc(g, cuda_op_layouts, &lo, NULL);
   if (st == ONYX_OK) st = fuse_stem(g, e->precision, nhwc);
+  if (st == ONYX_OK) st = fuse_head(g, e->precision);
   if (st != ONYX_OK) {
     ir_graph_free(g);
     return st;

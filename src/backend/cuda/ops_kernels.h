@@ -38,5 +38,7 @@ extern const cuda_op_impl cuda_k_resize; /* Resize, Upsample */
 extern const cuda_op_impl cuda_fused_pointwise_impl; /* FusedPointwise (graph passes) */
 /* l_conv_pool.c */
 extern const cuda_op_impl cuda_conv_pool_impl; /* FusedConvPool (engine/conv_pool.c) */
+/* l_pool_gemm.c */
+extern const cuda_op_impl cuda_pool_gemm_impl; /* FusedPoolGemm (engine/pool_gemm.c) */
 
 #endif
