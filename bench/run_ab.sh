@@ -3,7 +3,7 @@
 # correctness first (CUDA vs CPU on the real and torchvision models, conv/gemm layers, channels-last
 # tests), then ResNet18 FP16 at batch 1/32/256 built normally and with the knob in $AB_ENV
 # (e.g. ONYX_CONV_FUSED=0), YOLOv8n FP16 batch 1, a per-layer profile at batch 256 and
-# torch.compile (reduce-overhead) beside it.  Lines of JSON in $OUT/results.jsonl.
+# torch.compile (reduce-overhead) beside it.  Lines of JSON in $OUT/results.jsonl, the logs in $OUT/ab-logs.tgz.
 #   AB_ENV=ONYX_CONV_FUSED=0 bench/run_ab.sh
 set -uo pipefail
 out=${OUT:-/tmp/onyx-ab}
@@ -53,3 +53,6 @@ for r in sorted(rows, key=lambda r: (r['model'], r['precision'], r['batch'], r['
           f"{r['images_per_s']:>10.1f}/s {r.get('build_s', r.get('compile_s', 0)):>7.2f} s")
 PY
 grep -E "^==|ms " "$out/profile.log" | cut -c1-150
+# the device returns a few files only: the logs in one archive beside results.jsonl
+tar czf /tmp/onyx-ab-logs.tgz -C "$out" . && find "$out" -type f ! -name results.jsonl -delete &&
+  mv /tmp/onyx-ab-logs.tgz "$out/ab-logs.tgz"
