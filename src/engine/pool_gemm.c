@@ -22,7 +22,8 @@ static int foldable_cast(const ir_graph *g, const pass_index *ix, int t)
   if (g->tensors[t].dtype != ONYX_DTYPE_FLOAT16 || !pass_single_use(ix, t)) return -1;
   const int ci = pass_consumers(ix, t)[0];
   const ir_node *c = &g->nodes[ci];
-  if (!pass_node_runs(c) || c->op != ONYX_OP_CAST || c->n_in != 1 || c->in[0] != t || c->n_out != 1 || c->out[0] < 0)
+  if (!pass_node_runs(c) || c->op != ONYX_OP_CAST || c->n_in != 1 || c->in[0] != t || c->n_out != 1 ||
+      c->out[0] < 0)
     return -1;
   if (((const cast_params *)c->params)->to != ONYX_DTYPE_FLOAT) return -1;
   return g->tensors[c->out[0]].dtype == ONYX_DTYPE_FLOAT ? ci : -1;
@@ -51,7 +52,8 @@ static const char *refusal(const ir_graph *g, const pass_index *ix, const pool_g
   NEED(pass_single_use(ix, y), "pool output read by one node only, not a graph output");
   const int fi = pass_consumers(ix, y)[0];
   const ir_node *f = &g->nodes[fi];
-  NEED(pass_node_runs(f) && (f->op == ONYX_OP_FLATTEN || f->op == ONYX_OP_RESHAPE), "read by a Flatten or Reshape");
+  NEED(pass_node_runs(f) && (f->op == ONYX_OP_FLATTEN || f->op == ONYX_OP_RESHAPE),
+       "read by a Flatten or Reshape");
   NEED(f->in[0] == y && (f->n_in < 2 || f->in[1] != y) && f->n_out == 1 && f->out[0] >= 0,
        "Flatten/Reshape inputs/outputs");
   if (f->op == ONYX_OP_FLATTEN) {
@@ -66,8 +68,8 @@ static const char *refusal(const ir_graph *g, const pass_index *ix, const pool_g
   const int gi = pass_consumers(ix, a)[0];
   const ir_node *gm = &g->nodes[gi];
   NEED(pass_node_runs(gm) && gm->op == ONYX_OP_GEMM, "read by a Gemm");
-  NEED(gm->n_in >= 2 && gm->in[0] == a && gm->in[1] >= 0 && gm->in[1] != a && (gm->n_in < 3 || gm->in[2] != a) &&
-           gm->n_out == 1 && gm->out[0] >= 0,
+  NEED(gm->n_in >= 2 && gm->in[0] == a && gm->in[1] >= 0 && gm->in[1] != a &&
+           (gm->n_in < 3 || gm->in[2] != a) && gm->n_out == 1 && gm->out[0] >= 0,
        "read as the Gemm's A only");
   NEED(!((const nn_gemm_params *)gm->params)->trans_a, "transA 0");
   const int wi = gm->in[1], ci = gm->n_in > 2 ? gm->in[2] : -1, z = gm->out[0];
