@@ -8,7 +8,8 @@ namespace {
 
 constexpr int THREADS = CUDA_POOL_GEMM_THREADS;
 constexpr int OUTS = CUDA_POOL_GEMM_OUTS;
-constexpr int SUMS = CUDA_POOL_GEMM_SMEM / (int)sizeof(float);
+constexpr int PART = CUDA_POOL_GEMM_PART;                                // slices' partial channel sums
+constexpr int SUMS = CUDA_POOL_GEMM_SMEM / (int)sizeof(float) - PART; // channel sums of a group of images
 constexpr int PRE = 4; // 16-byte pieces of its weight row a lane loads before the wait (K <= 1024 halves)
 
 __device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
@@ -35,9 +36,66 @@ __device__ __forceinline__ float dot16(uint4 r, const float *s, float)
 
 template <typename T> __host__ __device__ constexpr int per16() { return 16 / (int)sizeof(T); }
 
-template <typename T, typename TY> __global__ void __launch_bounds__(THREADS) pool_gemm_kernel(cuda_pool_gemm_args a)
+// VP elements of x from p as floats: one 16-byte load (VP > 1: p 16-byte aligned) or one element.
+template <typename T, int VP> __device__ __forceinline__ void load(const T *p, float *v)
+{
+  if constexpr (VP == 1) {
+    v[0] = to_float(*p);
+  } else {
+    const uint4 r = *reinterpret_cast<const uint4 *>(p);
+    if constexpr (sizeof(T) == 2) {
+      const __half2 *h = reinterpret_cast<const __half2 *>(&r);
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        const float2 f = __half22float2(h[j]);
+        v[2 * j] = f.x, v[2 * j + 1] = f.y;
+      }
+    } else {
+      v[0] = __uint_as_float(r.x), v[1] = __uint_as_float(r.y), v[2] = __uint_as_float(r.z),
+      v[3] = __uint_as_float(r.w);
+    }
+  }
+}
+
+// The channel sums of one image (xi) into si[0, kp), zeros past k.  Each thread takes VP adjacent
+// channels (a group) over every S-th spatial element, S = THREADS / groups slices, so that a thread has
+// a few loads in flight rather than hw one after another; the slices' partial sums meet in part[] and
+// are added in slice order.  Ends with a barrier.
+template <typename T, int VP> __device__ void pool_image(const cuda_pool_gemm_args &a, const T *xi, float *si, float *part)
+{
+  const int groups = a.k / VP, kp = (a.k + per16<T>() - 1) / per16<T>() * per16<T>();
+  const int slices = (int)max((int64_t)1, min((int64_t)(THREADS / max(groups, 1)), a.hw));
+  float *dst = slices > 1 ? part : si; // one slice: straight into the sums
+  for (int t = threadIdx.x; t < groups * slices; t += THREADS) {
+    const int g = t % groups, sl = t / groups;
+    const T *p = xi + (int64_t)g * VP * a.xs_k;
+    float acc[VP] = {}, v[VP];
+#pragma unroll 4
+    for (int64_t q = sl; q < a.hw; q += slices) {
+      load<T, VP>(p + q * a.xs_p, v);
+#pragma unroll
+      for (int j = 0; j < VP; j++) acc[j] += v[j];
+    }
+#pragma unroll
+    for (int j = 0; j < VP; j++) dst[sl * a.k + g * VP + j] = acc[j];
+  }
+  for (int e = a.k + threadIdx.x; e < kp; e += THREADS) si[e] = 0.f;
+  __syncthreads();
+  if (slices > 1) {
+    for (int e = threadIdx.x; e < a.k; e += THREADS) {
+      float v = 0.f;
+      for (int sl = 0; sl < slices; sl++) v += part[sl * a.k + e];
+      si[e] = v;
+    }
+    __syncthreads();
+  }
+}
+
+template <typename T, typename TY, int VP>
+__global__ void __launch_bounds__(THREADS) pool_gemm_kernel(cuda_pool_gemm_args a)
 {
   __shared__ __align__(16) float sums[SUMS];
+  __shared__ float part[PART];
   constexpr int V = per16<T>();
   const int lane = threadIdx.x & 31, o = blockIdx.x * OUTS + (threadIdx.x >> 5);
   const bool has_out = o < a.m;
@@ -57,17 +115,7 @@ template <typename T, typename TY> __global__ void __launch_bounds__(THREADS) po
   const int group = min(a.n, SUMS / kp); // images whose sums fit (covered: at least one)
   for (int i0 = 0; i0 < a.n; i0 += group) {
     const int ni = min(group, a.n - i0);
-    for (int e = threadIdx.x; e < ni * kp; e += THREADS) {
-      const int i = e / kp, k = e - i * kp;
-      float s = 0.f;
-      if (k < a.k) {
-        const T *p = x + (int64_t)(i0 + i) * a.xs_n + (int64_t)k * a.xs_k;
-#pragma unroll 8
-        for (int64_t q = 0; q < a.hw; q++) s += to_float(p[q * a.xs_p]);
-      }
-      sums[e] = s;
-    }
-    __syncthreads();
+    for (int i = 0; i < ni; i++) pool_image<T, VP>(a, x + (int64_t)(i0 + i) * a.xs_n, sums + i * kp, part);
     if (has_out)
       for (int i = 0; i < ni; i++) {
         const float *si = sums + i * kp;
@@ -80,7 +128,8 @@ template <typename T, typename TY> __global__ void __launch_bounds__(THREADS) po
         for (int c = PRE * 32 + lane; c < nv; c += 32) acc += dot16(__ldg(row + c), si + c * V, T());
 #pragma unroll
         for (int off = 16; off; off >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, off);
-        if (lane == 0) static_cast<TY *>(a.y)[(int64_t)(i0 + i) * a.m + o] = from_float<TY>(acc * a.scale + a.bias[o]);
+        if (lane == 0)
+          static_cast<TY *>(a.y)[(int64_t)(i0 + i) * a.m + o] = from_float<TY>(acc * a.scale + a.bias[o]);
       }
     __syncthreads(); // the next group's sums overwrite these
   }
@@ -90,6 +139,10 @@ bool aligned(const void *p, unsigned bytes) { return !((uintptr_t)p % bytes); }
 
 template <typename T, typename TY> cudaError_t launch(const cuda_pool_gemm_args *a, cudaStream_t stream)
 {
+  // channels side by side in memory, in whole 16-byte pieces: a thread loads a group of them at once
+  constexpr int V = per16<T>();
+  const bool vec = a->xs_k == 1 && a->k % V == 0 && a->xs_n % V == 0 && (a->hw == 1 || a->xs_p % V == 0) &&
+                   aligned(a->x, 16);
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3((unsigned)((a->m + OUTS - 1) / OUTS));
   cfg.blockDim = dim3(THREADS);
@@ -99,7 +152,8 @@ template <typename T, typename TY> cudaError_t launch(const cuda_pool_gemm_args 
   at[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = at;
   cfg.numAttrs = a->pdl ? 1 : 0;
-  return cudaLaunchKernelEx(&cfg, pool_gemm_kernel<T, TY>, *a);
+  return vec ? cudaLaunchKernelEx(&cfg, pool_gemm_kernel<T, TY, V>, *a)
+             : cudaLaunchKernelEx(&cfg, pool_gemm_kernel<T, TY, 1>, *a);
 }
 
 } // namespace
