@@ -10,7 +10,8 @@
 #   5. compute-sanitizer memcheck over the model checks of two small models
 #   6. channels-last FP16 engines of small conv graphs against the CPU and row-major FP16 (and with pairs
 #      of layers on a second stream against ONYX_CONCURRENT=0), and the layout pass on the real models
-#      (which layers run NHWC, reformats, pairs)
+#      (which layers run NHWC, reformats, pairs, fused classifier heads); the stem and split-K kernels'
+#      sandboxes against their CPU references
 #   7. the CLI: onyx build --verbose, onyx info / run --engine, run --backend cuda --fp16
 #      (the MNIST engine is kept in $OUT: tests/engine/data's fixture comes from there)
 #   8. the image pipeline's GPU pre/post-processing kernels against the CPU reference (+ memcheck and
@@ -23,8 +24,9 @@
 #      memcheck over the GEMM form of 1x1 convs (nhwc downsample graph), the in-place views checks and
 #      pairs of layers on two streams (nhwc branches graph), memcheck and racecheck of the fused stem kernel
 #      (nhwc stem graphs), memcheck, racecheck and synccheck of the split-K conv kernel (its sandbox) and
-#      memcheck of its engine layers (nhwc deep_block graph), initcheck over inferences of saved engines,
-#      memcheck and racecheck of the vision kernels
+#      memcheck of its engine layers (nhwc deep_block graph), memcheck, racecheck and synccheck of the
+#      fused classifier head (nhwc head graphs), initcheck over inferences of saved engines, memcheck and
+#      racecheck of the vision kernels
 #  12. onyx bench: latency = H2D + compute + D2H, throughput = count / walltime within 1 %, CUDA graphs
 #      lower the enqueue time, every export's schema, 2 streams, --no-transfers (the report comes back in $OUT)
 # Logs go to $OUT (or /tmp/onyx-gpu) and a summary is printed last.  Usage:
@@ -64,6 +66,9 @@ step contexts $run/bin/onyx_contexts_cuda $work/mobilenetv2_fp32_from_qdq.onnx 4
 [[ -f $work/ultraface_rfb_320.onnx ]] && step contexts_pairs $run/bin/onyx_contexts_cuda $work/ultraface_rfb_320.onnx 4 20
 step nvrtc $run/bin/onyx_nvrtc_cuda $work
 step nhwc $run/bin/onyx_nhwc_tests
+# the stem and split-K kernels' sandboxes (built by prepare.sh): every case against their CPU references
+step conv_pool_sandbox .devrun/conv_pool_check
+step splitk_sandbox .devrun/conv_splitk_check --no-timing
 step vision $run/bin/onyx_vision_cuda_test --bench
 step layout $run/bin/onyx_layout_tests $work
 step cli_build $run/bin/onyx build $work/mobilenetv2_fp32_from_qdq.onnx -o $work/mbv2.engine --fp16 \

@@ -36,6 +36,8 @@ if [[ -d $shared ]]; then
 fi
 # the split-K conv kernel's sandbox (gpu-tests.sh runs its checks under compute-sanitizer)
 dev/cuda/conv_splitk/run.sh --build-only .devrun/conv_splitk_check
+# the stem kernel's sandbox (gpu-tests.sh functional runs its checks)
+dev/cuda/conv_pool/run.sh --build-only .devrun/conv_pool_check
 # OpenBLAS alone is 35 MB (every CPU's kernels): ship libraries and binaries compressed
 tar cf - -C .devrun bin lib | xz -T0 -6 >.devrun/payload.tar.xz
 rm -rf .devrun/bin .devrun/lib

@@ -33,42 +33,44 @@ constexpr int THREADS = 256, WARPS = THREADS / 32, MT = OROWS / 16 / WARPS; // 2
 constexpr int NC = CUDA_CONV_POOL_COUT_STEP;                  // 64 output channels per block
 static_assert(CM <= OROWS && OROWS % (16 * WARPS) == 0, "M tiles");
 
-template <int CIN> struct Geo {
+// NT: 8-channel n tiles per block (8: NC channels; 4: half of them, twice the blocks for small grids)
+template <int CIN, int NT> struct Geo {
   static constexpr int KP = (CIN * 56 + 15) / 16 * 16; // cuda_conv_pool_kp
   static constexpr int KSTEPS = KP / 16;
   static constexpr int WST = KP + 8; // halves per filter row in shared memory: WST / 2 % 32 in {4, 20, 28}
-  static constexpr size_t W_BYTES = (size_t)NC * WST * 2;
-  static constexpr size_t SMEM = W_BYTES + NC * 4 + (size_t)OROWS * OST * 2 + (size_t)CIN * PLANE * 2;
+  static constexpr int NB = NT * 8;  // output channels per block
+  static constexpr size_t W_BYTES = (size_t)NB * WST * 2;
+  static constexpr size_t SMEM = W_BYTES + NB * 4 + (size_t)OROWS * OST * 2 + (size_t)CIN * PLANE * 2;
 };
 
 __device__ __forceinline__ float to_f(float v) { return v; }
 __device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
 
-template <int CIN, typename TIN>
+template <int CIN, typename TIN, int NT>
 __global__ void __launch_bounds__(THREADS, 2) conv_pool_kernel(const cuda_conv_pool_args p)
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
   __trap(); // mma.m16n8k16 needs sm_80: cuda_conv_pool_supported() keeps such builds from launching it
 #else
-  typedef Geo<CIN> G;
+  typedef Geo<CIN, NT> G;
   extern __shared__ __align__(16) unsigned char smem[];
   __half *s_w = (__half *)smem;
   float *s_b = (float *)(smem + G::W_BYTES);
-  __half *s_out = (__half *)(smem + G::W_BYTES + NC * 4);
+  __half *s_out = (__half *)(smem + G::W_BYTES + G::NB * 4);
   __half *s_in = s_out + OROWS * OST;
   const uint32_t *s_in_w = (const uint32_t *)s_in;
   const uint32_t *s_w_w = (const uint32_t *)s_w;
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
-  const int c0 = blockIdx.y * NC;
+  const int c0 = blockIdx.y * G::NB;
 
-  // the block's 64 filter rows and biases, once
+  // the block's filter rows and biases, once
   const uint16_t *fw = p.filter + (size_t)c0 * G::KP;
-  for (int i = tid; i < NC * G::KP / 8; i += THREADS) {
+  for (int i = tid; i < G::NB * G::KP / 8; i += THREADS) {
     const int row = i / (G::KP / 8), col = i % (G::KP / 8);
     *(uint4 *)(s_w + row * G::WST + col * 8) = *(const uint4 *)(fw + (size_t)row * G::KP + col * 8);
   }
-  if (tid < NC) s_b[tid] = p.bias[c0 + tid];
+  if (tid < G::NB) s_b[tid] = p.bias[c0 + tid];
 
   // word offsets in the patch of this thread's fragment rows (g, g + 8 of its two M tiles), with its k pair
   int base[MT][2];
@@ -119,11 +121,11 @@ __global__ void __launch_bounds__(THREADS, 2) conv_pool_kernel(const cuda_conv_p
     __syncthreads();
 
     // 2. the implicit GEMM
-    float acc[MT][8][4];
+    float acc[MT][NT][4];
 #pragma unroll
     for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-      for (int nt = 0; nt < 8; nt++)
+      for (int nt = 0; nt < NT; nt++)
 #pragma unroll
         for (int e = 0; e < 4; e++) acc[mt][nt][e] = 0.f;
 #pragma unroll
@@ -132,9 +134,9 @@ __global__ void __launch_bounds__(THREADS, 2) conv_pool_kernel(const cuda_conv_p
       const int off0 = r0 < CIN * 7 ? ((r0 / 7) * PLANE + (r0 % 7) * PITCH) / 2 : 0;
       const int off1 = r1 < CIN * 7 ? ((r1 / 7) * PLANE + (r1 % 7) * PITCH) / 2 : 0;
       const uint32_t m0 = r0 < CIN * 7 ? tmask : 0u, m1 = r1 < CIN * 7 ? tmask : 0u;
-      uint32_t b[8][2];
+      uint32_t b[NT][2];
 #pragma unroll
-      for (int nt = 0; nt < 8; nt++) {
+      for (int nt = 0; nt < NT; nt++) {
         const uint32_t *wr = s_w_w + (nt * 8 + g) * (G::WST / 2) + ks * 8 + t;
         b[nt][0] = wr[0];
         b[nt][1] = wr[4];
@@ -144,7 +146,7 @@ __global__ void __launch_bounds__(THREADS, 2) conv_pool_kernel(const cuda_conv_p
         const uint32_t a0 = s_in_w[base[mt][0] + off0] & m0, a1 = s_in_w[base[mt][1] + off0] & m0;
         const uint32_t a2 = s_in_w[base[mt][0] + off1] & m1, a3 = s_in_w[base[mt][1] + off1] & m1;
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++) mma16816(acc[mt][nt], a0, a1, a2, a3, b[nt][0], b[nt][1]);
+        for (int nt = 0; nt < NT; nt++) mma16816(acc[mt][nt], a0, a1, a2, a3, b[nt][0], b[nt][1]);
       }
     }
 
@@ -157,7 +159,7 @@ __global__ void __launch_bounds__(THREADS, 2) conv_pool_kernel(const cuda_conv_p
         const int cy = cy0 + m % CR, cx = cx0 + m / CR;
         const bool valid = m < CM && cy >= 0 && cy < p.ch && cx >= 0 && cx < p.cw;
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++) {
+        for (int nt = 0; nt < NT; nt++) {
           const int col = nt * 8 + 2 * t;
           float v0 = acc[mt][nt][2 * i] + s_b[col], v1 = acc[mt][nt][2 * i + 1] + s_b[col + 1];
           if (p.relu) {
@@ -170,8 +172,8 @@ __global__ void __launch_bounds__(THREADS, 2) conv_pool_kernel(const cuda_conv_p
     __syncthreads();
 
     // 4. the pool: 8 channels (16 bytes) of one pooled pixel per thread and step
-    for (int i = tid; i < PT_H * PT_W * (NC / 8); i += THREADS) {
-      const int ch = i % (NC / 8), pp = i / (NC / 8), px = pp % PT_W, py = pp / PT_W;
+    for (int i = tid; i < PT_H * PT_W * NT; i += THREADS) {
+      const int ch = i % NT, pp = i / NT, px = pp % PT_W, py = pp / PT_W;
       const int gy = ty * PT_H + py, gx = tx * PT_W + px;
       if (gy >= p.ph || gx >= p.pw) continue;
       __half2 mx[4] = {ninf, ninf, ninf, ninf};
@@ -197,20 +199,31 @@ __global__ void __launch_bounds__(THREADS, 2) conv_pool_kernel(const cuda_conv_p
 #endif
 }
 
-// prepare: only set the kernel's shared memory limit
-template <int CIN, typename TIN> cudaError_t launch(const cuda_conv_pool_args *a, bool prepare, cudaStream_t stream)
+template <int CIN, typename TIN, int NT> cudaError_t launch_nt(const cuda_conv_pool_args *a, bool prepare,
+                                                                cudaStream_t stream, long long tiles)
 {
-  typedef Geo<CIN> G;
+  typedef Geo<CIN, NT> G;
   static_assert(G::SMEM <= 227 * 1024, "shared memory");
   if (prepare)
-    return cudaFuncSetAttribute(conv_pool_kernel<CIN, TIN>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    return cudaFuncSetAttribute(conv_pool_kernel<CIN, TIN, NT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                 (int)G::SMEM);
-  const long long tiles =
-      (long long)a->n * ((a->ph + PT_H - 1) / PT_H) * ((a->pw + PT_W - 1) / PT_W);
   const long long resident = 2LL * (a->sm_count > 0 ? a->sm_count : 1);
-  dim3 grid((unsigned)(tiles < resident ? tiles : resident), (unsigned)(a->cout / NC));
-  conv_pool_kernel<CIN, TIN><<<grid, THREADS, G::SMEM, stream>>>(*a);
+  dim3 grid((unsigned)(tiles < resident ? tiles : resident), (unsigned)(a->cout / G::NB));
+  conv_pool_kernel<CIN, TIN, NT><<<grid, THREADS, G::SMEM, stream>>>(*a);
   return cudaSuccess;
+}
+
+// prepare: only set the kernels' shared memory limits.  Blocks of NC channels, or of NC / 2 when those
+// would leave multiprocessors idle (batch 1: 56 tiles of ResNet's 56 x 56 pooled output).
+template <int CIN, typename TIN> cudaError_t launch(const cuda_conv_pool_args *a, bool prepare, cudaStream_t stream)
+{
+  const long long tiles = (long long)a->n * ((a->ph + PT_H - 1) / PT_H) * ((a->pw + PT_W - 1) / PT_W);
+  if (prepare) {
+    const cudaError_t e = launch_nt<CIN, TIN, 8>(a, true, stream, tiles);
+    return e != cudaSuccess ? e : launch_nt<CIN, TIN, 4>(a, true, stream, tiles);
+  }
+  if (tiles * (a->cout / NC) < (long long)a->sm_count) return launch_nt<CIN, TIN, 4>(a, false, stream, tiles);
+  return launch_nt<CIN, TIN, 8>(a, false, stream, tiles);
 }
 
 template <typename TIN> cudaError_t dispatch(const cuda_conv_pool_args *a, bool prepare, cudaStream_t s)
@@ -250,7 +263,7 @@ extern "C" void cuda_conv_pool_pack(const void *w, int w_half, int krsc, int cin
 extern "C" int cuda_conv_pool_supported(void)
 {
   cudaFuncAttributes fa;
-  return cudaFuncGetAttributes(&fa, conv_pool_kernel<3, float>) == cudaSuccess && fa.ptxVersion >= 80;
+  return cudaFuncGetAttributes(&fa, conv_pool_kernel<3, float, 8>) == cudaSuccess && fa.ptxVersion >= 80;
 }
 
 extern "C" cudaError_t cuda_conv_pool_prepare(const cuda_conv_pool_args *a)
