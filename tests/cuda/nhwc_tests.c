@@ -36,6 +36,9 @@
  *     side-stream layer then);
  *   - ResNet's stem (graphs "stem..."): conv 7x7/2 + MaxPool 3x3/2 run as one layer, the input Cast folded
  *     into it unless another node reads the input, and the same outputs built with ONYX_CONV_POOL=0;
+ *   - built with ONYX_PAIR_CHECK=alt (graphs with pairs: each paired layer takes its tactic of another
+ *     family, cuda_runner_check_pairs): outputs against the CPU, the downsample graph runs at least one
+ *     other kernel, and save / load gives the same kernels and bit-identical outputs;
  *   - classifier heads (graphs "head..."): GlobalAveragePool + Flatten/Reshape + Gemm (+ the output Cast)
  *     run as one FusedPoolGemm layer at batches up to 8 in FP16 (channels-last and row-major input) and
  *     TF32 engines, none at batch 9, and the same outputs built with ONYX_POOL_GEMM=0.
@@ -317,11 +320,13 @@ out:
 }
 
 /* The graph built with one conv form forced where it can run (knob: ONYX_CONV_GEMM=1, the cuBLASLt GEMM form
- * of 1x1 convs, or ONYX_CONV_SPLITK=1, onyx's split-K kernel; l_conv.c): outputs against the CPU, the number
- * of layers whose kernel names the form (expect, when >= 0), and a save / load round trip (the recorded
- * tactics set up again: the same kernels, bit-identical outputs). */
-static void run_forced_form(const layout_graph *lg, onyx_model *m, const io *x, const char *form,
-                            const char *knob, const char *kernel, int expect)
+ * of 1x1 convs, or ONYX_CONV_SPLITK=1, onyx's split-K kernel; l_conv.c), or with another build knob: outputs
+ * against the CPU, the number of layers whose kernel names the form (expect, when >= 0), at least
+ * min_changed layers whose kernel differs from base's (when base is not NULL), and a save / load round trip
+ * (the recorded tactics set up again: the same kernels, bit-identical outputs). */
+static void run_knob_engine(const layout_graph *lg, onyx_model *m, const io *x, const char *form,
+                            const char *knob, const char *kernel, int expect, const onyx_engine *base,
+                            int min_changed)
 {
   float *got[MAX_IO] = {0}, *again[MAX_IO] = {0};
   onyx_engine *e = NULL, *back = NULL;
@@ -344,6 +349,16 @@ static void run_forced_form(const layout_graph *lg, onyx_model *m, const io *x, 
   int n_form = count_kernels(e, kernel);
   printf("  %d convs as %s\n", n_form, kernel);
   if (expect >= 0 && n_form != expect) fail(lg->name, "forced-form conv count");
+  if (base) {
+    int changed = 0, n = onyx_engine_num_layers(e);
+    for (int i = 0; i < n && n == onyx_engine_num_layers(base); i++) {
+      onyx_layer_info a, b;
+      if (onyx_engine_layer(e, i, &a) == ONYX_OK && onyx_engine_layer(base, i, &b) == ONYX_OK)
+        changed += strcmp(a.kernel, b.kernel) != 0;
+    }
+    printf("  %d layers run another kernel than the default build's\n", changed);
+    if (changed < min_changed) fail(lg->name, "no layer took its alternative");
+  }
   if (onyx_engine_save(e, path) != ONYX_OK || onyx_engine_load(path, &back) != ONYX_OK ||
       run_engine(back, x, again) != ONYX_OK) {
     printf("  save / load: %s\n", onyx_last_error());
@@ -362,6 +377,12 @@ out:
   outs_free(again);
   onyx_engine_free(e);
   onyx_engine_free(back);
+}
+
+static void run_forced_form(const layout_graph *lg, onyx_model *m, const io *x, const char *form,
+                            const char *knob, const char *kernel, int expect)
+{
+  run_knob_engine(lg, m, x, form, knob, kernel, expect, NULL, 0);
 }
 
 /* ResNet's stem (graphs "stem..."): e (its outputs in got) runs the conv and the pool as one layer
@@ -530,6 +551,11 @@ static void run_graph(const layout_graph *lg)
   /* the split-K kernel needs sm_90's clusters: on older GPUs no conv may run it */
   run_forced_form(lg, m, &x, "split-K", "ONYX_CONV_SPLITK=1", "onyx:conv_splitk",
                   cuda_conv_splitk_supported() ? lg->expect_splitk : 0);
+  /* pairs whose layers take their other-family tactic (cuda_runner_check_pairs): the downsample graph's
+   * 1x1/2 shortcut has the GEMM form and cuDNN */
+  if (lg->expect_pairs > 0)
+    run_knob_engine(lg, m, &x, "pair alternatives", "ONYX_PAIR_CHECK=alt", "", -1, e,
+                    !strcmp(lg->name, "downsample"));
   run_tf32(lg, m, &x, nhwc_layers);
 out:
   outs_free(nhwc);

@@ -342,7 +342,8 @@ static onyx_status engine_tune(onyx_engine *e)
   onyx_status st = cuda_runner_init(&r, p, &o, &e->tactics, &e->artifacts, true, true);
   cuda_plan_release(p);
   if (st != ONYX_OK) return st;
-  st = record_layers(e, &r);
+  st = cuda_runner_check_pairs(&r, &e->tactics, &e->artifacts);
+  if (st == ONYX_OK) st = record_layers(e, &r);
   cuda_runner_free(&r);
   return st;
 }

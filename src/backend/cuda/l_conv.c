@@ -801,6 +801,16 @@ out:
 
 #define TIMED_ALGOS 5
 
+typedef struct form_best {
+  float ms;
+  int64_t tactic;
+} form_best;
+
+static void note_best(form_best *b, float ms, int64_t tactic)
+{
+  if (ms < b->ms) b->ms = ms, b->tactic = tactic;
+}
+
 /* A/B and test knobs ONYX_CONV_GEMM and ONYX_CONV_SPLITK: "0" never that form, "1" always where it can
  * run (-1: timed beside the others). */
 static int form_knob(const char *name)
@@ -862,6 +872,8 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
   }
   float best_ms = 1e30f;
   conv_form best_form = FORM_CUDNN;
+  form_best fb[3]; /* the fastest of each family: GEMM, split-K, cuDNN (fused or not) */
+  for (int i = 0; i < 3; i++) fb[i].ms = 1e30f, fb[i].tactic = CUDA_TACTIC_UNSET;
   /* the GEMM form */
   cublasLtMatmulHeuristicResult_t h[GEMM_CANDS];
   int nh = 0, best_gemm = -1;
@@ -871,6 +883,7 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     bool ok;
     gemm_pick(s, h, i);
     ONYX_TRY(time_form(ctx, L, s, FORM_GEMM, &ms, &ok));
+    if (ok) note_best(&fb[0], ms, i + TACTIC_FLAG_SHIFT * FLAG_GEMM);
     if (ok && ms < best_ms) best_ms = ms, best_gemm = i, best_form = FORM_GEMM;
   }
   if (best_gemm >= 0) gemm_pick(s, h, best_gemm);
@@ -886,6 +899,7 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     bool ok;
     s->sk.split = splits[i];
     ONYX_TRY(time_form(ctx, L, s, FORM_SPLITK, &ms, &ok));
+    if (ok) note_best(&fb[1], ms, splits[i] + TACTIC_FLAG_SHIFT * FLAG_SPLITK);
     if (ok && (ms < best_ms || (sknob == 1 && best_form != FORM_SPLITK)))
       best_ms = ms, best_split = splits[i], best_form = FORM_SPLITK;
   }
@@ -910,6 +924,10 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
       float ms;
       bool ok;
       ONYX_TRY(time_form(ctx, L, s, f ? FORM_CUDNN_FUSED : FORM_CUDNN, &ms, &ok));
+      if (ok)
+        note_best(&fb[2], ms,
+                  (int64_t)c[i].algo + TACTIC_MATH_SHIFT * (int64_t)c[i].math +
+                      TACTIC_FLAG_SHIFT * (f ? FLAG_FUSED : 0));
       if (ok && ms < best_ms) best_ms = ms, best = i, best_form = f ? FORM_CUDNN_FUSED : FORM_CUDNN;
     }
   }
@@ -917,6 +935,12 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     ONYX_TRY(apply_algo(ctx, L, s, c[best].algo, c[best].math));
   s->form = best_form;
   L->tactic = tactic_of(s);
+  /* the runner-up family, for a check in the whole graph (cuda_runner_check_pairs) */
+  const int won = best_form == FORM_GEMM ? 0 : best_form == FORM_SPLITK ? 1 : 2;
+  float alt_ms = 1e30f;
+  for (int i = 0; i < 3; i++)
+    if (i != won && fb[i].tactic != CUDA_TACTIC_UNSET && fb[i].ms < alt_ms)
+      alt_ms = fb[i].ms, L->alt_tactic = fb[i].tactic;
   return ONYX_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <nvtx3/nvToolsExt.h>
 
 #include "common/util.h"
+#include "engine/tactics.h"
 #include "engine/memplan.h"
 #include "ops/ops.h"
 #include "ops/shape.h"
@@ -526,8 +527,10 @@ static void describe(const ir_tensor *x, void *ptr, cuda_tensor *ct)
   ct->ptr = ptr;
 }
 
+/* Sets up layer L for node n: with tactic (not CUDA_TACTIC_UNSET) that tactic; else the cache's for its
+ * signature, or (tune) the fastest, which goes into the cache. */
 static onyx_status layer_init(cuda_runner *r, cuda_layer *L, const ir_node *n, tactic_cache *cache,
-                              artifact_cache *artifacts, bool store_artifacts, bool tune)
+                              artifact_cache *artifacts, bool store_artifacts, bool tune, int64_t tactic)
 {
   const ir_graph *g = r->plan->g;
   const cuda_op_impl *impl = cuda_ops[n->op];
@@ -538,6 +541,7 @@ static onyx_status layer_init(cuda_runner *r, cuda_layer *L, const ir_node *n, t
   L->node = n;
   L->opts = &r->opts;
   L->tactic = CUDA_TACTIC_UNSET;
+  L->alt_tactic = CUDA_TACTIC_UNSET;
   L->artifacts = artifacts;
   L->store_artifacts = artifacts && store_artifacts;
   L->n_in = n->n_in;
@@ -551,11 +555,13 @@ static onyx_status layer_init(cuda_runner *r, cuda_layer *L, const ir_node *n, t
     if (n->out[k] >= 0) describe(&g->tensors[n->out[k]], cuda_runner_tensor(r, n->out[k]), &L->out[k]);
   char sig[TACTIC_SIG_MAX];
   cuda_layer_signature(L, sig, sizeof(sig));
-  const tactic_entry *te = cache ? tactic_cache_find(cache, sig) : NULL;
-  L->tune = tune && !te;
+  const tactic_entry *te = cache && tactic == CUDA_TACTIC_UNSET ? tactic_cache_find(cache, sig) : NULL;
+  L->tune = tune && !te && tactic == CUDA_TACTIC_UNSET;
   if (te) L->tactic = te->tactic;
+  if (tactic != CUDA_TACTIC_UNSET) L->tactic = tactic;
   ONYX_TRY(impl->init(&r->ctx, L));
-  if (cache && L->tune) ONYX_TRY(tactic_cache_put(cache, sig, L->tactic, L->workspace, L->kernel));
+  if (cache && (L->tune || tactic != CUDA_TACTIC_UNSET))
+    ONYX_TRY(tactic_cache_put(cache, sig, L->tactic, L->workspace, L->kernel));
   return ONYX_OK;
 }
 
@@ -598,7 +604,8 @@ onyx_status cuda_runner_init(cuda_runner *r, cuda_plan *p, const cuda_build_opts
   bool progress = false; /* a build that takes over a second says how far it is (4 times a second) */
   for (int s = 0; s < p->n_steps; s++) {
     cuda_layer *L = &r->layers[r->n_layers++];
-    if ((st = layer_init(r, L, &p->g->nodes[p->steps[s]], cache, artifacts, store_artifacts, tune)) != ONYX_OK)
+    if ((st = layer_init(r, L, &p->g->nodes[p->steps[s]], cache, artifacts, store_artifacts, tune,
+                         CUDA_TACTIC_UNSET)) != ONYX_OK)
       goto fail;
     /* init() ran on the main context (tactic timing on its stream), which must fit every layer anyway:
      * profiling runs them all there; a side step's layer runs on the side context's workspace */
@@ -669,6 +676,113 @@ static int cmp_float(const void *a, const void *b)
 {
   float x = *(const float *)a, y = *(const float *)b;
   return x < y ? -1 : x > y;
+}
+
+/* ---- tactics of paired layers, checked in the whole graph ---- */
+
+#define PAIR_WARMUP 5
+#define PAIR_REPLAYS 41
+#define PAIR_GAIN 0.99f /* an alternative is kept when the whole graph is at least 1 % faster with it */
+
+/* The whole inference captured as a CUDA graph on the main stream (run once before, outside the capture:
+ * what libraries make lazily), *ms the median of PAIR_REPLAYS replays after warm-up. */
+static onyx_status runner_ms(cuda_runner *r, float *ms)
+{
+  cudaGraph_t graph = NULL;
+  cudaGraphExec_t exec = NULL;
+  cudaEvent_t ev[2] = {NULL, NULL};
+  float t[PAIR_REPLAYS];
+  onyx_status st = cuda_runner_enqueue(r);
+  if (st == ONYX_OK) st = CUDA_STATUS(cudaStreamSynchronize(r->ctx.stream));
+  if (st != ONYX_OK) return st;
+  CUDA_CHECK(cudaStreamBeginCapture(r->ctx.stream, cudaStreamCaptureModeThreadLocal));
+  st = cuda_runner_enqueue(r);
+  cudaError_t e = cudaStreamEndCapture(r->ctx.stream, &graph);
+  if (st == ONYX_OK) st = CUDA_STATUS(e);
+  if (st == ONYX_OK) st = CUDA_STATUS(cudaGraphInstantiate(&exec, graph, 0));
+  if (st == ONYX_OK) st = CUDA_STATUS(cudaEventCreate(&ev[0]));
+  if (st == ONYX_OK) st = CUDA_STATUS(cudaEventCreate(&ev[1]));
+  for (int i = 0; st == ONYX_OK && i < PAIR_WARMUP; i++) st = CUDA_STATUS(cudaGraphLaunch(exec, r->ctx.stream));
+  for (int i = 0; st == ONYX_OK && i < PAIR_REPLAYS; i++) {
+    st = CUDA_STATUS(cudaEventRecord(ev[0], r->ctx.stream));
+    if (st == ONYX_OK) st = CUDA_STATUS(cudaGraphLaunch(exec, r->ctx.stream));
+    if (st == ONYX_OK) st = CUDA_STATUS(cudaEventRecord(ev[1], r->ctx.stream));
+    if (st == ONYX_OK) st = CUDA_STATUS(cudaEventSynchronize(ev[1]));
+    if (st == ONYX_OK) st = CUDA_STATUS(cudaEventElapsedTime(&t[i], ev[0], ev[1]));
+  }
+  if (st == ONYX_OK) {
+    qsort(t, PAIR_REPLAYS, sizeof(float), cmp_float);
+    *ms = t[PAIR_REPLAYS / 2];
+  }
+  for (int i = 0; i < 2; i++)
+    if (ev[i]) cudaEventDestroy(ev[i]);
+  if (exec) cudaGraphExecDestroy(exec);
+  if (graph) cudaGraphDestroy(graph);
+  return st;
+}
+
+/* Room for bytes of workspace in c (reallocated when it had less). */
+static onyx_status grow_workspace(cuda_ctx *c, size_t bytes)
+{
+  if (bytes <= c->workspace_size) return ONYX_OK;
+  cudaFree(c->workspace);
+  c->workspace = NULL;
+  c->workspace_size = bytes;
+  return alloc_workspace(c);
+}
+
+/* Layer i set up again with tactic (its cache entry too). */
+static onyx_status relayer(cuda_runner *r, int i, tactic_cache *cache, artifact_cache *artifacts, int64_t tactic)
+{
+  cuda_layer *L = &r->layers[i];
+  const ir_node *n = L->node;
+  const cuda_op_impl *impl = cuda_ops[n->op];
+  if (impl->release) impl->release(L);
+  free(L->in);
+  free(L->out);
+  memset(L, 0, sizeof(*L));
+  ONYX_TRY(layer_init(r, L, n, cache, artifacts, artifacts != NULL, false, tactic));
+  ONYX_TRY(grow_workspace(&r->ctx, L->workspace));
+  return r->plan->side[i] ? grow_workspace(&r->side, L->workspace) : ONYX_OK;
+}
+
+/* Whether no other layer has layer i's signature (tactics are recorded per signature). */
+static bool unique_signature(const cuda_runner *r, int i)
+{
+  char a[TACTIC_SIG_MAX], b[TACTIC_SIG_MAX];
+  cuda_layer_signature(&r->layers[i], a, sizeof(a));
+  for (int j = 0; j < r->n_layers; j++) {
+    if (j == i) continue;
+    cuda_layer_signature(&r->layers[j], b, sizeof(b));
+    if (!strcmp(a, b)) return false;
+  }
+  return true;
+}
+
+onyx_status cuda_runner_check_pairs(cuda_runner *r, tactic_cache *cache, artifact_cache *artifacts)
+{
+  const cuda_plan *p = r->plan;
+  const char *knob = getenv("ONYX_PAIR_CHECK");
+  const bool off = knob && !strcmp(knob, "0"), always = knob && !strcmp(knob, "alt");
+  if (!p->n_side || r->serial || off) return ONYX_OK;
+  float base = 0.f;
+  bool timed = false;
+  for (int i = 0; i < r->n_layers; i++) {
+    const bool paired = p->side[i] || (i + 1 < r->n_layers && p->side[i + 1]);
+    const int64_t keep = r->layers[i].tactic, alt = r->layers[i].alt_tactic;
+    if (!paired || alt == CUDA_TACTIC_UNSET || !unique_signature(r, i)) continue;
+    if (!timed && !always) ONYX_TRY(runner_ms(r, &base));
+    timed = true;
+    float t = 0.f;
+    ONYX_TRY(relayer(r, i, cache, artifacts, alt));
+    if (!always) ONYX_TRY(runner_ms(r, &t));
+    if (always || t < base * PAIR_GAIN) { /* the other family, by more than noise */
+      base = t;
+      continue;
+    }
+    ONYX_TRY(relayer(r, i, cache, artifacts, keep));
+  }
+  return ONYX_OK;
 }
 
 /* Serial on the main stream: a pair's two layers are timed one after the other, each on its own (the
