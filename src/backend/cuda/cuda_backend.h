@@ -76,8 +76,8 @@ typedef struct cuda_layer {
   const cuda_build_opts *opts;
   bool tune;             /* init(): time candidates and pick the fastest */
   int64_t tactic;        /* chosen (or recorded) tactic; CUDA_TACTIC_UNSET before init */
-  int64_t alt_tactic;    /* tuning: the fastest tactic of another form (a conv: another kernel family),
-                          * for cuda_runner_check_pairs; CUDA_TACTIC_UNSET when none */
+  int64_t alt_tactic[2]; /* tuning: the fastest tactics of other forms (a conv: other kernel families),
+                          * faster first, for cuda_runner_check_pairs; CUDA_TACTIC_UNSET when none */
   size_t workspace;      /* bytes of ctx->workspace this layer needs */
   char kernel[64];       /* what runs: "cudnn:IMPLICIT_PRECOMP_GEMM", "onyx:pool2d_max", ... */
   void *state;           /* op-specific, owned by the implementation */

@@ -935,12 +935,15 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     ONYX_TRY(apply_algo(ctx, L, s, c[best].algo, c[best].math));
   s->form = best_form;
   L->tactic = tactic_of(s);
-  /* the runner-up family, for a check in the whole graph (cuda_runner_check_pairs) */
+  /* the other families' fastest, faster first, for a check in the whole graph (cuda_runner_check_pairs) */
   const int won = best_form == FORM_GEMM ? 0 : best_form == FORM_SPLITK ? 1 : 2;
-  float alt_ms = 1e30f;
-  for (int i = 0; i < 3; i++)
-    if (i != won && fb[i].tactic != CUDA_TACTIC_UNSET && fb[i].ms < alt_ms)
-      alt_ms = fb[i].ms, L->alt_tactic = fb[i].tactic;
+  const form_best *o0 = &fb[won == 0 ? 1 : 0], *o1 = &fb[won == 2 ? 1 : 2];
+  if (o1->ms < o0->ms) {
+    const form_best *t = o0;
+    o0 = o1, o1 = t;
+  }
+  L->alt_tactic[0] = o0->tactic, L->alt_tactic[1] = o1->tactic;
+  if (L->alt_tactic[0] == CUDA_TACTIC_UNSET) L->alt_tactic[0] = L->alt_tactic[1], L->alt_tactic[1] = CUDA_TACTIC_UNSET;
   return ONYX_OK;
 }
 

@@ -541,7 +541,7 @@ static onyx_status layer_init(cuda_runner *r, cuda_layer *L, const ir_node *n, t
   L->node = n;
   L->opts = &r->opts;
   L->tactic = CUDA_TACTIC_UNSET;
-  L->alt_tactic = CUDA_TACTIC_UNSET;
+  L->alt_tactic[0] = L->alt_tactic[1] = CUDA_TACTIC_UNSET;
   L->artifacts = artifacts;
   L->store_artifacts = artifacts && store_artifacts;
   L->n_in = n->n_in;
@@ -769,18 +769,21 @@ onyx_status cuda_runner_check_pairs(cuda_runner *r, tactic_cache *cache, artifac
   bool timed = false;
   for (int i = 0; i < r->n_layers; i++) {
     const bool paired = p->side[i] || (i + 1 < r->n_layers && p->side[i + 1]);
-    const int64_t keep = r->layers[i].tactic, alt = r->layers[i].alt_tactic;
-    if (!paired || alt == CUDA_TACTIC_UNSET || !unique_signature(r, i)) continue;
+    const int64_t alt[2] = {r->layers[i].alt_tactic[0], r->layers[i].alt_tactic[1]};
+    int64_t best = r->layers[i].tactic;
+    if (!paired || alt[0] == CUDA_TACTIC_UNSET || !unique_signature(r, i)) continue;
     if (!timed && !always) ONYX_TRY(runner_ms(r, &base));
     timed = true;
-    float t = 0.f;
-    ONYX_TRY(relayer(r, i, cache, artifacts, alt));
-    if (!always) ONYX_TRY(runner_ms(r, &t));
-    if (always || t < base * PAIR_GAIN) { /* the other family, by more than noise */
-      base = t;
-      continue;
+    for (int a = 0; a < 2 && alt[a] != CUDA_TACTIC_UNSET; a++) {
+      float t = 0.f;
+      ONYX_TRY(relayer(r, i, cache, artifacts, alt[a]));
+      if (!always) ONYX_TRY(runner_ms(r, &t));
+      if (always || t < base * PAIR_GAIN) { /* another family, faster by more than noise */
+        base = t, best = alt[a];
+        if (always) break;
+      }
     }
-    ONYX_TRY(relayer(r, i, cache, artifacts, keep));
+    if (r->layers[i].tactic != best) ONYX_TRY(relayer(r, i, cache, artifacts, best));
   }
   return ONYX_OK;
 }
