@@ -22,8 +22,8 @@ onyx_status op_parse_fused_pool_gemm(ir_node *n)
     if (to->type != IR_ATTR_INT)
       return op_error(n, ONYX_ERR_INVALID_MODEL, "attribute 'to' must be an int (a data type)");
     if (to->i != ONYX_DTYPE_FLOAT && to->i != ONYX_DTYPE_FLOAT16)
-      return op_error(n, ONYX_ERR_UNSUPPORTED, "attribute 'to' is %lld: the output type must be float or float16",
-                      (long long)to->i);
+      return op_error(n, ONYX_ERR_UNSUPPORTED,
+                      "attribute 'to' is %lld: the output type must be float or float16", (long long)to->i);
     p->to = (onyx_dtype)to->i;
   }
   return ONYX_OK;
@@ -42,8 +42,8 @@ onyx_status op_infer_fused_pool_gemm(ir_graph *g, ir_node *n)
   if (t != ONYX_DTYPE_FLOAT && t != ONYX_DTYPE_FLOAT16)
     return op_error(n, ONYX_ERR_SHAPE, "weight type %s is not float or float16", onyx_dtype_name(t));
   if (x->dtype != t)
-    return op_error(n, ONYX_ERR_SHAPE, "input type %s differs from the weight type %s", onyx_dtype_name(x->dtype),
-                    onyx_dtype_name(t));
+    return op_error(n, ONYX_ERR_SHAPE, "input type %s differs from the weight type %s",
+                    onyx_dtype_name(x->dtype), onyx_dtype_name(t));
   if (x->ndim < 3) return op_error(n, ONYX_ERR_SHAPE, "input %s must be N x K x D1 x ... (rank >= 3)", sx);
   if (w->ndim != 2) return op_error(n, ONYX_ERR_SHAPE, "weight %s must be 2-D", sw);
   const int64_t k = p->gemm.trans_b ? w->dims[1] : w->dims[0], m = p->gemm.trans_b ? w->dims[0] : w->dims[1];

@@ -124,8 +124,9 @@ static onyx_status fuse_head(ir_graph *g, onyx_precision p)
 {
   const char *v = getenv("ONYX_POOL_GEMM");
   if (v && strcmp(v, "0") == 0) return ONYX_OK;
-  pool_gemm_options o = {p == ONYX_PRECISION_FP16 ? ONYX_DTYPE_FLOAT16 : ONYX_DTYPE_FLOAT, POOL_GEMM_MAX_BATCH,
-                         CUDA_POOL_GEMM_MAX_K, p == ONYX_PRECISION_FP16};
+  const bool fp16 = p == ONYX_PRECISION_FP16;
+  pool_gemm_options o = {fp16 ? ONYX_DTYPE_FLOAT16 : ONYX_DTYPE_FLOAT, POOL_GEMM_MAX_BATCH, CUDA_POOL_GEMM_MAX_K,
+                         fp16};
   int n;
   return pool_gemm_fuse(g, &o, &n);
 }

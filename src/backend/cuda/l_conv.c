@@ -943,7 +943,8 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     o0 = o1, o1 = t;
   }
   L->alt_tactic[0] = o0->tactic, L->alt_tactic[1] = o1->tactic;
-  if (L->alt_tactic[0] == CUDA_TACTIC_UNSET) L->alt_tactic[0] = L->alt_tactic[1], L->alt_tactic[1] = CUDA_TACTIC_UNSET;
+  if (L->alt_tactic[0] == CUDA_TACTIC_UNSET)
+    L->alt_tactic[0] = L->alt_tactic[1], L->alt_tactic[1] = CUDA_TACTIC_UNSET;
   return ONYX_OK;
 }
 

@@ -62,12 +62,14 @@ static onyx_status upload(const cuda_layer *L, pool_gemm_state *s, const ir_tens
       memcpy(packed + (size_t)(o * kp + j) * es, (const char *)w->data + (size_t)from * es, es);
     }
   for (int64_t o = 0; c && p->gemm.beta != 0.f && o < m; o++)
-    bias[o] = p->gemm.beta * (a->half ? onyx_half_to_float(((const uint16_t *)c->data)[o]) : ((const float *)c->data)[o]);
+    bias[o] = p->gemm.beta *
+              (a->half ? onyx_half_to_float(((const uint16_t *)c->data)[o]) : ((const float *)c->data)[o]);
   cudaError_t e = cudaMalloc(&s->w, wbytes);
   if (e == cudaSuccess) e = cudaMalloc((void **)&s->bias, (size_t)m * sizeof(float));
   if (e == cudaSuccess) e = cudaMemcpy(s->w, packed, wbytes, cudaMemcpyHostToDevice);
   if (e == cudaSuccess) e = cudaMemcpy(s->bias, bias, (size_t)m * sizeof(float), cudaMemcpyHostToDevice);
-  st = e == cudaSuccess ? ONYX_OK : cuda_layer_call_error(L, e, "uploading the weights and biases", __FILE__, __LINE__);
+  st = e == cudaSuccess ? ONYX_OK
+                        : cuda_layer_call_error(L, e, "uploading the weights and biases", __FILE__, __LINE__);
 out:
   free(packed);
   free(bias);
@@ -82,16 +84,20 @@ static onyx_status pool_gemm_init(cuda_ctx *ctx, cuda_layer *L)
   const ir_tensor *w = kc_in(L, 1), *c = kc_in(L, 2);
   pool_gemm_state *s = kc_state(L, sizeof(*s));
   if (!s) return ONYX_ERR_NO_MEMORY;
-  if (x->dtype != ONYX_DTYPE_FLOAT && x->dtype != ONYX_DTYPE_FLOAT16) return kc_bad_dtype(L, "input", x->dtype);
+  if (x->dtype != ONYX_DTYPE_FLOAT && x->dtype != ONYX_DTYPE_FLOAT16)
+    return kc_bad_dtype(L, "input", x->dtype);
   const bool half = x->dtype == ONYX_DTYPE_FLOAT16;
   if (w->dtype != x->dtype || (c && c->dtype != x->dtype) ||
       (y->dtype != x->dtype && !(half && y->dtype == ONYX_DTYPE_FLOAT)))
-    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "W, C and Y must be of X's type %s (Y may be float), not %s, %s, %s",
-                            onyx_dtype_name(x->dtype), onyx_dtype_name(w->dtype), c ? onyx_dtype_name(c->dtype) : "-",
-                            onyx_dtype_name(y->dtype));
-  if (!w->data || (c && !c->data)) return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "W and C must be constants");
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
+                            "W, C and Y must be of X's type %s (Y may be float), not %s, %s, %s",
+                            onyx_dtype_name(x->dtype), onyx_dtype_name(w->dtype),
+                            c ? onyx_dtype_name(c->dtype) : "-", onyx_dtype_name(y->dtype));
+  if (!w->data || (c && !c->data))
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "W and C must be constants");
   if (x->ndim < 3 || y->ndim != 2 || y->strides[1] != 1 || (y->dims[0] > 1 && y->strides[0] != y->dims[1]))
-    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "needs an input of rank >= 3 and a row-major N x M output");
+    return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
+                            "needs an input of rank >= 3 and a row-major N x M output");
   const int64_t hw = onyx_numel(x->ndim - 2, x->dims + 2);
   if (x->dims[0] > INT32_MAX || x->dims[1] > INT32_MAX || y->dims[1] > INT32_MAX || hw < 1)
     return cuda_layer_error(L, ONYX_ERR_UNSUPPORTED, "tensor extents beyond 2^31 or empty are not supported");

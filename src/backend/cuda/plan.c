@@ -702,7 +702,8 @@ static onyx_status runner_ms(cuda_runner *r, float *ms)
   if (st == ONYX_OK) st = CUDA_STATUS(cudaGraphInstantiate(&exec, graph, 0));
   if (st == ONYX_OK) st = CUDA_STATUS(cudaEventCreate(&ev[0]));
   if (st == ONYX_OK) st = CUDA_STATUS(cudaEventCreate(&ev[1]));
-  for (int i = 0; st == ONYX_OK && i < PAIR_WARMUP; i++) st = CUDA_STATUS(cudaGraphLaunch(exec, r->ctx.stream));
+  for (int i = 0; st == ONYX_OK && i < PAIR_WARMUP; i++)
+    st = CUDA_STATUS(cudaGraphLaunch(exec, r->ctx.stream));
   for (int i = 0; st == ONYX_OK && i < PAIR_REPLAYS; i++) {
     st = CUDA_STATUS(cudaEventRecord(ev[0], r->ctx.stream));
     if (st == ONYX_OK) st = CUDA_STATUS(cudaGraphLaunch(exec, r->ctx.stream));
@@ -732,7 +733,8 @@ static onyx_status grow_workspace(cuda_ctx *c, size_t bytes)
 }
 
 /* Layer i set up again with tactic (its cache entry too). */
-static onyx_status relayer(cuda_runner *r, int i, tactic_cache *cache, artifact_cache *artifacts, int64_t tactic)
+static onyx_status relayer(cuda_runner *r, int i, tactic_cache *cache, artifact_cache *artifacts,
+                           int64_t tactic)
 {
   cuda_layer *L = &r->layers[i];
   const ir_node *n = L->node;

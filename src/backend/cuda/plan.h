@@ -69,10 +69,11 @@ void cuda_runner_free(cuda_runner *r);
 /* After a tuning cuda_runner_init: each layer of a pair (a side step or the step it runs beside) with
  * alternative tactics of other families (cuda_layer.alt_tactic) and a signature of its own is set up with
  * each, and one is kept when the whole inference, replayed as a CUDA graph, is at least 1 % faster with it
- * than with the best so far (the cache entry follows).  Layers timed alone miss what a pair does: a side step's blocks take multiprocessors from
- * the layer beside it (ResNet18 at batch 1: layer4's downsample as gather + cuBLASLt GEMM, faster alone,
- * delays the split-K conv beside it).  ONYX_PAIR_CHECK=0: no check (A/B); =alt: every such layer takes
- * its first alternative, untimed (tests). */
+ * than with the best so far (the cache entry follows).  Layers timed alone miss what a pair does: a side
+ * step's blocks take multiprocessors from the layer beside it (ResNet18 at batch 1: layer4's downsample as
+ * gather + cuBLASLt GEMM, faster alone, delays the split-K conv beside it).  The activations are the
+ * build's zeroed arena, as in the per-layer timing.  ONYX_PAIR_CHECK=0: no check (A/B); =alt: every such
+ * layer takes its first alternative, untimed (tests). */
 onyx_status cuda_runner_check_pairs(cuda_runner *r, tactic_cache *cache, artifact_cache *artifacts);
 /* Launches every layer on r->ctx.stream, and the side steps of pairs on r->side.stream (forked from and
  * joined back into r->ctx.stream with events: capturable, the captured graph gets parallel branches). */

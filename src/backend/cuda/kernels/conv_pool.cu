@@ -215,7 +215,8 @@ template <int CIN, typename TIN, int NT> cudaError_t launch_nt(const cuda_conv_p
 
 // prepare: only set the kernels' shared memory limits.  Blocks of NC channels, or of NC / 2 when those
 // would leave multiprocessors idle (batch 1: 56 tiles of ResNet's 56 x 56 pooled output).
-template <int CIN, typename TIN> cudaError_t launch(const cuda_conv_pool_args *a, bool prepare, cudaStream_t stream)
+template <int CIN, typename TIN>
+cudaError_t launch(const cuda_conv_pool_args *a, bool prepare, cudaStream_t stream)
 {
   const long long tiles = (long long)a->n * ((a->ph + PT_H - 1) / PT_H) * ((a->pw + PT_W - 1) / PT_W);
   if (prepare) {

@@ -25,7 +25,8 @@ __device__ __forceinline__ float dot16(uint4 r, const float *s, __half)
   const float4 a = reinterpret_cast<const float4 *>(s)[0], b = reinterpret_cast<const float4 *>(s)[1];
   const float2 h0 = __half22float2(h[0]), h1 = __half22float2(h[1]), h2 = __half22float2(h[2]),
                h3 = __half22float2(h[3]);
-  return h0.x * a.x + h0.y * a.y + h1.x * a.z + h1.y * a.w + h2.x * b.x + h2.y * b.y + h3.x * b.z + h3.y * b.w;
+  return h0.x * a.x + h0.y * a.y + h1.x * a.z + h1.y * a.w + h2.x * b.x + h2.y * b.y + h3.x * b.z +
+         h3.y * b.w;
 }
 __device__ __forceinline__ float dot16(uint4 r, const float *s, float)
 {
@@ -61,7 +62,8 @@ template <typename T, int VP> __device__ __forceinline__ void load(const T *p, f
 // channels (a group) over every S-th spatial element, S = THREADS / groups slices, so that a thread has
 // a few loads in flight rather than hw one after another; the slices' partial sums meet in part[] and
 // are added in slice order.  Ends with a barrier.
-template <typename T, int VP> __device__ void pool_image(const cuda_pool_gemm_args &a, const T *xi, float *si, float *part)
+template <typename T, int VP>
+__device__ void pool_image(const cuda_pool_gemm_args &a, const T *xi, float *si, float *part)
 {
   const int groups = a.k / VP, kp = (a.k + per16<T>() - 1) / per16<T>() * per16<T>();
   const int slices = (int)max((int64_t)1, min((int64_t)(THREADS / max(groups, 1)), a.hw));
