@@ -145,22 +145,28 @@ oom:
   return onyx_error(ONYX_ERR_NO_MEMORY, "pool_gemm: out of memory fusing node '%s'", gm->name);
 }
 
+typedef struct pg_run {
+  const pool_gemm_options *o;
+  int n_fused;
+} pg_run;
+
+static onyx_status try_fuse(ir_graph *g, const pass_index *ix, int i, pass_log *log, void *arg, bool *hit)
+{
+  (void)log;
+  pg_run *r = arg;
+  pg_match m;
+  if (refusal(g, ix, r->o, i, &m)) return ONYX_OK;
+  ONYX_TRY(fuse(g, &m));
+  *hit = true;
+  r->n_fused++;
+  return ONYX_OK;
+}
+
 onyx_status pool_gemm_fuse(ir_graph *g, const pool_gemm_options *o, int *n_fused)
 {
-  *n_fused = 0;
-  pass_index ix;
-  ONYX_TRY(pass_index_build(g, &ix));
-  onyx_status st = ONYX_OK;
-  for (int i = 0; i < g->n_nodes; i++) {
-    pg_match m;
-    if (refusal(g, &ix, o, i, &m)) continue;
-    if ((st = fuse(g, &m)) != ONYX_OK) break;
-    (*n_fused)++;
-    pass_index_free(&ix);
-    if ((st = pass_index_build(g, &ix)) != ONYX_OK) break;
-  }
-  pass_index_free(&ix);
-  if (*n_fused) pass_compact(g);
+  pg_run r = {o, 0};
+  onyx_status st = pass_rewrite_nodes(g, NULL, try_fuse, &r);
+  *n_fused = r.n_fused;
   return st;
 }
 

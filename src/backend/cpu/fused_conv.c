@@ -66,11 +66,8 @@ onyx_status cpu_fused_conv_pool(cpu_ctx *ctx, const ir_graph *g, const ir_node *
   const ir_tensor *x = CPU_IN(g, n, 0), *w = CPU_IN(g, n, 1), *b = CPU_IN(g, n, 2);
   ir_tensor *y = CPU_OUT(g, n, 0);
   const ir_tensor *typed[4] = {x, w, b, y};
-  for (int i = 0; i < 4; i++)
-    if (typed[i] && typed[i]->dtype != ONYX_DTYPE_FLOAT)
-      return op_error(n, ONYX_ERR_UNSUPPORTED, "%s %s is not supported on CPU (float32 only)",
-                      i == 3 ? "output" : i == 2 ? "bias" : i == 1 ? "weight" : "input",
-                      onyx_dtype_name(typed[i]->dtype));
+  static const char *const what[4] = {"input", "weight", "bias", "output"};
+  ONYX_TRY(cpu_nn_need_floats(n, typed, what, 4));
   nn_geom cg, pg;
   cpu_win3 pw;
   ONYX_TRY(fused_conv_pool_geom(n, x, w, &cg, &pg));

@@ -1,6 +1,5 @@
 /* CPU kernels for Gemm, MatMul and FusedPoolGemm (float32) through OpenBLAS sgemm. */
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,19 +15,13 @@ static onyx_status check_int_dims(const ir_node *n, int64_t m, int64_t k, int64_
   return ONYX_OK;
 }
 
-onyx_status cpu_gemm(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
+/* Y (M x N, row-major) = alpha op(A) op(B) + beta C, C (may be NULL) broadcast to M x N: Y = beta * C first,
+ * then sgemm accumulates into it (Gemm's order of operations). */
+static void gemm_f32(cpu_ctx *ctx, const nn_gemm_params *p, int64_t M, int64_t N, int64_t K, const float *ad,
+                     int64_t lda, const float *bd, int64_t ldb, const ir_tensor *c, float *yd)
 {
-  const nn_gemm_params *p = n->params;
-  const ir_tensor *a = CPU_IN(g, n, 0), *b = CPU_IN(g, n, 1), *c = CPU_IN(g, n, 2);
-  ir_tensor *y = CPU_OUT(g, n, 0);
-  ONYX_TRY(cpu_nn_need_float(n, a));
-  const int64_t M = y->dims[0], N = y->dims[1], K = p->trans_a ? a->dims[0] : a->dims[1];
-  ONYX_TRY(check_int_dims(n, M, K, N));
-  float *yd = y->data;
-  if (M == 0 || N == 0) return ONYX_OK;
   float beta = 0.f;
   if (c && p->beta != 0.f) {
-    /* Y = beta * C broadcast to M x N, then sgemm accumulates into it */
     const float *cd = c->data;
     int64_t rs = c->ndim == 2 && c->dims[0] != 1 ? c->dims[1] : 0; /* 0 where C broadcasts */
     int64_t cs = c->ndim >= 1 && c->dims[c->ndim - 1] != 1 ? 1 : 0;
@@ -38,10 +31,21 @@ onyx_status cpu_gemm(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
   }
   if (K == 0) {
     if (beta == 0.f) memset(yd, 0, (size_t)(M * N) * sizeof(float));
-    return ONYX_OK;
+    return;
   }
-  cpu_nn_sgemm(cpu_nn_threads(ctx), p->trans_a, p->trans_b, M, N, K, p->alpha, a->data, a->dims[1], b->data,
-               b->dims[1], beta, yd, N);
+  cpu_nn_sgemm(cpu_nn_threads(ctx), p->trans_a, p->trans_b, M, N, K, p->alpha, ad, lda, bd, ldb, beta, yd, N);
+}
+
+onyx_status cpu_gemm(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
+{
+  const nn_gemm_params *p = n->params;
+  const ir_tensor *a = CPU_IN(g, n, 0), *b = CPU_IN(g, n, 1), *c = CPU_IN(g, n, 2);
+  ir_tensor *y = CPU_OUT(g, n, 0);
+  ONYX_TRY(cpu_nn_need_float(n, a));
+  const int64_t M = y->dims[0], N = y->dims[1], K = p->trans_a ? a->dims[0] : a->dims[1];
+  ONYX_TRY(check_int_dims(n, M, K, N));
+  if (M == 0 || N == 0) return ONYX_OK;
+  gemm_f32(ctx, p, M, N, K, a->data, a->dims[1], b->data, b->dims[1], c, y->data);
   return ONYX_OK;
 }
 
@@ -96,11 +100,8 @@ onyx_status cpu_fused_pool_gemm(cpu_ctx *ctx, const ir_graph *g, const ir_node *
   const ir_tensor *x = CPU_IN(g, n, 0), *w = CPU_IN(g, n, 1), *c = CPU_IN(g, n, 2);
   ir_tensor *y = CPU_OUT(g, n, 0);
   const ir_tensor *typed[4] = {x, w, c, y};
-  for (int i = 0; i < 4; i++)
-    if (typed[i] && typed[i]->dtype != ONYX_DTYPE_FLOAT)
-      return op_error(n, ONYX_ERR_UNSUPPORTED, "%s %s is not supported on CPU (float32 only)",
-                      i == 3 ? "output" : i == 2 ? "C" : i == 1 ? "weight" : "input",
-                      onyx_dtype_name(typed[i]->dtype));
+  static const char *const what[4] = {"input", "weight", "C", "output"};
+  ONYX_TRY(cpu_nn_need_floats(n, typed, what, 4));
   const int64_t N = x->dims[0], K = x->dims[1], M = y->dims[1];
   const int64_t inner = ir_tensor_numel(x) / (N * K > 0 ? N * K : 1);
   ONYX_TRY(check_int_dims(n, N, K, M));
@@ -109,24 +110,8 @@ onyx_status cpu_fused_pool_gemm(cpu_ctx *ctx, const ir_graph *g, const ir_node *
   float *mean = onyx_malloc((size_t)(N * K > 0 ? N * K : 1) * sizeof(float));
   if (!mean) return op_error(n, ONYX_ERR_NO_MEMORY, "cannot allocate the %lld x %lld mean", (long long)N,
                              (long long)K);
-  const float *xd = x->data;
-  for (int64_t i = 0; i < N * K; i++) {
-    double s = 0;
-    for (int64_t j = 0; j < inner; j++) s += xd[i * inner + j];
-    mean[i] = inner > 0 ? (float)(s / (double)inner) : NAN;
-  }
-  float *yd = y->data, beta = 0.f;
-  if (c && p->gemm.beta != 0.f) {
-    for (int64_t i = 0; i < N; i++)
-      for (int64_t j = 0; j < M; j++) yd[i * M + j] = p->gemm.beta * ((const float *)c->data)[j];
-    beta = 1.f;
-  }
-  if (K == 0) {
-    if (beta == 0.f) memset(yd, 0, (size_t)(N * M) * sizeof(float));
-  } else {
-    cpu_nn_sgemm(cpu_nn_threads(ctx), false, p->gemm.trans_b, N, M, K, p->gemm.alpha, mean, K, w->data,
-                 w->dims[1], beta, yd, M);
-  }
+  cpu_mean_planes_f32(x->data, mean, N * K, inner, cpu_nn_threads(ctx));
+  gemm_f32(ctx, &p->gemm, N, M, K, mean, K, w->data, w->dims[1], c, y->data);
   free(mean);
   return ONYX_OK;
 }

@@ -155,6 +155,17 @@ onyx_status cpu_average_pool(cpu_ctx *ctx, const ir_graph *g, const ir_node *n)
   return ONYX_OK;
 }
 
+void cpu_mean_planes_f32(const float *x, float *y, int64_t planes, int64_t inner, int nt)
+{
+#pragma omp parallel for num_threads(nt) if (planes * inner > CPU_NN_PAR_MIN_WORK) schedule(static)
+  for (int64_t nc = 0; nc < planes; nc++) {
+    const float *src = x + nc * inner;
+    double s = 0; /* double: planes can be large and the mean should not drift */
+    for (int64_t i = 0; i < inner; i++) s += src[i];
+    y[nc] = inner > 0 ? (float)(s / (double)inner) : NAN;
+  }
+}
+
 static onyx_status global_pool(cpu_ctx *ctx, const ir_graph *g, const ir_node *n, bool is_max)
 {
   const ir_tensor *x = CPU_IN(g, n, 0);
@@ -164,18 +175,16 @@ static onyx_status global_pool(cpu_ctx *ctx, const ir_graph *g, const ir_node *n
   const float *xd = x->data;
   float *yd = y->data;
   const int nt = cpu_nn_threads(ctx);
+  if (!is_max) {
+    cpu_mean_planes_f32(xd, yd, planes, inner, nt);
+    return ONYX_OK;
+  }
 #pragma omp parallel for num_threads(nt) if (planes * inner > CPU_NN_PAR_MIN_WORK) schedule(static)
   for (int64_t nc = 0; nc < planes; nc++) {
     const float *src = xd + nc * inner;
-    if (is_max) {
-      float m = inner > 0 ? src[0] : -INFINITY;
-      for (int64_t i = 1; i < inner; i++) m = src[i] > m ? src[i] : m;
-      yd[nc] = m;
-    } else {
-      double s = 0; /* double: planes can be large and the mean should not drift */
-      for (int64_t i = 0; i < inner; i++) s += src[i];
-      yd[nc] = inner > 0 ? (float)(s / (double)inner) : NAN;
-    }
+    float m = inner > 0 ? src[0] : -INFINITY;
+    for (int64_t i = 1; i < inner; i++) m = src[i] > m ? src[i] : m;
+    yd[nc] = m;
   }
   return ONYX_OK;
 }

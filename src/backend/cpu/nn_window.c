@@ -45,6 +45,15 @@ onyx_status cpu_nn_need_float(const ir_node *n, const ir_tensor *t)
   return ONYX_OK;
 }
 
+onyx_status cpu_nn_need_floats(const ir_node *n, const ir_tensor *const *t, const char *const *what, int count)
+{
+  for (int i = 0; i < count; i++)
+    if (t[i] && t[i]->dtype != ONYX_DTYPE_FLOAT)
+      return op_error(n, ONYX_ERR_UNSUPPORTED, "%s %s is not supported on CPU (float32 only)", what[i],
+                      onyx_dtype_name(t[i]->dtype));
+  return ONYX_OK;
+}
+
 /* One thread pool, not two: OpenMP (used by every CPU kernel) drives the
  * parallelism and each sgemm call runs on one thread.  Letting the pthread
  * OpenBLAS run its own pool as well makes the two fight for the cores: GOMP

@@ -35,5 +35,10 @@ onyx_status cpu_conv_into(cpu_ctx *ctx, const ir_graph *g, const ir_node *n, flo
 void cpu_max_pool_f32(const float *x, float *y, int64_t planes, const cpu_win3 *w, int nt);
 /* UNSUPPORTED unless t is float32. */
 onyx_status cpu_nn_need_float(const ir_node *n, const ir_tensor *t);
+/* The same for count tensors (NULL ones skipped), the error naming what[i]: "weight float16 is not ...". */
+onyx_status cpu_nn_need_floats(const ir_node *n, const ir_tensor *const *t, const char *const *what, int count);
+/* y[p] = the mean of the inner values of row-major plane p (summed in double; NAN for inner 0), nt threads:
+ * GlobalAveragePool's arithmetic. */
+void cpu_mean_planes_f32(const float *x, float *y, int64_t planes, int64_t inner, int nt);
 
 #endif

@@ -57,6 +57,13 @@ onyx_status kc_launched_at(const cuda_layer *L, cudaError_t entry, const char *f
   return cuda_launch_check_at(L, L->kernel, file, line);
 }
 
+onyx_status kc_upload(const cuda_layer *L, void **dev, const void *host, size_t bytes, const char *what)
+{
+  cudaError_t e = cudaMalloc(dev, bytes);
+  if (e == cudaSuccess) e = cudaMemcpy(*dev, host, bytes, cudaMemcpyHostToDevice);
+  return e == cudaSuccess ? ONYX_OK : cuda_layer_call_error(L, e, what, __FILE__, __LINE__);
+}
+
 onyx_status kc_copy(const cuda_ctx *ctx, void *dst, const void *src, size_t bytes)
 {
   if (!bytes || dst == src) return ONYX_OK;

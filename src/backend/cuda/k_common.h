@@ -25,6 +25,9 @@ void kc_release(cuda_layer *L);
 /* After an entry from kernels/: the entry's own refusal, or the launch status. */
 onyx_status kc_launched_at(const cuda_layer *L, cudaError_t entry, const char *file, int line);
 #define kc_launched(L, entry) kc_launched_at((L), (entry), __FILE__, __LINE__)
+/* Layer constants to the device (init only): *dev = a new allocation holding host's bytes; on an error
+ * *dev may be set (the layer's release frees it) and the error names the layer and what. */
+onyx_status kc_upload(const cuda_layer *L, void **dev, const void *host, size_t bytes, const char *what);
 /* Device-to-device copy of bytes on the context's stream (nothing for 0 bytes). */
 onyx_status kc_copy(const cuda_ctx *ctx, void *dst, const void *src, size_t bytes);
 size_t kc_bytes(const cuda_tensor *t);

@@ -54,11 +54,9 @@ static onyx_status upload(const cuda_layer *L, conv_pool_state *s, const ir_tens
   if (!packed || !bias) goto out;
   cuda_conv_pool_pack(w->data, 1, w->layout == IR_LAYOUT_CHANNELS_LAST, cin, cout, packed);
   for (int k = 0; b && k < cout; k++) bias[k] = onyx_half_to_float(((const uint16_t *)b->data)[k]);
-  cudaError_t e = cudaMalloc(&s->filter, np * sizeof(uint16_t));
-  if (e == cudaSuccess) e = cudaMalloc((void **)&s->bias, (size_t)cout * sizeof(float));
-  if (e == cudaSuccess) e = cudaMemcpy(s->filter, packed, np * sizeof(uint16_t), cudaMemcpyHostToDevice);
-  if (e == cudaSuccess) e = cudaMemcpy(s->bias, bias, (size_t)cout * sizeof(float), cudaMemcpyHostToDevice);
-  st = e == cudaSuccess ? ONYX_OK : cuda_layer_call_error(L, e, "uploading the filter and biases", __FILE__, __LINE__);
+  st = kc_upload(L, &s->filter, packed, np * sizeof(uint16_t), "uploading the filter");
+  if (st == ONYX_OK)
+    st = kc_upload(L, (void **)&s->bias, bias, (size_t)cout * sizeof(float), "uploading the biases");
 out:
   free(packed);
   free(bias);

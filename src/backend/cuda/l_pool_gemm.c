@@ -64,12 +64,9 @@ static onyx_status upload(const cuda_layer *L, pool_gemm_state *s, const ir_tens
   for (int64_t o = 0; c && p->gemm.beta != 0.f && o < m; o++)
     bias[o] = p->gemm.beta *
               (a->half ? onyx_half_to_float(((const uint16_t *)c->data)[o]) : ((const float *)c->data)[o]);
-  cudaError_t e = cudaMalloc(&s->w, wbytes);
-  if (e == cudaSuccess) e = cudaMalloc((void **)&s->bias, (size_t)m * sizeof(float));
-  if (e == cudaSuccess) e = cudaMemcpy(s->w, packed, wbytes, cudaMemcpyHostToDevice);
-  if (e == cudaSuccess) e = cudaMemcpy(s->bias, bias, (size_t)m * sizeof(float), cudaMemcpyHostToDevice);
-  st = e == cudaSuccess ? ONYX_OK
-                        : cuda_layer_call_error(L, e, "uploading the weights and biases", __FILE__, __LINE__);
+  st = kc_upload(L, &s->w, packed, wbytes, "uploading the weights");
+  if (st == ONYX_OK)
+    st = kc_upload(L, (void **)&s->bias, bias, (size_t)m * sizeof(float), "uploading the biases");
 out:
   free(packed);
   free(bias);

@@ -100,11 +100,15 @@ fail:
                             g->nodes[bi].name, g->nodes[ci].name);
 }
 
-static onyx_status try_fold(ir_graph *g, const pass_index *ix, int i, pass_log *log, bool *hit)
+static onyx_status try_fold(ir_graph *g, const pass_index *ix, int i, pass_log *log, void *arg, bool *hit)
 {
+  (void)arg;
   int bi = match(g, ix, i);
   if (!(*hit = bi >= 0)) return ONYX_OK;
   return fold(g, i, bi, log);
 }
 
-onyx_status pass_bn_fold(ir_graph *g, pass_log *log) { return pass_rewrite_nodes(g, log, try_fold); }
+onyx_status pass_bn_fold(ir_graph *g, pass_log *log)
+{
+  return pass_rewrite_nodes(g, log, try_fold, NULL);
+}

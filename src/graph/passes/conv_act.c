@@ -169,11 +169,15 @@ out:
   return st;
 }
 
-static onyx_status try_fuse(ir_graph *g, const pass_index *ix, int i, pass_log *log, bool *hit)
+static onyx_status try_fuse(ir_graph *g, const pass_index *ix, int i, pass_log *log, void *arg, bool *hit)
 {
+  (void)arg;
   act_match m;
   if (!(*hit = match(g, ix, i, &m))) return ONYX_OK;
   return fuse(g, &m, log);
 }
 
-onyx_status pass_conv_act(ir_graph *g, pass_log *log) { return pass_rewrite_nodes(g, log, try_fuse); }
+onyx_status pass_conv_act(ir_graph *g, pass_log *log)
+{
+  return pass_rewrite_nodes(g, log, try_fuse, NULL);
+}

@@ -73,11 +73,15 @@ out:
   return st;
 }
 
-static onyx_status try_fuse(ir_graph *g, const pass_index *ix, int i, pass_log *log, bool *hit)
+static onyx_status try_fuse(ir_graph *g, const pass_index *ix, int i, pass_log *log, void *arg, bool *hit)
 {
+  (void)arg;
   int k = match(g, ix, &g->nodes[i]);
   if (!(*hit = k >= 0)) return ONYX_OK;
   return fuse(g, i, k, log);
 }
 
-onyx_status pass_conv_add(ir_graph *g, pass_log *log) { return pass_rewrite_nodes(g, log, try_fuse); }
+onyx_status pass_conv_add(ir_graph *g, pass_log *log)
+{
+  return pass_rewrite_nodes(g, log, try_fuse, NULL);
+}

@@ -98,11 +98,15 @@ out:
   return st;
 }
 
-static onyx_status try_fold(ir_graph *g, const pass_index *ix, int i, pass_log *log, bool *hit)
+static onyx_status try_fold(ir_graph *g, const pass_index *ix, int i, pass_log *log, void *arg, bool *hit)
 {
+  (void)arg;
   int stride, k = match(g, ix, &g->nodes[i], &stride);
   if (!(*hit = k >= 0)) return ONYX_OK;
   return fold(g, i, k, stride, log);
 }
 
-onyx_status pass_conv_bias(ir_graph *g, pass_log *log) { return pass_rewrite_nodes(g, log, try_fold); }
+onyx_status pass_conv_bias(ir_graph *g, pass_log *log)
+{
+  return pass_rewrite_nodes(g, log, try_fold, NULL);
+}

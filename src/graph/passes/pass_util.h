@@ -35,11 +35,12 @@ void pass_node_kill(ir_graph *g, int i);
 /* Drops dead nodes (keeping the order) and recomputes tensor producers. */
 void pass_compact(ir_graph *g);
 /* One rewrite attempt at node i: *hit when it matched (and the graph was then changed, or
- * the status says why not); ONYX_OK and no hit when it does not apply. */
-typedef onyx_status (*pass_rewrite_fn)(ir_graph *g, const pass_index *ix, int i, pass_log *log, bool *hit);
+ * the status says why not); ONYX_OK and no hit when it does not apply.  arg: the caller's. */
+typedef onyx_status (*pass_rewrite_fn)(ir_graph *g, const pass_index *ix, int i, pass_log *log, void *arg,
+                                       bool *hit);
 /* Tries rewrite at every node in order, rebuilding the consumer index after each hit, until
  * the end or the first error; compacts the graph if anything was rewritten. */
-onyx_status pass_rewrite_nodes(ir_graph *g, pass_log *log, pass_rewrite_fn rewrite);
+onyx_status pass_rewrite_nodes(ir_graph *g, pass_log *log, pass_rewrite_fn rewrite, void *arg);
 /* Node i takes node `from`'s output 0 (becoming its producer), the inputs in[0..n_in) and the
  * name (both malloc'd, taken over; the old ones are freed).  Node `from` is left to the caller. */
 void pass_node_absorb(ir_graph *g, int i, int from, int *in, int n_in, char *name);

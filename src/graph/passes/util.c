@@ -93,7 +93,7 @@ void pass_compact(ir_graph *g)
       if (g->nodes[i].out[o] >= 0) g->tensors[g->nodes[i].out[o]].producer = i;
 }
 
-onyx_status pass_rewrite_nodes(ir_graph *g, pass_log *log, pass_rewrite_fn rewrite)
+onyx_status pass_rewrite_nodes(ir_graph *g, pass_log *log, pass_rewrite_fn rewrite, void *arg)
 {
   onyx_status st = ONYX_OK;
   bool changed = false;
@@ -101,7 +101,7 @@ onyx_status pass_rewrite_nodes(ir_graph *g, pass_log *log, pass_rewrite_fn rewri
   ONYX_TRY(pass_index_build(g, &ix));
   for (int i = 0; i < g->n_nodes && st == ONYX_OK; i++) {
     bool hit = false;
-    st = rewrite(g, &ix, i, log, &hit);
+    st = rewrite(g, &ix, i, log, arg, &hit);
     if (!hit) continue;
     changed = true;
     pass_index_free(&ix);
