@@ -7,6 +7,8 @@
 
 #include "common/util.h"
 #include "engine/graph_io.h"
+#include "engine/layout.h"
+#include "engine/precision.h"
 
 ir_graph *h_prepare(const onyx_model *m, cpu_ctx *cpu)
 {
@@ -141,4 +143,56 @@ ir_graph *h_engine_roundtrip(const ir_graph *g)
   eng_writer_free(&gw);
   eng_writer_free(&ww);
   return out;
+}
+
+int h_same_outputs(ir_graph *a, ir_graph *b, cpu_ctx *cpu, uint64_t seed, double atol, double rtol,
+                   const char *what)
+{
+  h_inputs in = {0};
+  int ok = h_inputs_make(a, seed, &in) == 0 && h_run(a, cpu, &in) == 0 && h_run(b, cpu, &in) == 0;
+  if (!ok) printf("  %s: running the graphs failed\n", what);
+  if (ok) {
+    double ma, mr;
+    int64_t bad = h_compare(a, b, atol, rtol, &ma, &mr);
+    if (bad) printf("  %s: %lld output values differ (max abs %g, max rel %g)\n", what, (long long)bad, ma, mr);
+    ok = bad == 0;
+  }
+  h_inputs_free(&in);
+  return ok;
+}
+
+int h_roundtrip_same(const onyx_model *m, const ir_graph *fused, int op, int n_op, cpu_ctx *cpu, uint64_t seed,
+                     double atol, double rtol, const char *what)
+{
+  ir_graph *rt = h_engine_roundtrip(fused), *ref = rt ? h_prepare(m, cpu) : NULL;
+  int ok = rt && ref;
+  if (!rt) printf("  %s: engine round trip failed\n", what);
+  if (rt && h_count_op(rt, op) != n_op) {
+    printf("  %s: %d nodes of the fused op after the engine round trip, expected %d\n", what, h_count_op(rt, op),
+           n_op);
+    ok = 0;
+  }
+  char w2[200];
+  snprintf(w2, sizeof(w2), "%s (engine round trip)", what);
+  if (ok) ok = h_same_outputs(ref, rt, cpu, seed, atol, rtol, w2);
+  ir_graph_free(ref);
+  ir_graph_free(rt);
+  return ok;
+}
+
+ir_graph *h_fp16_graph(const onyx_model *m, const uint8_t *caps, cpu_ctx *cpu)
+{
+  ir_graph *g = h_prepare(m, cpu);
+  if (!g) return NULL;
+  precision_report pr;
+  const layout_options lo = {.dtype = ONYX_DTYPE_FLOAT16, .all = true};
+  onyx_status st = graph_optimize(g, ONYX_OPT_POINTWISE, NULL);
+  if (st == ONYX_OK) st = precision_convert_fp16(g, &pr);
+  if (st == ONYX_OK && caps) st = layout_assign_nhwc(g, caps, &lo, NULL);
+  if (st != ONYX_OK) {
+    printf("  specialising for FP16: %s\n", onyx_last_error());
+    ir_graph_free(g);
+    return NULL;
+  }
+  return g;
 }

@@ -36,6 +36,21 @@ int64_t h_compare(const ir_graph *a, const ir_graph *b, double atol, double rtol
 /* g written as engine graph and weights sections and read back (NULL on failure, error printed). */
 ir_graph *h_engine_roundtrip(const ir_graph *g);
 
+/* Runs a and b (h_run) on the same random inputs (seed) and compares every output (h_compare): 1 when they
+ * agree within atol + rtol |x|, else 0 with what differs printed, named by `what`. */
+int h_same_outputs(ir_graph *a, ir_graph *b, cpu_ctx *cpu, uint64_t seed, double atol, double rtol,
+                   const char *what);
+
+/* fused (an optimised graph of m) written as an engine and read back: 1 when it has n_op live nodes of op
+ * and the same outputs as m's prepared graph (h_same_outputs), else 0 (printed). */
+int h_roundtrip_same(const onyx_model *m, const ir_graph *fused, int op, int n_op, cpu_ctx *cpu, uint64_t seed,
+                     double atol, double rtol, const char *what);
+
+/* m's prepared graph as an FP16 engine specialises it: graph_optimize (pointwise level), the FP16
+ * conversion and, when caps is not NULL, the channels-last layout pass with every node that can (caps: the
+ * op layouts); NULL on failure (printed). */
+ir_graph *h_fp16_graph(const onyx_model *m, const uint8_t *caps, cpu_ctx *cpu);
+
 /* Live nodes of an op, and a node by name (-1 if none). */
 int h_count_op(const ir_graph *g, int op);
 int h_find_node(const ir_graph *g, const char *name);

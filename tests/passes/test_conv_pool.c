@@ -18,7 +18,6 @@
 #include "common/util.h"
 #include "engine/conv_pool.h"
 #include "engine/layout.h"
-#include "engine/precision.h"
 #include "harness.h"
 #include "model_builder.h"
 #include "ops/fused.h"
@@ -126,15 +125,7 @@ static int find_conv(const ir_graph *g)
 /* Runs a and b on the same random inputs and compares their outputs. */
 static void run_compare(ir_graph *a, ir_graph *b, cpu_ctx *cpu, const char *what)
 {
-  h_inputs in = {0};
-  int ok = h_inputs_make(a, 4242 + seed_counter, &in) == 0 && h_run(a, cpu, &in) == 0 && h_run(b, cpu, &in) == 0;
-  CHECKF(ok, "%s: running the graphs failed", what);
-  if (ok) {
-    double ma, mr;
-    int64_t bad = h_compare(a, b, ATOL, RTOL, &ma, &mr);
-    CHECKF(bad == 0, "%s: %lld output values differ (max abs %g, max rel %g)", what, (long long)bad, ma, mr);
-  }
-  h_inputs_free(&in);
+  CHECKF(h_same_outputs(a, b, cpu, 4242 + seed_counter, ATOL, RTOL, what), "%s: outputs differ", what);
 }
 
 /* Builds the stem, optimises a copy, fuses it (FLOAT, row-major) and compares it with the original.
@@ -144,7 +135,7 @@ static void stem_case(const stem *s, const char *want_refusal, const char *what)
   const conv_pool_options o = {.dtype = ONYX_DTYPE_FLOAT, .channels_last = false, .fold_cast = false};
   mb *b = stem_model(s);
   onyx_model *m = NULL;
-  ir_graph *ref = NULL, *opt = NULL, *rt = NULL;
+  ir_graph *ref = NULL, *opt = NULL;
   cpu_ctx cpu;
   cpu_ctx_init(&cpu, 0);
   if (!CHECK_OK(mb_load(b, &m))) goto out;
@@ -179,21 +170,10 @@ static void stem_case(const stem *s, const char *want_refusal, const char *what)
     }
   }
   run_compare(ref, opt, &cpu, what);
-  if (want) { /* the fused node as an engine file stores it: parsed again from its attributes */
-    rt = h_engine_roundtrip(opt);
-    CHECKF(rt != NULL, "%s: engine round trip failed", what);
-    if (rt) {
-      CHECK_EQ_I64(h_count_op(rt, ONYX_OP_FUSED_CONV_POOL), 1);
-      char w2[160];
-      snprintf(w2, sizeof(w2), "%s (engine round trip)", what);
-      ir_graph *ref2 = h_prepare(m, &cpu);
-      CHECK(ref2 != NULL);
-      if (ref2) run_compare(ref2, rt, &cpu, w2);
-      ir_graph_free(ref2);
-    }
-  }
+  if (want) /* the fused node as an engine file stores it: parsed again from its attributes */
+    CHECKF(h_roundtrip_same(m, opt, ONYX_OP_FUSED_CONV_POOL, 1, &cpu, 4242 + seed_counter, ATOL, RTOL, what),
+           "%s: engine round trip", what);
 out:
-  ir_graph_free(rt);
   ir_graph_free(ref);
   ir_graph_free(opt);
   onyx_model_free(m);
@@ -249,19 +229,6 @@ static void test_not_fused(void)
 /* A stand-in for cuda_op_layouts[] (the ops of the stem), so that this runs without the CUDA backend. */
 static uint8_t stem_caps[ONYX_OP_COUNT];
 
-static ir_graph *fp16_graph(const onyx_model *m, const uint8_t *caps, cpu_ctx *cpu)
-{
-  ir_graph *g = h_prepare(m, cpu);
-  if (!g) return NULL;
-  precision_report pr;
-  const layout_options lo = {.dtype = ONYX_DTYPE_FLOAT16, .all = true};
-  if (!CHECK_OK(graph_optimize(g, ONYX_OPT_POINTWISE, NULL)) || !CHECK_OK(precision_convert_fp16(g, &pr)) ||
-      !CHECK_OK(layout_assign_nhwc(g, caps, &lo, NULL))) {
-    ir_graph_free(g);
-    return NULL;
-  }
-  return g;
-}
 
 static void fold_cast_case(const uint8_t *caps, const char *caps_name)
 {
@@ -274,7 +241,7 @@ static void fold_cast_case(const uint8_t *caps, const char *caps_name)
   if (!CHECK_OK(mb_load(b, &m))) goto out;
   for (int fold = 1; fold >= 0; fold--) {
     ir_graph_free(g);
-    if (!(g = fp16_graph(m, caps, &cpu))) {
+    if (!(g = h_fp16_graph(m, caps, &cpu))) {
       CHECKF(0, "%s: specialising for FP16 failed", caps_name);
       break;
     }
