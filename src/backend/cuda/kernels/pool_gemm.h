@@ -26,7 +26,7 @@ extern "C" {
 
 #define CUDA_POOL_GEMM_THREADS 512
 #define CUDA_POOL_GEMM_OUTS (CUDA_POOL_GEMM_THREADS / 32)
-#define CUDA_POOL_GEMM_SMEM (48 * 1024)              /* shared memory (floats): partial sums, then sums */
+#define CUDA_POOL_GEMM_SMEM (48 * 1024)              /* bytes of shared memory: partial sums, then sums */
 #define CUDA_POOL_GEMM_PART (CUDA_POOL_GEMM_THREADS * 8) /* a thread's slice of up to 8 channels */
 #define CUDA_POOL_GEMM_MAX_K (CUDA_POOL_GEMM_SMEM / 4 - CUDA_POOL_GEMM_PART - 8) /* one image's sums fit */
 
