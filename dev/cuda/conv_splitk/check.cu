@@ -133,7 +133,18 @@ static int run_case(const Case &cs, bool time_it)
 
 int main(int argc, char **argv)
 {
-  const bool timing = !(argc > 1 && !strcmp(argv[1], "--no-timing")); // (under compute-sanitizer)
+  bool timing = true;     // --no-timing: checks only (under compute-sanitizer)
+  const char *only = NULL; // --only TEXT: the cases whose names contain TEXT (under a profiler)
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--no-timing"))
+      timing = false;
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+      only = argv[++i];
+    else {
+      fprintf(stderr, "usage: %s [--no-timing] [--only TEXT]\n", argv[0]);
+      return 2;
+    }
+  }
   if (!cuda_conv_splitk_supported()) {
     fprintf(stderr, "conv_splitk: not supported on this device/build\n");
     return 2;
@@ -158,8 +169,10 @@ int main(int argc, char **argv)
       {"n4 3x3 c32 m64 130 px", 4, 5, 7, 32, 64, 3, 1, 1, 1, 1, 0, 0, true, false, CUDA_ACT_NONE},
   };
   int fails = 0;
-  for (const Case &c : odd) fails += run_case(c, false);
-  for (const Case &c : resnet) fails += run_case(c, timing);
+  for (const Case &c : odd)
+    if (!only || strstr(c.name, only)) fails += run_case(c, false);
+  for (const Case &c : resnet)
+    if (!only || strstr(c.name, only)) fails += run_case(c, timing);
   printf("%s: %d mismatches\n", fails ? "FAIL" : "PASS", fails);
   return fails ? 1 : 0;
 }

@@ -76,7 +76,7 @@ __device__ __forceinline__ void bulk_copy(uint32_t dst, const void *src, uint32_
 }
 #endif
 
-__global__ void __launch_bounds__(THREADS) conv_splitk_kernel(const cuda_conv_splitk_args p, int steps)
+__global__ void __launch_bounds__(THREADS) conv_splitk_kernel(const cuda_conv_splitk_args p, int steps, int early)
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   __trap(); // clusters need sm_90: cuda_conv_splitk_supported() keeps such builds from launching it
@@ -92,6 +92,10 @@ __global__ void __launch_bounds__(THREADS) conv_splitk_kernel(const cuda_conv_sp
   const uint32_t rs = (uint32_t)nsteps * BK * 2 + 16; // row stride: rows 16 bytes apart mod 128 (no conflicts)
   const uint32_t b_base = a_base + BM * rs;
 
+  // one wave: the next kernel's blocks may start now (up to their griddepcontrol.wait), requesting their
+  // filters while this kernel runs.  Not with more blocks than multiprocessors: there the early blocks
+  // crowd the later ones (dev/cuda/conv_splitk, layer2's 3x3 at split 8: 8.5 -> 9.6 us)
+  if (early) asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
   if (tid == 0) bar_init(bar);
   __syncthreads();
   if (tid >= THREADS - BN && nsteps) { // 1. the filter: row tid - 96 of the block's 32, one copy
@@ -218,7 +222,11 @@ extern "C" cudaError_t cuda_conv_splitk(const cuda_conv_splitk_args *a, cudaStre
 {
   if (!cuda_conv_splitk_covered(a)) return cudaErrorInvalidValue;
   const int steps = steps_per_block(a);
-  const int64_t P = (int64_t)a->n * a->oh * a->ow;
+  const int64_t P = (int64_t)a->n * a->oh * a->ow, blocks = a->split * ((P + BM - 1) / BM) * (a->m / BN);
+  int dev = 0, sms = 0;
+  cudaError_t e = cudaGetDevice(&dev);
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+  if (e != cudaSuccess) return e;
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3((unsigned)a->split, (unsigned)((P + BM - 1) / BM), (unsigned)(a->m / BN));
   cfg.blockDim = dim3(THREADS);
@@ -233,5 +241,5 @@ extern "C" cudaError_t cuda_conv_splitk(const cuda_conv_splitk_args *a, cudaStre
   at[1].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = at;
   cfg.numAttrs = 2;
-  return cudaLaunchKernelEx(&cfg, conv_splitk_kernel, *a, steps);
+  return cudaLaunchKernelEx(&cfg, conv_splitk_kernel, *a, steps, (int)(blocks <= sms));
 }

@@ -9,7 +9,8 @@
  * A block computes 64 output pixels x 32 output channels over its share of K in 32-channel steps, all
  * its steps' operands copied into shared memory at once (bulk asynchronous copies); the filter is
  * requested first, before the kernel waits for the previous kernel's output (programmatic dependent
- * launch), so that it streams in while the layer before finishes.
+ * launch), so that it streams in while the layer before finishes; a grid of one wave (no more blocks than
+ * multiprocessors) lets the next kernel's blocks start as soon as its own have.
  *
  * x: n x h x w x c, filter: m x kh x kw x c (KRSC), z and y: n x oh x ow x m, all FP16 and 16-byte aligned;
  * bias: m FP16 values; bias and z may be NULL.  c and m multiples of 32; pads are the top and left
