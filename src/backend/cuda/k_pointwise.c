@@ -219,10 +219,7 @@ static onyx_status interpreter_init(cuda_layer *L, fpw_state *s)
     for (int c = 0; c < fpw_n_consts(ins->op) && c < 2; c++) prog->consts[k][c] = p->consts[ins->c + c];
   }
   s->ptrs.out = y->ptr;
-  onyx_status st = ONYX_OK;
-  cudaError_t err = cudaMalloc((void **)&s->dev, sizeof(*prog));
-  if (err == cudaSuccess) err = cudaMemcpy(s->dev, prog, sizeof(*prog), cudaMemcpyHostToDevice);
-  if (err != cudaSuccess) st = cuda_status(err, "uploading a FusedPointwise program", __FILE__, __LINE__);
+  const onyx_status st = kc_upload(L, (void **)&s->dev, prog, sizeof(*prog), "uploading the program");
   free(prog);
   snprintf(L->kernel, sizeof(L->kernel), "onyx:pointwise[%d]", p->n_instr);
   return st;

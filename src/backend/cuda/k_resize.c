@@ -88,11 +88,7 @@ static onyx_status resize_init(cuda_ctx *ctx, cuda_layer *L)
   else if (combos > MAX_COMBOS)
     st = cuda_layer_error(L, ONYX_ERR_UNSUPPORTED,
                           "interpolating over %d dimensions at once is not supported", nd);
-  if (st == ONYX_OK) {
-    cudaError_t err = cudaMalloc(&s->dev, bytes);
-    if (err == cudaSuccess) err = cudaMemcpy(s->dev, host, bytes, cudaMemcpyHostToDevice);
-    if (err != cudaSuccess) st = cuda_status(err, "upload of the resize tables", __FILE__, __LINE__);
-  }
+  if (st == ONYX_OK) st = kc_upload(L, &s->dev, host, bytes, "uploading the resize tables");
   free(host);
   ONYX_TRY(st);
   s->off = s->dev;
