@@ -1,8 +1,9 @@
 // Sandbox for kernels/conv_splitk.cu: checks the cluster split-K conv against a CPU reference on random data
 // (ResNet18's batch-1 shapes and odd ones: strides, dilations, pads, batch 2, activations, with and without
 // bias and residual) for every split the kernel covers, then times ResNet18's batch-1 convs per split as
-// graph replays of 20 dependent launches (not with --no-timing).  Build and run: dev/cuda/conv_splitk/run.sh
-// (on the GPU machine).  Exit status 1 on a mismatch.
+// graph replays of 20 dependent launches (not with --no-timing; --only TEXT keeps the cases whose names
+// contain TEXT, e.g. one shape under ncu).  Build and run: dev/cuda/conv_splitk/run.sh (on the GPU machine).
+// Exit status 1 on a mismatch.
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
