@@ -76,7 +76,8 @@ __device__ __forceinline__ void bulk_copy(uint32_t dst, const void *src, uint32_
 }
 #endif
 
-__global__ void __launch_bounds__(THREADS) conv_splitk_kernel(const cuda_conv_splitk_args p, int steps, int early)
+__global__ void __launch_bounds__(THREADS)
+conv_splitk_kernel(const cuda_conv_splitk_args p, int steps, int early)
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   __trap(); // clusters need sm_90: cuda_conv_splitk_supported() keeps such builds from launching it
