@@ -93,6 +93,7 @@ static int run_case(const Case &cs, bool time_it)
   a.x = d.x, a.filter = d.w, a.bias = cs.bias ? d.b : NULL, a.z = cs.z ? d.z : NULL, a.y = d.y;
   a.n = cs.n, a.h = cs.h, a.w = cs.w, a.c = cs.c, a.m = cs.m, a.kh = a.kw = cs.k;
   a.sh = a.sw = cs.s, a.dh = a.dw = cs.d, a.pt = cs.pt, a.pl = cs.pl, a.oh = oh, a.ow = ow, a.act = act;
+  CK(cudaDeviceGetAttribute(&a.sm_count, cudaDevAttrMultiProcessorCount, 0));
   int fails = 0;
   cudaStream_t st;
   CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));

@@ -414,12 +414,20 @@ static onyx_status candidates(cuda_ctx *ctx, const cuda_layer *L, conv_state *s,
   return ONYX_OK;
 }
 
+/* The tactic of form with its algorithm part (cuDNN's algorithm, cuBLASLt's candidate, the split) and, for
+ * cuDNN, its math type. */
+static int64_t encode_tactic(conv_form form, int64_t part, cudnnMathType_t math)
+{
+  static const int flag[] = {[FORM_CUDNN] = 0, [FORM_CUDNN_FUSED] = FLAG_FUSED, [FORM_GEMM] = FLAG_GEMM,
+                             [FORM_SPLITK] = FLAG_SPLITK};
+  const bool cudnn = form == FORM_CUDNN || form == FORM_CUDNN_FUSED;
+  return part + (cudnn ? TACTIC_MATH_SHIFT * (int64_t)math : 0) + TACTIC_FLAG_SHIFT * flag[form];
+}
+
 static int64_t tactic_of(const conv_state *s)
 {
-  if (s->form == FORM_GEMM) return (int64_t)s->g_pick + TACTIC_FLAG_SHIFT * FLAG_GEMM;
-  if (s->form == FORM_SPLITK) return (int64_t)s->sk.split + TACTIC_FLAG_SHIFT * FLAG_SPLITK;
-  return (int64_t)s->algo + TACTIC_MATH_SHIFT * (int64_t)s->math +
-         TACTIC_FLAG_SHIFT * (s->form == FORM_CUDNN_FUSED ? FLAG_FUSED : 0);
+  const int64_t part = s->form == FORM_GEMM ? s->g_pick : s->form == FORM_SPLITK ? s->sk.split : s->algo;
+  return encode_tactic(s->form, part, s->math);
 }
 
 /* Sets s->algo, s->math, s->lib_ws and s->form from L->tactic (recorded in an engine or the timing
@@ -732,6 +740,7 @@ static int splitk_choices(const cuda_layer *L, const conv_state *s, int *out)
 static onyx_status run_splitk(cuda_ctx *ctx, const cuda_layer *L, const conv_state *s)
 {
   cuda_conv_splitk_args a = splitk_args(L, s, s->sk.split);
+  a.sm_count = ctx->sm_count;
   CUDA_LAYER_CHECK(L, cuda_conv_splitk(&a, ctx->stream));
   return ONYX_OK;
 }
@@ -883,7 +892,7 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     bool ok;
     gemm_pick(s, h, i);
     ONYX_TRY(time_form(ctx, L, s, FORM_GEMM, &ms, &ok));
-    if (ok) note_best(&fb[0], ms, i + TACTIC_FLAG_SHIFT * FLAG_GEMM);
+    if (ok) note_best(&fb[0], ms, encode_tactic(FORM_GEMM, i, s->math));
     if (ok && ms < best_ms) best_ms = ms, best_gemm = i, best_form = FORM_GEMM;
   }
   if (best_gemm >= 0) gemm_pick(s, h, best_gemm);
@@ -899,7 +908,7 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     bool ok;
     s->sk.split = splits[i];
     ONYX_TRY(time_form(ctx, L, s, FORM_SPLITK, &ms, &ok));
-    if (ok) note_best(&fb[1], ms, splits[i] + TACTIC_FLAG_SHIFT * FLAG_SPLITK);
+    if (ok) note_best(&fb[1], ms, encode_tactic(FORM_SPLITK, splits[i], s->math));
     if (ok && (ms < best_ms || (sknob == 1 && best_form != FORM_SPLITK)))
       best_ms = ms, best_split = splits[i], best_form = FORM_SPLITK;
   }
@@ -924,10 +933,7 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
       float ms;
       bool ok;
       ONYX_TRY(time_form(ctx, L, s, f ? FORM_CUDNN_FUSED : FORM_CUDNN, &ms, &ok));
-      if (ok)
-        note_best(&fb[2], ms,
-                  (int64_t)c[i].algo + TACTIC_MATH_SHIFT * (int64_t)c[i].math +
-                      TACTIC_FLAG_SHIFT * (f ? FLAG_FUSED : 0));
+      if (ok) note_best(&fb[2], ms, encode_tactic(f ? FORM_CUDNN_FUSED : FORM_CUDNN, c[i].algo, c[i].math));
       if (ok && ms < best_ms) best_ms = ms, best = i, best_form = f ? FORM_CUDNN_FUSED : FORM_CUDNN;
     }
   }
@@ -935,7 +941,8 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     ONYX_TRY(apply_algo(ctx, L, s, c[best].algo, c[best].math));
   s->form = best_form;
   L->tactic = tactic_of(s);
-  /* the other families' fastest, faster first, for a check in the whole graph (cuda_runner_check_pairs) */
+  /* the other families' fastest, faster first, for a check in the whole graph (cuda_runner_check_pairs);
+   * a family never timed has ms 1e30 and comes last */
   const int won = best_form == FORM_GEMM ? 0 : best_form == FORM_SPLITK ? 1 : 2;
   const form_best *o0 = &fb[won == 0 ? 1 : 0], *o1 = &fb[won == 2 ? 1 : 2];
   if (o1->ms < o0->ms) {
@@ -943,8 +950,6 @@ static onyx_status choose_tactic(cuda_ctx *ctx, cuda_layer *L, conv_state *s)
     o0 = o1, o1 = t;
   }
   L->alt_tactic[0] = o0->tactic, L->alt_tactic[1] = o1->tactic;
-  if (L->alt_tactic[0] == CUDA_TACTIC_UNSET)
-    L->alt_tactic[0] = L->alt_tactic[1], L->alt_tactic[1] = CUDA_TACTIC_UNSET;
   return ONYX_OK;
 }
 

@@ -224,10 +224,6 @@ extern "C" cudaError_t cuda_conv_splitk(const cuda_conv_splitk_args *a, cudaStre
   if (!cuda_conv_splitk_covered(a)) return cudaErrorInvalidValue;
   const int steps = steps_per_block(a);
   const int64_t P = (int64_t)a->n * a->oh * a->ow, blocks = a->split * ((P + BM - 1) / BM) * (a->m / BN);
-  int dev = 0, sms = 0;
-  cudaError_t e = cudaGetDevice(&dev);
-  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
-  if (e != cudaSuccess) return e;
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3((unsigned)a->split, (unsigned)((P + BM - 1) / BM), (unsigned)(a->m / BN));
   cfg.blockDim = dim3(THREADS);
@@ -242,5 +238,5 @@ extern "C" cudaError_t cuda_conv_splitk(const cuda_conv_splitk_args *a, cudaStre
   at[1].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = at;
   cfg.numAttrs = 2;
-  return cudaLaunchKernelEx(&cfg, conv_splitk_kernel, *a, steps, (int)(blocks <= sms));
+  return cudaLaunchKernelEx(&cfg, conv_splitk_kernel, *a, steps, (int)(blocks <= a->sm_count));
 }

@@ -41,6 +41,7 @@ typedef struct cuda_conv_splitk_args {
   int oh, ow;          /* output */
   cuda_act act;
   int split;           /* blocks sharing each output tile's K (the cluster size) */
+  int sm_count;        /* the device's multiprocessors (0: unknown, the next kernel never starts early) */
 } cuda_conv_splitk_args;
 
 /* Whether the kernel can run here: built for sm_90 or later (clusters) and running on such a device. */
